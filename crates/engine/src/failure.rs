@@ -1,0 +1,87 @@
+use std::fmt;
+
+/// Stable codes for run failures; scripts and the API match on these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A required declared input of the segment was absent from the state.
+    MissingInput,
+    /// A declared input was present but of the wrong type or not an option.
+    InvalidInput,
+    /// The segment's code threw.
+    SegmentThrew,
+    /// The segment's function returned something other than an object.
+    InvalidResult,
+    /// A required output was missing or null.
+    MissingOutput,
+    /// An output had the wrong type or was not one of its options.
+    InvalidOutput,
+    /// The router threw or returned a name outside `next`.
+    RouterFailed,
+    /// The run executed more segments than allowed (a loop that never ends).
+    ExecutionLimit,
+    /// The segment needs the AI agent and none is configured.
+    AgentRequired,
+    /// The agent could not complete the segment.
+    AgentFailed,
+    SegmentTimeout,
+    RunTimeout,
+    /// The browser or its runner process failed underneath the segment.
+    BrowserError,
+    /// A required workflow output was absent from the state at the end.
+    MissingWorkflowOutput,
+    Cancelled,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MissingInput => "MISSING_INPUT",
+            ErrorCode::InvalidInput => "INVALID_INPUT",
+            ErrorCode::SegmentThrew => "SEGMENT_THREW",
+            ErrorCode::InvalidResult => "INVALID_RESULT",
+            ErrorCode::MissingOutput => "MISSING_OUTPUT",
+            ErrorCode::InvalidOutput => "INVALID_OUTPUT",
+            ErrorCode::RouterFailed => "ROUTER_FAILED",
+            ErrorCode::ExecutionLimit => "EXECUTION_LIMIT",
+            ErrorCode::AgentRequired => "AGENT_REQUIRED",
+            ErrorCode::AgentFailed => "AGENT_FAILED",
+            ErrorCode::SegmentTimeout => "SEGMENT_TIMEOUT",
+            ErrorCode::RunTimeout => "RUN_TIMEOUT",
+            ErrorCode::BrowserError => "BROWSER_ERROR",
+            ErrorCode::MissingWorkflowOutput => "MISSING_WORKFLOW_OUTPUT",
+            ErrorCode::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// Why a run failed, naming the segment at fault when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub segment: Option<String>,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: ErrorCode, segment: Option<&str>, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            segment: segment.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.segment {
+            Some(s) => write!(
+                f,
+                "segment '{s}' failed ({}): {}",
+                self.code.as_str(),
+                self.message
+            ),
+            None => write!(f, "run failed ({}): {}", self.code.as_str(), self.message),
+        }
+    }
+}
