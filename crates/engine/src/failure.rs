@@ -33,6 +33,20 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Whether the failure is about what a segment execution produced (its code
+    /// threw or returned bad outputs), as opposed to entering the next segment
+    /// or ending the run.
+    pub fn is_execution_result(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::SegmentThrew
+                | ErrorCode::InvalidResult
+                | ErrorCode::MissingOutput
+                | ErrorCode::InvalidOutput
+                | ErrorCode::AgentFailed
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::MissingInput => "MISSING_INPUT",

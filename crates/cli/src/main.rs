@@ -1,0 +1,61 @@
+//! `segue`: run browser workflows as code, with AI as the fallback.
+//!
+//! Exit codes: 0 success; 1 the run failed; 2 the document, the inputs or the
+//! command line are invalid. Data goes to stdout, everything else to stderr.
+
+mod demo_cmd;
+mod inputs;
+mod progress;
+mod run_cmd;
+mod validate_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "segue",
+    version,
+    about = "Browser workflows that run as code and fall back to AI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a workflow document: errors exit 2, lint warnings go to stderr.
+    Validate(validate_cmd::Args),
+    /// Run a workflow in headless Chromium and print its outputs as JSON.
+    Run(run_cmd::Args),
+    /// Serve the bundled demo site that the examples run against.
+    Demo(demo_cmd::Args),
+}
+
+/// Exit codes that scripts rely on.
+pub const EXIT_RUN_FAILED: u8 = 1;
+pub const EXIT_INVALID: u8 = 2;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SEGUE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        match cli.command {
+            Command::Validate(args) => validate_cmd::main(args),
+            Command::Run(args) => run_cmd::main(args).await,
+            Command::Demo(args) => demo_cmd::main(args).await,
+        }
+    })
+}

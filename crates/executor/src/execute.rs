@@ -1,0 +1,330 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::{Action, ErrorCode, Failure, Mode, Run};
+use runner::Runner;
+use serde_json::{Map, Value};
+use workflow::{SegmentType, Workflow};
+
+use crate::files::RunFiles;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Limit for one segment execution (code, agent or router).
+    pub segment_timeout: Duration,
+    /// Limit for the whole run.
+    pub run_timeout: Duration,
+    pub engine: engine::Config,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            segment_timeout: Duration::from_secs(300),
+            run_timeout: Duration::from_secs(3600),
+            engine: engine::Config::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentStatus {
+    Completed,
+    Failed,
+}
+
+/// One execution of one segment. Every string in it is already masked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRecord {
+    pub name: String,
+    /// 1 for the first execution of the run, counting loops.
+    pub sequence: u32,
+    pub mode: Mode,
+    pub status: SegmentStatus,
+    pub duration: Duration,
+    pub error: Option<Failure>,
+    pub logs: Vec<String>,
+}
+
+/// Hears about a run as it happens. Every string it receives is masked.
+pub trait Observer: Send {
+    fn segment_started(&mut self, _name: &str, _sequence: u32, _mode: Mode) {}
+    fn log(&mut self, _segment: &str, _text: &str) {}
+    fn warning(&mut self, _text: &str) {}
+    fn segment_finished(&mut self, _record: &SegmentRecord) {}
+}
+
+impl Observer for () {}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The workflow outputs, or why the run failed (masked).
+    pub result: Result<Map<String, Value>, Failure>,
+    pub segments: Vec<SegmentRecord>,
+    /// Time spent inside segment functions as measured by the runner; the rest
+    /// of the run's time is segue's own overhead plus browser set-up.
+    pub in_code: Duration,
+}
+
+/// Runs a workflow to the end on a started runner. `inputs` come from
+/// `engine::inputs::prepare`. The runner is left open for another run unless
+/// a timeout or crash forced it to be killed (`Runner::is_alive`).
+pub async fn execute(
+    workflow: Arc<Workflow>,
+    inputs: Map<String, Value>,
+    settings: &Settings,
+    runner: &mut Runner,
+    observer: &mut dyn Observer,
+) -> Outcome {
+    let record_network = workflow
+        .segments
+        .iter()
+        .any(|s| s.ty == SegmentType::Network);
+    let mut run = Run::new(workflow, inputs, settings.engine.clone());
+    let mut execution = Execution {
+        settings,
+        run_deadline: Instant::now() + settings.run_timeout,
+        files: RunFiles::new(),
+        segments: Vec::new(),
+        in_code: Duration::ZERO,
+    };
+    let result = match runner.open(record_network).await {
+        Ok(()) => execution.drive(&mut run, runner, observer).await,
+        Err(e) => Err(Failure::new(ErrorCode::BrowserError, None, e.to_string())),
+    };
+    if runner.is_alive() && runner.close().await.is_err() {
+        runner.kill();
+    }
+    let redactor = run.redactor();
+    let result = match result {
+        Ok(outputs) => Ok(outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), redactor.redact_value(v)))
+            .collect()),
+        Err(f) => Err(Failure {
+            message: redactor.redact(&f.message).into_owned(),
+            ..f
+        }),
+    };
+    Outcome {
+        result,
+        segments: execution.segments,
+        in_code: execution.in_code,
+    }
+}
+
+struct Execution<'s> {
+    settings: &'s Settings,
+    run_deadline: Instant,
+    files: RunFiles,
+    segments: Vec<SegmentRecord>,
+    in_code: Duration,
+}
+
+/// What a step of IO ended with, before the engine hears of it.
+enum Io<T> {
+    Done(T),
+    Failed(Failure),
+}
+
+impl Execution<'_> {
+    async fn drive(
+        &mut self,
+        run: &mut Run,
+        runner: &mut Runner,
+        observer: &mut dyn Observer,
+    ) -> Result<Map<String, Value>, Failure> {
+        let mut step = run.start();
+        loop {
+            for w in &step.warnings {
+                observer.warning(&run.redactor().redact(w));
+            }
+            step = match step.action {
+                Action::Finished(outputs) => return Ok(outputs),
+                Action::Failed(failure) => return Err(failure),
+                Action::Code(call) => {
+                    let started = Instant::now();
+                    let sequence = run.executions();
+                    observer.segment_started(&call.name, sequence, Mode::Code);
+                    let mut logs = Vec::new();
+                    let (next, error) =
+                        match self.code(run, runner, observer, &call, &mut logs).await {
+                            Io::Done(result) => {
+                                let next = run.code_returned(result);
+                                let error = match &next.action {
+                                    Action::Failed(f) if f.code.is_execution_result() => {
+                                        Some(f.clone())
+                                    }
+                                    _ => None,
+                                };
+                                (next, error)
+                            }
+                            Io::Failed(failure) => (run.fail(failure.clone()), Some(failure)),
+                        };
+                    let record = SegmentExecution {
+                        name: &call.name,
+                        sequence,
+                        mode: Mode::Code,
+                        started,
+                        logs,
+                        error,
+                    };
+                    self.finish_segment(run, observer, record);
+                    next
+                }
+                Action::Route(call) => {
+                    let deadline = self.deadline();
+                    let routed = tokio::time::timeout_at(
+                        deadline.into(),
+                        runner.route(&call.name, &call.router, &call.outputs),
+                    )
+                    .await;
+                    match routed {
+                        Ok(Ok(result)) => run.route_returned(result),
+                        Ok(Err(e)) => run.fail(Failure::new(
+                            ErrorCode::BrowserError,
+                            Some(&call.name),
+                            e.to_string(),
+                        )),
+                        Err(_) => {
+                            runner.kill();
+                            run.fail(self.timeout_failure(&call.name, "its router"))
+                        }
+                    }
+                }
+                // Agents plug in here; until one is configured the engine never asks for it.
+                Action::Agent(call) => {
+                    let failure = Failure::new(
+                        ErrorCode::AgentRequired,
+                        Some(&call.name),
+                        "no AI agent is configured",
+                    );
+                    run.fail(failure)
+                }
+            };
+        }
+    }
+
+    async fn code(
+        &mut self,
+        run: &Run,
+        runner: &mut Runner,
+        observer: &mut dyn Observer,
+        call: &engine::CodeCall,
+        logs: &mut Vec<String>,
+    ) -> Io<Result<Value, String>> {
+        let mut parameters = call.parameters.clone();
+        if let Err(message) = self
+            .files
+            .materialize(&mut parameters, &call.file_parameters)
+        {
+            return Io::Failed(Failure::new(
+                ErrorCode::InvalidInput,
+                Some(&call.name),
+                message,
+            ));
+        }
+        let redactor = run.redactor().clone();
+        let name = call.name.clone();
+        let mut on_log = |log: runner::Log| {
+            let text = redactor.redact(&log.text).into_owned();
+            observer.log(&name, &text);
+            logs.push(text);
+        };
+        let deadline = self.deadline();
+        let ran = tokio::time::timeout_at(
+            deadline.into(),
+            runner.run_code(
+                &call.name,
+                &call.code,
+                &parameters,
+                call.network,
+                &mut on_log,
+            ),
+        )
+        .await;
+        match ran {
+            Ok(Ok(result)) => {
+                self.in_code += Duration::from_secs_f64(result.elapsed_ms / 1000.0);
+                Io::Done(result.outcome)
+            }
+            Ok(Err(e)) => Io::Failed(Failure::new(
+                ErrorCode::BrowserError,
+                Some(&call.name),
+                e.to_string(),
+            )),
+            Err(_) => {
+                // The only way to stop code that never yields is to kill its process.
+                runner.kill();
+                Io::Failed(self.timeout_failure(&call.name, "its code"))
+            }
+        }
+    }
+
+    /// Whichever comes first: the segment's limit or the run's.
+    fn deadline(&self) -> Instant {
+        (Instant::now() + self.settings.segment_timeout).min(self.run_deadline)
+    }
+
+    fn timeout_failure(&self, segment: &str, what: &str) -> Failure {
+        if Instant::now() >= self.run_deadline {
+            let message = format!(
+                "the run exceeded its time limit of {} while {what} was running",
+                human(self.settings.run_timeout)
+            );
+            Failure::new(ErrorCode::RunTimeout, Some(segment), message)
+        } else {
+            let message = format!(
+                "{what} did not finish within the segment time limit of {}",
+                human(self.settings.segment_timeout)
+            );
+            Failure::new(ErrorCode::SegmentTimeout, Some(segment), message)
+        }
+    }
+
+    fn finish_segment(
+        &mut self,
+        run: &Run,
+        observer: &mut dyn Observer,
+        done: SegmentExecution<'_>,
+    ) {
+        let error = done.error.map(|f| Failure {
+            message: run.redactor().redact(&f.message).into_owned(),
+            ..f
+        });
+        let record = SegmentRecord {
+            name: done.name.to_owned(),
+            sequence: done.sequence,
+            mode: done.mode,
+            status: if error.is_some() {
+                SegmentStatus::Failed
+            } else {
+                SegmentStatus::Completed
+            },
+            duration: done.started.elapsed(),
+            error,
+            logs: done.logs,
+        };
+        observer.segment_finished(&record);
+        self.segments.push(record);
+    }
+}
+
+/// A segment execution that just ended, before it becomes a `SegmentRecord`.
+struct SegmentExecution<'a> {
+    name: &'a str,
+    sequence: u32,
+    mode: Mode,
+    started: Instant,
+    logs: Vec<String>,
+    error: Option<Failure>,
+}
+
+fn human(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 60.0 && secs % 60.0 == 0.0 {
+        format!("{} min", secs / 60.0)
+    } else {
+        format!("{secs} s")
+    }
+}

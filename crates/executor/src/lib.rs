@@ -1,0 +1,10 @@
+//! Carries out a run: asks the engine what to do, does it with the browser
+//! runner, and tells the engine what happened, until the run ends.
+//!
+//! This is where time limits, `file` parameters on disk and secret masking of
+//! everything reported meet. Used by `segue run` and by the service's workers.
+
+mod execute;
+mod files;
+
+pub use execute::{Observer, Outcome, SegmentRecord, SegmentStatus, Settings, execute};

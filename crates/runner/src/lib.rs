@@ -1,0 +1,13 @@
+//! The Rust side of the browser runner: a Node process (`runner-js/runner.js`)
+//! running real Playwright against Chromium, spoken to over line-delimited JSON.
+//!
+//! Only this crate touches the browser. One `Runner` is one Node process with
+//! one browser; it serves one run at a time. When a segment must be stopped
+//! (timeout, cancel) the caller kills the runner: a synchronous loop in segment
+//! code cannot be interrupted any other way.
+
+mod locate;
+mod process;
+
+pub use locate::{Options, default_chromium, default_runner_dir};
+pub use process::{Error, Log, Runner, SegmentResult};

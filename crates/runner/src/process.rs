@@ -1,0 +1,300 @@
+//! One Node runner process and its request/response protocol.
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use crate::locate::{CHROMIUM_ARGS, Options};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not start the browser runner ({command}): {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("the browser runner stopped unexpectedly{}", tail(.stderr))]
+    Exited { stderr: Vec<String> },
+    #[error("the browser runner failed: {0}")]
+    Runner(String),
+}
+
+fn tail(lines: &[String]) -> String {
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", lines.join(" | "))
+    }
+}
+
+/// A `console.*` line written by segment code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log {
+    pub level: String,
+    pub text: String,
+}
+
+/// What segment code did: returned a value or threw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentResult {
+    pub outcome: Result<Value, String>,
+    /// Time spent inside the segment function, measured by the runner.
+    pub elapsed_ms: f64,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    id: Option<u64>,
+    event: Option<String>,
+    ok: Option<bool>,
+    result: Option<Value>,
+    error: Option<RemoteError>,
+    level: Option<String>,
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RemoteError {
+    message: String,
+}
+
+/// Keeps the last lines of the runner's stderr to explain a crash.
+const STDERR_LINES_KEPT: usize = 20;
+
+pub struct Runner {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    next_id: u64,
+    /// Set once the process is known to be unusable (killed, exited, desynchronised).
+    dead: bool,
+}
+
+impl Runner {
+    /// Starts Node and launches (or connects to) the browser.
+    pub async fn start(options: &Options) -> Result<Runner, Error> {
+        let script = options.runner_dir.join("runner.js");
+        let mut command = Command::new(&options.node);
+        command
+            .arg(&script)
+            .current_dir(&options.runner_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so that a kill reaches everything it started.
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|source| Error::Spawn {
+            command: format!("{} {}", options.node.display(), script.display()),
+            source,
+        })?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+        let kept = Arc::clone(&stderr);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::debug!(target: "runner", "{line}");
+                let mut kept = kept.lock().expect("stderr buffer");
+                if kept.len() == STDERR_LINES_KEPT {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
+            }
+        });
+        let mut runner = Runner {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            next_id: 0,
+            dead: false,
+        };
+        let launch = json!({
+            "op": "launch",
+            "executablePath": options.chromium,
+            "headless": options.headless,
+            "args": CHROMIUM_ARGS,
+            "wsEndpoint": options.ws_endpoint,
+        });
+        runner
+            .request(launch, &mut |_| {})
+            .await?
+            .map_err(Error::Runner)?;
+        Ok(runner)
+    }
+
+    /// Opens a fresh browser context and page for a run.
+    pub async fn open(&mut self, record_network: bool) -> Result<(), Error> {
+        self.request(
+            json!({"op": "open", "recordNetwork": record_network}),
+            &mut |_| {},
+        )
+        .await?
+        .map_err(Error::Runner)?;
+        Ok(())
+    }
+
+    /// Runs segment code; `on_log` receives its console lines as they come.
+    pub async fn run_code(
+        &mut self,
+        name: &str,
+        code: &str,
+        parameters: &serde_json::Map<String, Value>,
+        network: bool,
+        on_log: &mut (dyn FnMut(Log) + Send),
+    ) -> Result<SegmentResult, Error> {
+        let request = json!({"op": "code", "name": name, "code": code, "parameters": parameters, "network": network});
+        let reply = self.request(request, on_log).await?;
+        Ok(match reply {
+            Ok(result) => SegmentResult {
+                elapsed_ms: result
+                    .get("elapsedMs")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0),
+                outcome: Ok(result.get("value").cloned().unwrap_or(Value::Null)),
+            },
+            Err(message) => SegmentResult {
+                outcome: Err(message),
+                elapsed_ms: 0.0,
+            },
+        })
+    }
+
+    /// Evaluates a router; `Err` holds what it threw.
+    pub async fn route(
+        &mut self,
+        name: &str,
+        router: &str,
+        outputs: &serde_json::Map<String, Value>,
+    ) -> Result<Result<Value, String>, Error> {
+        let reply = self
+            .request(
+                json!({"op": "route", "name": name, "code": router, "outputs": outputs}),
+                &mut |_| {},
+            )
+            .await?;
+        Ok(reply.map(|r| r.get("value").cloned().unwrap_or(Value::Null)))
+    }
+
+    /// Closes the run's context; the browser stays up for the next run.
+    pub async fn close(&mut self) -> Result<(), Error> {
+        self.request(json!({"op": "close"}), &mut |_| {})
+            .await?
+            .map_err(Error::Runner)?;
+        Ok(())
+    }
+
+    /// Closes the browser and waits for Node to exit.
+    pub async fn shutdown(mut self) {
+        if !self.dead
+            && self
+                .request(json!({"op": "shutdown"}), &mut |_| {})
+                .await
+                .is_ok()
+        {
+            // The runner exits by itself after answering `shutdown`.
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(5), self.child.wait()).await;
+        }
+        kill_group(&mut self.child);
+    }
+
+    /// Stops the runner at once, whatever it is doing. Used at timeouts: a
+    /// runner interrupted mid-request can no longer be trusted.
+    pub fn kill(&mut self) {
+        self.dead = true;
+        kill_group(&mut self.child);
+    }
+
+    pub fn is_alive(&self) -> bool {
+        !self.dead
+    }
+
+    /// Sends one request and reads until its reply. The outer `Err` means the
+    /// process is unusable; the inner one is an error the JavaScript reported.
+    async fn request(
+        &mut self,
+        mut request: Value,
+        on_log: &mut (dyn FnMut(Log) + Send),
+    ) -> Result<Result<Value, String>, Error> {
+        if self.dead {
+            return Err(self.exited());
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        request["id"] = json!(id);
+        // If this future is dropped half-way (a timeout), the reply would desynchronise
+        // the stream: assume the worst until the reply has been read.
+        self.dead = true;
+        let mut line = request.to_string();
+        line.push('\n');
+        if self.stdin.write_all(line.as_bytes()).await.is_err() {
+            return Err(self.exited());
+        }
+        loop {
+            let Ok(Some(line)) = self.stdout.next_line().await else {
+                return Err(self.exited());
+            };
+            let message: Message = match serde_json::from_str(&line) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(target: "runner", "ignoring a line that is not protocol ({e}): {line}");
+                    continue;
+                }
+            };
+            if message.event.as_deref() == Some("log") {
+                on_log(Log {
+                    level: message.level.unwrap_or_default(),
+                    text: message.text.unwrap_or_default(),
+                });
+                continue;
+            }
+            if message.id != Some(id) {
+                continue;
+            }
+            self.dead = false;
+            return Ok(match message.ok {
+                Some(true) => Ok(message.result.unwrap_or(Value::Null)),
+                _ => Err(message
+                    .error
+                    .map_or_else(|| "unknown error".to_owned(), |e| e.message)),
+            });
+        }
+    }
+
+    fn exited(&mut self) -> Error {
+        self.kill();
+        let stderr = self
+            .stderr
+            .lock()
+            .expect("stderr buffer")
+            .iter()
+            .cloned()
+            .collect();
+        Error::Exited { stderr }
+    }
+}
+
+fn kill_group(child: &mut Child) {
+    if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+        // The group id equals the leader's pid (process_group(0)).
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    let _ = child.start_kill();
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        kill_group(&mut self.child);
+    }
+}
