@@ -74,6 +74,9 @@ pub struct Runner {
     stdout: Lines<BufReader<ChildStdout>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     next_id: u64,
+    /// Process groups the runner's children lead (Playwright starts Chromium
+    /// detached, in a group of its own), so a kill reaches the browser too.
+    child_groups: Vec<i32>,
     /// Set once the process is known to be unusable (killed, exited, desynchronised).
     dead: bool,
 }
@@ -117,6 +120,7 @@ impl Runner {
             stdout,
             stderr,
             next_id: 0,
+            child_groups: Vec::new(),
             dead: false,
         };
         let launch = json!({
@@ -130,6 +134,9 @@ impl Runner {
             .request(launch, &mut |_| {})
             .await?
             .map_err(Error::Runner)?;
+        if let Some(pid) = runner.child.id() {
+            runner.child_groups = group_leading_children(pid);
+        }
         Ok(runner)
     }
 
@@ -214,6 +221,9 @@ impl Runner {
     pub fn kill(&mut self) {
         self.dead = true;
         kill_group(&mut self.child);
+        for group in self.child_groups.drain(..) {
+            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        }
     }
 
     pub fn is_alive(&self) -> bool {
@@ -285,6 +295,28 @@ impl Runner {
     }
 }
 
+/// Children of `parent` that lead a process group of their own, read from /proc.
+fn group_leading_children(parent: u32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // Fields after the parenthesised command: state, ppid, pgrp, …
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.get(1).and_then(|f| f.parse::<u32>().ok()) == Some(parent)
+                && fields.get(2).and_then(|f| f.parse::<i32>().ok()) == Some(*pid)
+        })
+        .collect()
+}
+
 fn kill_group(child: &mut Child) {
     if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
         // The group id equals the leader's pid (process_group(0)).
@@ -295,6 +327,6 @@ fn kill_group(child: &mut Child) {
 
 impl Drop for Runner {
     fn drop(&mut self) {
-        kill_group(&mut self.child);
+        self.kill();
     }
 }
