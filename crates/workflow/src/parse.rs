@@ -85,8 +85,24 @@ impl Cx {
         };
         let name = self.required_string(obj, "name", "", "the workflow");
         let start_name = self.required_string(obj, "startSegmentName", "", "the workflow");
-        let input_parameters = self.parameters(obj, "inputParameters", "", "workflow input");
-        let output_parameters = self.parameters(obj, "outputParameters", "", "workflow output");
+        let input_parameters = self.parameters(
+            obj,
+            "inputParameters",
+            "",
+            ParamOwner {
+                kind: "input",
+                segment: None,
+            },
+        );
+        let output_parameters = self.parameters(
+            obj,
+            "outputParameters",
+            "",
+            ParamOwner {
+                kind: "output",
+                segment: None,
+            },
+        );
 
         let segment_values: &[Value] = match field(obj, "segments") {
             Field::Present(Value::Array(items)) if !items.is_empty() => items,
@@ -220,7 +236,7 @@ impl Cx {
         obj: &Map<String, Value>,
         key: &str,
         at: &str,
-        what: &str,
+        owner: ParamOwner<'_>,
     ) -> Option<Vec<Parameter>> {
         let location = join(at, key);
         let items = match field(obj, key) {
@@ -239,10 +255,11 @@ impl Cx {
         let mut ok = true;
         let mut params = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            match self.parameter(item, &format!("{location}[{i}]"), what) {
+            match self.parameter(item, &format!("{location}[{i}]"), owner) {
                 Some(p) => {
                     if params.iter().any(|q: &Parameter| q.name == p.name) {
-                        let message = format!("{what} '{}' is declared twice", p.name);
+                        let message =
+                            format!("{} is declared twice", owner.describe(Some(&p.name)));
                         self.error(
                             "duplicate-parameter",
                             format!("{location}[{i}].name"),
@@ -258,23 +275,23 @@ impl Cx {
         ok.then_some(params)
     }
 
-    fn parameter(&mut self, value: &Value, at: &str, what: &str) -> Option<Parameter> {
+    fn parameter(
+        &mut self,
+        value: &Value,
+        at: &str,
+        param_owner: ParamOwner<'_>,
+    ) -> Option<Parameter> {
         let Some(obj) = value.as_object() else {
-            self.error(
-                "wrong-type",
-                at,
-                format!(
-                    "a {what} parameter must be an object, got {}",
-                    kind_of(value)
-                ),
+            let message = format!(
+                "{} must be an object, got {}",
+                param_owner.describe(None),
+                kind_of(value)
             );
+            self.error("wrong-type", at, message);
             return None;
         };
-        let name = self.required_string(obj, "name", at, &format!("a {what} parameter"));
-        let owner = match &name {
-            Some(n) => format!("{what} '{n}'"),
-            None => format!("a {what} parameter"),
-        };
+        let name = self.required_string(obj, "name", at, &param_owner.describe(None));
+        let owner = param_owner.describe(name.as_deref());
         let ty = match field(obj, "type") {
             Field::Present(Value::String(s)) => {
                 let ty = ParamType::parse(s);
@@ -430,8 +447,24 @@ impl Cx {
         };
         let prompt = self.optional_string(obj, "prompt", &at, &owner);
         let deterministic = self.optional_string(obj, "deterministic", &at, &owner);
-        let inputs = self.parameters(obj, "inputParameters", &at, &format!("input of {owner}"));
-        let outputs = self.parameters(obj, "outputParameters", &at, &format!("output of {owner}"));
+        let inputs = self.parameters(
+            obj,
+            "inputParameters",
+            &at,
+            ParamOwner {
+                kind: "input",
+                segment: Some(&owner),
+            },
+        );
+        let outputs = self.parameters(
+            obj,
+            "outputParameters",
+            &at,
+            ParamOwner {
+                kind: "output",
+                segment: Some(&owner),
+            },
+        );
         let router = self.optional_string(obj, "router", &at, &owner);
 
         if let (Some(ty), Some(prompt), Some(code)) = (ty, &prompt, &deterministic) {
@@ -557,7 +590,7 @@ impl Cx {
                     "router-without-branch",
                     join(at, "router"),
                     format!(
-                        "{owner} has a `router` but a single `next`; a router needs an array `next`"
+                        "{owner} has a `router` but its `next` is not an array; a router needs an array `next`"
                     ),
                 );
                 None
@@ -607,6 +640,26 @@ impl Cx {
                 self.error("wrong-type", location, format!("`next` of {owner} must be a segment name, an array of names or null, got {}", kind_of(v)));
                 None
             }
+        }
+    }
+}
+
+/// Whose parameter list is being read, for messages such as
+/// "input 'q' of segment 'search'" or "workflow output 'total'".
+#[derive(Clone, Copy)]
+struct ParamOwner<'a> {
+    kind: &'static str,
+    /// How the segment is named in messages; `None` for the workflow's own lists.
+    segment: Option<&'a str>,
+}
+
+impl ParamOwner<'_> {
+    fn describe(self, name: Option<&str>) -> String {
+        match (name, self.segment) {
+            (Some(n), Some(s)) => format!("{} '{n}' of {s}", self.kind),
+            (Some(n), None) => format!("workflow {} '{n}'", self.kind),
+            (None, Some(s)) => format!("an {} parameter of {s}", self.kind),
+            (None, None) => format!("a workflow {} parameter", self.kind),
         }
     }
 }

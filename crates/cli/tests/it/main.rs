@@ -1,1 +1,23 @@
-fn main() {}
+//! End-to-end tests of the `segue` binary: real Chromium, real Playwright,
+//! the real demo site on 127.0.0.1.
+//!
+//! Table-driven: every `tests/validate/*.json` and `tests/run/*.json` in the
+//! repository is one test, checked by `validate::check` or `run::check`.
+//! Adding a case is adding a file. `SEGUE_BLESS=1` rewrites the expected
+//! diagnostics of validation fixtures.
+
+mod isolation;
+mod run;
+mod support;
+mod validate;
+
+use libtest_mimic::{Arguments, Trial};
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials: Vec<Trial> = Vec::new();
+    trials.extend(validate::trials());
+    trials.extend(run::trials());
+    trials.extend(isolation::trials());
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -1,0 +1,88 @@
+//! `tests/run/NAME.json` describes one `segue run` against the demo site:
+//!
+//! ```json
+//! { "about": "what it shows",
+//!   "workflow": "examples/x.json" | { …inline document… },
+//!   "args": ["--input", "q=mug"],
+//!   "exit": 0,
+//!   "outputs": { … },          // exit 0: stdout must be exactly this JSON object
+//!   "stderr": ["…"],           // substrings stderr must contain
+//!   "stderrNot": ["…"] }       // substrings neither stdout nor stderr may contain
+//! ```
+
+use std::path::Path;
+
+use libtest_mimic::{Failed, Trial};
+use serde_json::Value;
+
+use crate::support::{fixtures, repo_root, segue, stem, text, workflow_file};
+
+pub fn trials() -> Vec<Trial> {
+    fixtures("tests/run")
+        .into_iter()
+        .map(|path| Trial::test(format!("run::{}", stem(&path)), move || check(&path)))
+        .collect()
+}
+
+fn strings(case: &Value, key: &str) -> Vec<String> {
+    case[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn check(path: &Path) -> Result<(), Failed> {
+    let case: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let document = match &case["workflow"] {
+        Value::String(file) => std::fs::read_to_string(repo_root().join(file))?,
+        inline @ Value::Object(_) => inline.to_string(),
+        other => {
+            return Err(format!("`workflow` must be a path or a document, got {other}").into());
+        }
+    };
+    let workflow = workflow_file(&document);
+    let mut args = vec![
+        "run".to_owned(),
+        workflow.path().to_string_lossy().into_owned(),
+    ];
+    args.extend(strings(&case, "args"));
+    let out = segue(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let context = || format!("\n--- stdout\n{stdout}--- stderr\n{stderr}");
+
+    let want_exit = case["exit"].as_i64().ok_or("fixture needs `exit`")?;
+    if out.status.code().map(i64::from) != Some(want_exit) {
+        return Err(format!(
+            "exit {:?}, expected {want_exit}{}",
+            out.status.code(),
+            context()
+        )
+        .into());
+    }
+    if want_exit == 0 {
+        let outputs: Value = serde_json::from_str(&stdout)
+            .map_err(|e| format!("stdout is not one JSON object: {e}{}", context()))?;
+        if outputs != case["outputs"] {
+            return Err(
+                format!("outputs differ: expected {}{}", case["outputs"], context()).into(),
+            );
+        }
+    } else if !stdout.trim().is_empty() {
+        return Err(format!("a failed run printed to stdout{}", context()).into());
+    }
+    for needle in strings(&case, "stderr") {
+        if !stderr.contains(&needle) {
+            return Err(format!("stderr lacks {needle:?}{}", context()).into());
+        }
+    }
+    for needle in strings(&case, "stderrNot") {
+        if stderr.contains(&needle) || stdout.contains(&needle) {
+            return Err(format!("output contains {needle:?}{}", context()).into());
+        }
+    }
+    Ok(())
+}

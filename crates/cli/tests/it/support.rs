@@ -1,0 +1,78 @@
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The address the examples are written against; replaced by the test server's.
+pub const EXAMPLE_BASE: &str = "http://127.0.0.1:8077";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+pub fn fixtures(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join(dir))
+        .unwrap_or_else(|e| panic!("reading {dir}: {e}"))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+pub fn stem(path: &Path) -> String {
+    path.file_stem()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The demo site, started once per test process on a free port.
+pub fn demo_base() -> String {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    let addr = ADDR.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let (addr, server) = demo::spawn("127.0.0.1:0".parse().unwrap())
+                    .await
+                    .expect("demo site");
+                tx.send(addr).expect("send address");
+                let _ = server.await;
+            });
+        });
+        rx.recv().expect("demo address")
+    });
+    format!("http://{addr}")
+}
+
+/// Writes `text` (a workflow document) pointed at the test demo site.
+pub fn workflow_file(text: &str) -> tempfile::NamedTempFile {
+    let text = text.replace(EXAMPLE_BASE, &demo_base());
+    let mut file = tempfile::Builder::new()
+        .suffix(".json")
+        .tempfile()
+        .expect("temp file");
+    std::io::Write::write_all(&mut file, text.as_bytes()).expect("write workflow");
+    file
+}
+
+pub fn segue(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(args)
+        .current_dir(repo_root())
+        .env_remove("SEGUE_LOG")
+        .output()
+        .expect("run segue")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
