@@ -22,7 +22,7 @@ const BODY_SETTLE_MS = 5000;
 const TEXT_TYPES = /^(text\/|application\/([\w.+-]*\+)?(json|javascript|xml|x-www-form-urlencoded|graphql)\b)/i;
 
 let browser = null;
-let session = null; // { context, page, responses: [], pending: Set<Promise> }
+let session = null; // { context, page, responses, pending: Set<Promise>, sandbox, compiled: Map }
 
 function send(message) {
   process.stdout.write(JSON.stringify(message) + '\n');
@@ -35,14 +35,25 @@ function sandboxConsole() {
 
 // Segment code runs in a vm context with only what the reference promises: no require,
 // no process, no file system. vm is not a security boundary; the process is.
-function compile(code, filename) {
-  const context = vm.createContext({
+function newSandbox() {
+  return vm.createContext({
     console: sandboxConsole(),
     setTimeout, clearTimeout, setInterval, clearInterval,
     URL, URLSearchParams, TextEncoder, TextDecoder, atob, btoa, structuredClone,
   });
-  const fn = new vm.Script(`(${code}\n)`, { filename }).runInContext(context, { timeout: 1000 });
-  if (typeof fn !== 'function') throw new Error('the code does not evaluate to a function');
+}
+
+// One sandbox and one cache of compiled functions per run: creating a vm context costs about
+// a millisecond, and loops run the same segment code many times.
+function compile(code, filename) {
+  const scope = session ?? { sandbox: newSandbox(), compiled: new Map() };
+  const key = `${filename}\n${code}`;
+  let fn = scope.compiled.get(key);
+  if (!fn) {
+    fn = new vm.Script(`(${code}\n)`, { filename }).runInContext(scope.sandbox, { timeout: 1000 });
+    if (typeof fn !== 'function') throw new Error('the code does not evaluate to a function');
+    scope.compiled.set(key, fn);
+  }
   return fn;
 }
 
@@ -82,7 +93,7 @@ async function open({ recordNetwork }) {
   if (session) await close();
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
-  session = { context, page, responses: [], pending: new Set() };
+  session = { context, page, responses: [], pending: new Set(), sandbox: newSandbox(), compiled: new Map() };
   if (recordNetwork) {
     const current = session;
     context.on('response', (response) => {

@@ -61,9 +61,10 @@ pub struct Outcome {
     /// The workflow outputs, or why the run failed (masked).
     pub result: Result<Map<String, Value>, Failure>,
     pub segments: Vec<SegmentRecord>,
-    /// Time spent inside segment functions as measured by the runner; the rest
-    /// of the run's time is segue's own overhead plus browser set-up.
+    /// Time spent inside segment functions as measured by the runner.
     pub in_code: Duration,
+    /// Time spent opening and closing the run's browser context and page.
+    pub session_setup: Duration,
 }
 
 /// Runs a workflow to the end on a started runner. `inputs` come from
@@ -88,13 +89,18 @@ pub async fn execute(
         segments: Vec::new(),
         in_code: Duration::ZERO,
     };
-    let result = match runner.open(record_network).await {
+    let opening = Instant::now();
+    let opened = runner.open(record_network).await;
+    let mut session_setup = opening.elapsed();
+    let result = match opened {
         Ok(()) => execution.drive(&mut run, runner, observer).await,
         Err(e) => Err(Failure::new(ErrorCode::BrowserError, None, e.to_string())),
     };
+    let closing = Instant::now();
     if runner.is_alive() && runner.close().await.is_err() {
         runner.kill();
     }
+    session_setup += closing.elapsed();
     let redactor = run.redactor();
     let result = match result {
         Ok(outputs) => Ok(outputs
@@ -110,6 +116,7 @@ pub async fn execute(
         result,
         segments: execution.segments,
         in_code: execution.in_code,
+        session_setup,
     }
 }
 
