@@ -33,6 +33,24 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::MissingInput,
+        ErrorCode::InvalidInput,
+        ErrorCode::SegmentThrew,
+        ErrorCode::InvalidResult,
+        ErrorCode::MissingOutput,
+        ErrorCode::InvalidOutput,
+        ErrorCode::RouterFailed,
+        ErrorCode::ExecutionLimit,
+        ErrorCode::AgentRequired,
+        ErrorCode::AgentFailed,
+        ErrorCode::SegmentTimeout,
+        ErrorCode::RunTimeout,
+        ErrorCode::BrowserError,
+        ErrorCode::MissingWorkflowOutput,
+        ErrorCode::Cancelled,
+    ];
+
     /// Whether the failure is about what a segment execution produced (its code
     /// threw or returned bad outputs), as opposed to entering the next segment
     /// or ending the run.
@@ -96,6 +114,25 @@ impl fmt::Display for Failure {
                 self.message
             ),
             None => write!(f, "run failed ({}): {}", self.code.as_str(), self.message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// docs/errors.md must have a row for every code.
+    #[test]
+    fn every_code_is_documented() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/errors.md");
+        let docs = std::fs::read_to_string(path).expect("docs/errors.md");
+        for code in ErrorCode::ALL {
+            assert!(
+                docs.contains(&format!("| `{}` |", code.as_str())),
+                "docs/errors.md lacks {}",
+                code.as_str()
+            );
         }
     }
 }

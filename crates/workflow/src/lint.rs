@@ -344,3 +344,17 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod docs_tests {
+    /// docs/lints.md must describe every lint exactly as `LINTS` does.
+    #[test]
+    fn every_lint_is_documented() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/lints.md");
+        let docs = std::fs::read_to_string(path).expect("docs/lints.md");
+        for (code, doc) in super::LINTS {
+            let row = format!("| `{code}` | {doc} |");
+            assert!(docs.contains(&row), "docs/lints.md lacks the row: {row}");
+        }
+    }
+}
