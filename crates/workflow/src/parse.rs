@@ -209,6 +209,28 @@ impl Cx {
         }
     }
 
+    /// The `type` field of a parameter or segment, one of `all`.
+    fn type_field<T>(
+        &mut self,
+        obj: &Map<String, Value>,
+        at: &str,
+        owner: &str,
+        unknown_code: &'static str,
+        parse: fn(&str) -> Option<T>,
+        all: &[&str],
+    ) -> Option<T> {
+        let name = self.required_string(obj, "type", at, owner)?;
+        let ty = parse(&name);
+        if ty.is_none() {
+            let message = format!(
+                "{owner} has type '{name}'; expected one of {}",
+                all.join(", ")
+            );
+            self.error(unknown_code, join(at, "type"), message);
+        }
+        ty
+    }
+
     /// A string-or-null field; `None` inside means null or absent.
     fn optional_string(
         &mut self,
@@ -292,35 +314,14 @@ impl Cx {
         };
         let name = self.required_string(obj, "name", at, &param_owner.describe(None));
         let owner = param_owner.describe(name.as_deref());
-        let ty = match field(obj, "type") {
-            Field::Present(Value::String(s)) => {
-                let ty = ParamType::parse(s);
-                if ty.is_none() {
-                    let message = format!(
-                        "{owner} has type '{s}'; expected one of {}",
-                        ParamType::ALL.join(", ")
-                    );
-                    self.error("unknown-type", join(at, "type"), message);
-                }
-                ty
-            }
-            Field::Present(v) => {
-                self.error(
-                    "wrong-type",
-                    join(at, "type"),
-                    format!("`type` of {owner} must be a string, got {}", kind_of(v)),
-                );
-                None
-            }
-            Field::Missing | Field::Null => {
-                self.error(
-                    "missing-field",
-                    join(at, "type"),
-                    format!("{owner} has no `type`"),
-                );
-                None
-            }
-        };
+        let ty = self.type_field(
+            obj,
+            at,
+            &owner,
+            "unknown-type",
+            ParamType::parse,
+            &ParamType::ALL,
+        );
         let required = match field(obj, "required") {
             Field::Present(Value::Bool(b)) => Some(*b),
             Field::Missing | Field::Null => Some(true),
@@ -416,35 +417,14 @@ impl Cx {
             Some(n) => format!("segment '{n}'"),
             None => format!("segments[{i}]"),
         };
-        let ty = match field(obj, "type") {
-            Field::Present(Value::String(s)) => {
-                let ty = SegmentType::parse(s);
-                if ty.is_none() {
-                    let message = format!(
-                        "{owner} has type '{s}'; expected one of {}",
-                        SegmentType::ALL.join(", ")
-                    );
-                    self.error("unknown-segment-type", join(&at, "type"), message);
-                }
-                ty
-            }
-            Field::Present(v) => {
-                self.error(
-                    "wrong-type",
-                    join(&at, "type"),
-                    format!("`type` of {owner} must be a string, got {}", kind_of(v)),
-                );
-                None
-            }
-            Field::Missing | Field::Null => {
-                self.error(
-                    "missing-field",
-                    join(&at, "type"),
-                    format!("{owner} has no `type`"),
-                );
-                None
-            }
-        };
+        let ty = self.type_field(
+            obj,
+            &at,
+            &owner,
+            "unknown-segment-type",
+            SegmentType::parse,
+            &SegmentType::ALL,
+        );
         let prompt = self.optional_string(obj, "prompt", &at, &owner);
         let deterministic = self.optional_string(obj, "deterministic", &at, &owner);
         let inputs = self.parameters(
