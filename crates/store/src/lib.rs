@@ -1,0 +1,45 @@
+//! Persistence for the service: organizations and API keys, workflows with
+//! versions and drafts, runs (which are also the queue) and their segment
+//! executions. SQLite by default, PostgreSQL for many workers.
+//!
+//! Only this crate knows SQL. Both backends run the same statements through
+//! sqlx's `Any` driver; the few differences (row locking, identity columns)
+//! are switched on `Backend`. Times are epoch milliseconds from `Clock`, so
+//! tests can move time instead of sleeping.
+
+mod clock;
+mod db;
+mod ids;
+mod model;
+mod orgs;
+mod queue;
+mod runs;
+pub mod seal;
+mod workflows;
+
+pub use clock::Clock;
+pub use db::{Backend, Store};
+pub use ids::{hash_key, new_id};
+pub use model::*;
+pub use queue::{ClaimedRun, Finish};
+pub use runs::NewRun;
+pub use workflows::{NewWorkflow, WorkflowPatch};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with the current state (e.g. publishing with no draft).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid cursor")]
+    BadCursor,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

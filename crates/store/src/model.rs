@@ -1,0 +1,230 @@
+//! Rows as the rest of the service sees them. Not serializable on purpose:
+//! the server has its own API types.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// May manage API keys as well as everything a member may do.
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// Who is calling: resolved from an API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub org_id: String,
+    pub key_id: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkflowType {
+    Login,
+    UserDefined,
+}
+
+impl WorkflowType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowType::Login => "LOGIN",
+            WorkflowType::UserDefined => "USER_DEFINED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WorkflowType> {
+        match s {
+            "LOGIN" => Some(WorkflowType::Login),
+            "USER_DEFINED" => Some(WorkflowType::UserDefined),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workflow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub source_provider: Option<String>,
+    pub ty: WorkflowType,
+    pub description: Option<String>,
+    pub latest_version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+/// Which version of a workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionRef {
+    Latest,
+    Draft,
+    Number(i64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    pub workflow_id: String,
+    /// `None` for the draft.
+    pub version: Option<i64>,
+    /// The workflow document, as JSON text exactly as it was saved.
+    pub definition: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    Pending,
+    InProgress,
+    Completed,
+    Failed,
+    Cancelled,
+    TimedOut,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 6] = [
+        RunStatus::Pending,
+        RunStatus::InProgress,
+        RunStatus::Completed,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+        RunStatus::TimedOut,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Pending => "PENDING",
+            RunStatus::InProgress => "IN_PROGRESS",
+            RunStatus::Completed => "COMPLETED",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Cancelled => "CANCELLED",
+            RunStatus::TimedOut => "TIMED_OUT",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn is_final(self) -> bool {
+        !matches!(self, RunStatus::Pending | RunStatus::InProgress)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunError {
+    pub segment_name: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub id: String,
+    pub org_id: String,
+    pub workflow_id: String,
+    /// `None` when the run executed the draft.
+    pub workflow_version: Option<i64>,
+    pub status: RunStatus,
+    pub current_segment: Option<String>,
+    /// Inputs with secret values masked; the clear ones are sealed separately.
+    pub inputs: Value,
+    pub outputs: Option<Value>,
+    pub error: Option<RunError>,
+    pub test: bool,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub cancel_requested: bool,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+}
+
+/// One execution of one segment, as recorded by a worker (already masked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentExecution {
+    pub sequence: i64,
+    pub segment_name: String,
+    pub mode: String,
+    pub status: String,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub error: Option<RunError>,
+    pub logs: Vec<String>,
+}
+
+/// A page of a list, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass back to get the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 20;
+    pub const MAX_LIMIT: u32 = 100;
+}
+
+impl Default for PageRequest {
+    fn default() -> PageRequest {
+        PageRequest {
+            limit: PageRequest::DEFAULT_LIMIT,
+            cursor: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkflowFilter {
+    pub source_provider: Option<String>,
+    pub ty: Option<WorkflowType>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    pub workflow_id: Option<String>,
+    pub status: Option<RunStatus>,
+    pub test: Option<bool>,
+}

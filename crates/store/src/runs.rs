@@ -1,0 +1,210 @@
+use serde_json::Value;
+use sqlx::any::AnyRow;
+
+use crate::db::{Sql, int, opt_int, opt_json, opt_text, page_of, paginate, query, text};
+use crate::ids::new_id;
+use crate::{
+    Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store,
+};
+
+pub struct NewRun {
+    pub workflow_id: String,
+    /// `None` runs the draft.
+    pub workflow_version: Option<i64>,
+    /// The exact document this run executes: later edits never change it.
+    pub definition: String,
+    /// Inputs with secrets masked, for reading back.
+    pub inputs: Value,
+    /// All inputs in clear, sealed with `seal::Sealer`.
+    pub sealed_inputs: String,
+    pub test: bool,
+    /// Attempts allowed when a worker is lost mid-run (1: never re-run).
+    pub max_attempts: i64,
+}
+
+pub(crate) const RUN_COLUMNS: &str = "seq, id, org_id, workflow_id, workflow_version, status, current_segment, inputs, outputs, error, \
+     test, attempts, max_attempts, cancel_requested, created_at, started_at, completed_at";
+
+impl Store {
+    /// Queues a run. It is durable when this returns.
+    pub async fn create_run(&self, org_id: &str, new: NewRun) -> Result<Run> {
+        let id = new_id("run");
+        query(
+            "INSERT INTO runs (id, org_id, workflow_id, workflow_version, definition, inputs, sealed_inputs, status, test, \
+             attempts, max_attempts, cancel_requested, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11)",
+            vec![
+                (&id).into(),
+                org_id.into(),
+                new.workflow_id.into(),
+                new.workflow_version.into(),
+                new.definition.into(),
+                new.inputs.to_string().into(),
+                new.sealed_inputs.into(),
+                RunStatus::Pending.as_str().into(),
+                new.test.into(),
+                new.max_attempts.into(),
+                self.clock.now_ms().into(),
+            ],
+        )
+        .execute(&self.pool)
+        .await?;
+        self.get_run(org_id, &id).await
+    }
+
+    pub async fn get_run(&self, org_id: &str, id: &str) -> Result<Run> {
+        let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = "));
+        sql.bind(id).push(" AND org_id = ").bind(org_id);
+        let row = sql
+            .query()
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound)?;
+        run(&row)
+    }
+
+    pub async fn list_runs(
+        &self,
+        org_id: &str,
+        filter: &RunFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Run>> {
+        let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = "));
+        sql.bind(org_id);
+        if let Some(w) = &filter.workflow_id {
+            sql.push(" AND workflow_id = ").bind(w);
+        }
+        if let Some(s) = filter.status {
+            sql.push(" AND status = ").bind(s.as_str());
+        }
+        if let Some(t) = filter.test {
+            sql.push(" AND test = ").bind(t);
+        }
+        let limit = paginate(&mut sql, page, "seq")?;
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        page_of(rows, limit, "seq", run)
+    }
+
+    /// Segment executions in the order they ran, `after` a sequence number.
+    pub async fn list_segments(
+        &self,
+        org_id: &str,
+        run_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<SegmentExecution>> {
+        self.get_run(org_id, run_id).await?;
+        let rows = query(
+            "SELECT sequence, segment_name, mode, status, started_at, duration_ms, error, logs FROM segment_executions \
+             WHERE run_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
+            vec![run_id.into(), after.into(), i64::from(limit).into()],
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(segment).collect()
+    }
+
+    /// Cancels a pending run at once; asks the worker of a running one to stop.
+    pub async fn request_cancel(&self, org_id: &str, id: &str) -> Result<Run> {
+        let now = self.clock.now_ms();
+        let error = crate::db::error_json(&RunError {
+            segment_name: None,
+            code: "CANCELLED".into(),
+            message: "the run was cancelled before it started".into(),
+        });
+        query(
+            "UPDATE runs SET status = $1, completed_at = $2, error = $3 WHERE id = $4 AND org_id = $5 AND status = $6",
+            vec![
+                RunStatus::Cancelled.as_str().into(),
+                now.into(),
+                error.into(),
+                id.into(),
+                org_id.into(),
+                RunStatus::Pending.as_str().into(),
+            ],
+        )
+        .execute(&self.pool)
+        .await?;
+        query(
+            "UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND org_id = $2 AND status = $3",
+            vec![
+                id.into(),
+                org_id.into(),
+                RunStatus::InProgress.as_str().into(),
+            ],
+        )
+        .execute(&self.pool)
+        .await?;
+        self.get_run(org_id, id).await
+    }
+
+    /// Runs per status across all organizations, for metrics.
+    pub async fn count_runs_by_status(&self) -> Result<Vec<(RunStatus, i64)>> {
+        let rows = query(
+            "SELECT status, COUNT(*) AS n FROM runs GROUP BY status",
+            vec![],
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let s = text(r, "status")?;
+                let status = RunStatus::parse(&s)
+                    .ok_or_else(|| Error::Corrupt(format!("run status '{s}'")))?;
+                Ok((status, int(r, "n")?))
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn run(row: &AnyRow) -> Result<Run> {
+    let status = text(row, "status")?;
+    Ok(Run {
+        id: text(row, "id")?,
+        org_id: text(row, "org_id")?,
+        workflow_id: text(row, "workflow_id")?,
+        workflow_version: opt_int(row, "workflow_version")?,
+        status: RunStatus::parse(&status)
+            .ok_or_else(|| Error::Corrupt(format!("run status '{status}'")))?,
+        current_segment: opt_text(row, "current_segment")?,
+        inputs: opt_json(row, "inputs")?.unwrap_or(Value::Null),
+        outputs: opt_json(row, "outputs")?,
+        error: opt_json(row, "error")?.as_ref().map(run_error),
+        test: int(row, "test")? != 0,
+        attempts: int(row, "attempts")?,
+        max_attempts: int(row, "max_attempts")?,
+        cancel_requested: int(row, "cancel_requested")? != 0,
+        created_at: int(row, "created_at")?,
+        started_at: opt_int(row, "started_at")?,
+        completed_at: opt_int(row, "completed_at")?,
+    })
+}
+
+fn segment(row: &AnyRow) -> Result<SegmentExecution> {
+    let logs = opt_json(row, "logs")?.unwrap_or(Value::Null);
+    Ok(SegmentExecution {
+        sequence: int(row, "sequence")?,
+        segment_name: text(row, "segment_name")?,
+        mode: text(row, "mode")?,
+        status: text(row, "status")?,
+        started_at: int(row, "started_at")?,
+        duration_ms: int(row, "duration_ms")?,
+        error: opt_json(row, "error")?.as_ref().map(run_error),
+        logs: logs
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+fn run_error(v: &Value) -> RunError {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    RunError {
+        segment_name: s("segmentName"),
+        code: s("code").unwrap_or_default(),
+        message: s("message").unwrap_or_default(),
+    }
+}

@@ -1,0 +1,23 @@
+//! One suite for every backend: each case runs on SQLite, and on PostgreSQL
+//! when `SEGUE_TEST_DATABASE_URL` names a server (each case then gets a
+//! database of its own, dropped afterwards).
+
+mod backends;
+mod cases;
+
+use libtest_mimic::{Arguments, Trial};
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    for backend in backends::available() {
+        for (name, case) in cases::ALL {
+            let backend = backend.clone();
+            trials.push(Trial::test(
+                format!("{}::{name}", backend.name()),
+                move || backend.run(*case),
+            ));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
