@@ -52,14 +52,12 @@ async fn main() {
     let mut engine = Vec::with_capacity(iterations);
     for i in 0..WARMUP + iterations {
         let started = Instant::now();
-        let outcome = executor::execute(
-            Arc::clone(&workflow),
-            inputs.clone(),
-            &settings,
-            &mut runner,
-            &mut (),
-        )
-        .await;
+        let request = executor::RunRequest {
+            workflow: Arc::clone(&workflow),
+            inputs: inputs.clone(),
+            cancel: executor::CancellationToken::new(),
+        };
+        let outcome = executor::execute(request, &settings, &mut runner, &mut ()).await;
         let elapsed = started.elapsed();
         let outputs: Map<String, Value> = outcome.result.expect("the example run succeeds");
         assert_eq!(

@@ -89,14 +89,20 @@ pub async fn main(args: Args) -> ExitCode {
             ai_available: false,
         },
     };
-    let outcome = executor::execute(
-        Arc::new(workflow),
+    // Ctrl-C cancels the run: the browser is stopped and the run reports CANCELLED.
+    let cancel = executor::CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_interrupt.cancel();
+        }
+    });
+    let request = executor::RunRequest {
+        workflow: Arc::new(workflow),
         inputs,
-        &settings,
-        &mut runner,
-        &mut Progress,
-    )
-    .await;
+        cancel,
+    };
+    let outcome = executor::execute(request, &settings, &mut runner, &mut Progress).await;
     runner.shutdown().await;
     match outcome.result {
         Ok(outputs) => {

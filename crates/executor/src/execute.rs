@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 use engine::{Action, ErrorCode, Failure, Mode, Run};
 use runner::Runner;
 use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
 use workflow::{SegmentType, Workflow};
 
 use crate::files::RunFiles;
@@ -67,16 +68,29 @@ pub struct Outcome {
     pub session_setup: Duration,
 }
 
-/// Runs a workflow to the end on a started runner. `inputs` come from
-/// `engine::inputs::prepare`. The runner is left open for another run unless
-/// a timeout or crash forced it to be killed (`Runner::is_alive`).
+/// One run to execute.
+pub struct RunRequest {
+    pub workflow: Arc<Workflow>,
+    /// From `engine::inputs::prepare`.
+    pub inputs: Map<String, Value>,
+    /// Cancelling it stops the run at once (killing the runner) with `CANCELLED`.
+    pub cancel: CancellationToken,
+}
+
+/// Runs a workflow to the end on a started runner. The runner is left open
+/// for another run unless a timeout, cancel or crash forced it to be killed
+/// (`Runner::is_alive`).
 pub async fn execute(
-    workflow: Arc<Workflow>,
-    inputs: Map<String, Value>,
+    request: RunRequest,
     settings: &Settings,
     runner: &mut Runner,
     observer: &mut dyn Observer,
 ) -> Outcome {
+    let RunRequest {
+        workflow,
+        inputs,
+        cancel,
+    } = request;
     let record_network = workflow
         .segments
         .iter()
@@ -84,6 +98,7 @@ pub async fn execute(
     let mut run = Run::new(workflow, inputs, settings.engine.clone());
     let mut execution = Execution {
         settings,
+        cancel,
         run_deadline: Instant::now() + settings.run_timeout,
         files: RunFiles::new(),
         segments: Vec::new(),
@@ -122,10 +137,17 @@ pub async fn execute(
 
 struct Execution<'s> {
     settings: &'s Settings,
+    cancel: CancellationToken,
     run_deadline: Instant,
     files: RunFiles,
     segments: Vec<SegmentRecord>,
     in_code: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    TimedOut,
+    Cancelled,
 }
 
 /// What a step of IO ended with, before the engine hears of it.
@@ -180,22 +202,19 @@ impl Execution<'_> {
                     next
                 }
                 Action::Route(call) => {
-                    let deadline = self.deadline();
-                    let routed = tokio::time::timeout_at(
-                        deadline.into(),
-                        runner.route(&call.name, &call.router, &call.outputs),
-                    )
-                    .await;
-                    match routed {
+                    match self
+                        .bounded(runner.route(&call.name, &call.router, &call.outputs))
+                        .await
+                    {
                         Ok(Ok(result)) => run.route_returned(result),
                         Ok(Err(e)) => run.fail(Failure::new(
                             ErrorCode::BrowserError,
                             Some(&call.name),
                             e.to_string(),
                         )),
-                        Err(_) => {
+                        Err(stopped) => {
                             runner.kill();
-                            run.fail(self.timeout_failure(&call.name, "its router"))
+                            run.fail(self.stopped_failure(stopped, &call.name, "its router"))
                         }
                     }
                 }
@@ -238,18 +257,15 @@ impl Execution<'_> {
             observer.log(&name, &text);
             logs.push(text);
         };
-        let deadline = self.deadline();
-        let ran = tokio::time::timeout_at(
-            deadline.into(),
-            runner.run_code(
+        let ran = self
+            .bounded(runner.run_code(
                 &call.name,
                 &call.code,
                 &parameters,
                 call.network,
                 &mut on_log,
-            ),
-        )
-        .await;
+            ))
+            .await;
         match ran {
             Ok(Ok(result)) => {
                 self.in_code += Duration::from_secs_f64(result.elapsed_ms / 1000.0);
@@ -260,11 +276,20 @@ impl Execution<'_> {
                 Some(&call.name),
                 e.to_string(),
             )),
-            Err(_) => {
+            Err(stopped) => {
                 // The only way to stop code that never yields is to kill its process.
                 runner.kill();
-                Io::Failed(self.timeout_failure(&call.name, "its code"))
+                Io::Failed(self.stopped_failure(stopped, &call.name, "its code"))
             }
+        }
+    }
+
+    /// Waits for browser work until it finishes, the deadline passes or the run is cancelled.
+    async fn bounded<T>(&self, work: impl Future<Output = T>) -> Result<T, Stopped> {
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Err(Stopped::Cancelled),
+            done = tokio::time::timeout_at(self.deadline().into(), work) => done.map_err(|_| Stopped::TimedOut),
         }
     }
 
@@ -273,7 +298,14 @@ impl Execution<'_> {
         (Instant::now() + self.settings.segment_timeout).min(self.run_deadline)
     }
 
-    fn timeout_failure(&self, segment: &str, what: &str) -> Failure {
+    fn stopped_failure(&self, stopped: Stopped, segment: &str, what: &str) -> Failure {
+        if stopped == Stopped::Cancelled {
+            return Failure::new(
+                ErrorCode::Cancelled,
+                Some(segment),
+                format!("the run was cancelled while {what} was running"),
+            );
+        }
         if Instant::now() >= self.run_deadline {
             let message = format!(
                 "the run exceeded its time limit of {} while {what} was running",

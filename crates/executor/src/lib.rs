@@ -7,4 +7,5 @@
 mod execute;
 mod files;
 
-pub use execute::{Observer, Outcome, SegmentRecord, SegmentStatus, Settings, execute};
+pub use execute::{Observer, Outcome, RunRequest, SegmentRecord, SegmentStatus, Settings, execute};
+pub use tokio_util::sync::CancellationToken;

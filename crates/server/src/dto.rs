@@ -1,0 +1,317 @@
+//! The API's JSON shapes (camelCase) and their conversion from store rows.
+//! Store types stay free of serialization; this is the boundary.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// RFC 3339 in UTC, e.g. `2026-01-01T00:00:00.123Z`.
+fn time(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Workflow {
+    pub id: String,
+    pub name: String,
+    pub source_provider: Option<String>,
+    /// `LOGIN` or `USER_DEFINED`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub description: Option<String>,
+    /// The newest published version number.
+    pub latest_version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+    /// The latest published workflow document (only on single-workflow responses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub definition: Option<Value>,
+}
+
+impl Workflow {
+    pub fn from_store(w: store::Workflow, definition: Option<Value>) -> Workflow {
+        Workflow {
+            id: w.id,
+            name: w.name,
+            source_provider: w.source_provider,
+            ty: w.ty.as_str().into(),
+            description: w.description,
+            latest_version: w.latest_version,
+            created_at: time(w.created_at),
+            updated_at: time(w.updated_at),
+            deleted_at: w.deleted_at.map(time),
+            definition,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateWorkflow {
+    pub name: String,
+    pub source_provider: Option<String>,
+    /// `LOGIN` or `USER_DEFINED` (default).
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
+    pub description: Option<String>,
+    /// A workflow document (see the schema reference).
+    #[schema(value_type = Object)]
+    pub definition: Value,
+}
+
+/// Absent fields stay as they are; `null` clears an optional field.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateWorkflow {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub source_provider: Option<Option<String>>,
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// A new document publishes a new version.
+    #[schema(value_type = Option<Object>)]
+    pub definition: Option<Value>,
+}
+
+/// Distinguishes `"field": null` (Some(None)) from a missing field (None).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PutDraft {
+    #[schema(value_type = Object)]
+    pub definition: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Version {
+    pub workflow_id: String,
+    /// The version number, or `"draft"`.
+    #[schema(value_type = Object)]
+    pub version: Value,
+    #[schema(value_type = Object)]
+    pub definition: Value,
+    pub created_at: String,
+}
+
+impl Version {
+    pub fn from_store(v: store::Version) -> Version {
+        Version {
+            workflow_id: v.workflow_id,
+            version: v.version.map_or_else(|| Value::from("draft"), Value::from),
+            definition: serde_json::from_str(&v.definition).unwrap_or(Value::Null),
+            created_at: time(v.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateRun {
+    /// Input values by name; converted to the declared types.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub inputs: serde_json::Map<String, Value>,
+    /// `"latest"` (default), `"draft"` or a version number.
+    #[schema(value_type = Option<Object>)]
+    pub version: Option<Value>,
+    /// Marks a test run (filterable).
+    #[serde(default)]
+    pub test: bool,
+    /// Wait up to this many seconds (max 300) for the run to finish; 200 with the finished run when it does.
+    pub wait_seconds: Option<f64>,
+    /// Attempts allowed if a worker is lost mid-run (default 1: never re-run).
+    pub max_attempts: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunErrorDto {
+    pub segment_name: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+impl From<store::RunError> for RunErrorDto {
+    fn from(e: store::RunError) -> RunErrorDto {
+        RunErrorDto {
+            segment_name: e.segment_name,
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    pub id: String,
+    pub workflow_id: String,
+    /// `null` when the run executed the draft.
+    pub workflow_version: Option<i64>,
+    /// `PENDING`, `IN_PROGRESS`, `COMPLETED`, `FAILED`, `CANCELLED` or `TIMED_OUT`.
+    pub status: String,
+    pub current_segment_name: Option<String>,
+    /// Secret inputs are redacted.
+    #[schema(value_type = Object)]
+    pub inputs: Value,
+    #[schema(value_type = Option<Object>)]
+    pub outputs: Option<Value>,
+    pub error: Option<RunErrorDto>,
+    pub test: bool,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+impl From<store::Run> for Run {
+    fn from(r: store::Run) -> Run {
+        Run {
+            id: r.id,
+            workflow_id: r.workflow_id,
+            workflow_version: r.workflow_version,
+            status: r.status.as_str().into(),
+            current_segment_name: r.current_segment,
+            inputs: r.inputs,
+            outputs: r.outputs,
+            error: r.error.map(Into::into),
+            test: r.test,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            created_at: time(r.created_at),
+            started_at: r.started_at.map(time),
+            completed_at: r.completed_at.map(time),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentExecution {
+    pub segment_name: String,
+    pub sequence: i64,
+    /// `code`, `agent` or `AI Fallback`.
+    pub mode: String,
+    /// `COMPLETED` or `FAILED`.
+    pub status: String,
+    pub started_at: String,
+    pub duration_ms: i64,
+    pub error: Option<RunErrorDto>,
+    pub logs: Vec<String>,
+}
+
+impl From<store::SegmentExecution> for SegmentExecution {
+    fn from(s: store::SegmentExecution) -> SegmentExecution {
+        SegmentExecution {
+            segment_name: s.segment_name,
+            sequence: s.sequence,
+            mode: s.mode,
+            status: s.status,
+            started_at: time(s.started_at),
+            duration_ms: s.duration_ms,
+            error: s.error.map(Into::into),
+            logs: s.logs,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: String,
+    /// Only in the response that creates the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl ApiKey {
+    pub fn from_store(k: store::ApiKey, key: Option<String>) -> ApiKey {
+        ApiKey {
+            id: k.id,
+            name: k.name,
+            role: k.role.as_str().into(),
+            created_at: time(k.created_at),
+            key,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+    /// `admin` or `member` (default).
+    pub role: Option<String>,
+}
+
+/// A page of a list, newest first.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T: ToSchema> {
+    pub data: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> Page<T> {
+    pub fn from_store<S>(page: store::Page<S>, f: impl FnMut(S) -> T) -> Page<T> {
+        Page {
+            data: page.items.into_iter().map(f).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+    /// From a previous page's `nextCursor`.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    pub fn request(&self) -> Result<store::PageRequest, crate::error::ApiError> {
+        let limit = self.limit.unwrap_or(store::PageRequest::DEFAULT_LIMIT);
+        if !(1..=store::PageRequest::MAX_LIMIT).contains(&limit) {
+            return Err(crate::error::ApiError::bad_request(format!(
+                "limit must be between 1 and {}",
+                store::PageRequest::MAX_LIMIT
+            )));
+        }
+        Ok(store::PageRequest {
+            limit,
+            cursor: self.cursor.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_times_as_rfc3339() {
+        assert_eq!(super::time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::time(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
+        assert_eq!(super::time(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}

@@ -1,0 +1,104 @@
+//! `GET /v1/runs/{id}/events`: live progress as server-sent events. It reads
+//! the database, so it works whichever process or machine runs the run.
+//!
+//! Events: `segment` (a segment execution finished), `run` (status or current
+//! segment changed), `end` (the finished run; the stream then closes).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use futures_util::stream;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::dto;
+use crate::error::{ApiError, NotFoundAs};
+
+const POLL: Duration = Duration::from_millis(200);
+
+struct Follow {
+    state: AppState,
+    org: String,
+    run: String,
+    last_sequence: i64,
+    last_seen: Option<(store::RunStatus, Option<String>)>,
+    queued: VecDeque<Event>,
+    done: bool,
+}
+
+fn event(name: &str, body: &impl serde::Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .data(serde_json::to_string(body).unwrap_or_default())
+}
+
+impl Follow {
+    /// Reads what changed since the last poll into `queued`.
+    async fn poll(&mut self) -> Result<(), store::Error> {
+        for s in self
+            .state
+            .store
+            .list_segments(&self.org, &self.run, self.last_sequence, 100)
+            .await?
+        {
+            self.last_sequence = s.sequence;
+            self.queued
+                .push_back(event("segment", &dto::SegmentExecution::from(s)));
+        }
+        let run = self.state.store.get_run(&self.org, &self.run).await?;
+        let seen = Some((run.status, run.current_segment.clone()));
+        let finished = run.status.is_final();
+        if seen != self.last_seen {
+            self.last_seen = seen;
+            let name = if finished { "end" } else { "run" };
+            self.queued.push_back(event(name, &dto::Run::from(run)));
+        }
+        self.done = finished;
+        Ok(())
+    }
+}
+
+#[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs",
+    responses((status = 200, content_type = "text/event-stream", description = "segment, run and end events"), (status = 404)))]
+pub async fn run_events(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    state
+        .store
+        .get_run(auth.org(), &id)
+        .await
+        .or_not_found("run")?;
+    let follow = Follow {
+        state,
+        org: auth.org().to_owned(),
+        run: id,
+        last_sequence: 0,
+        last_seen: None,
+        queued: VecDeque::new(),
+        done: false,
+    };
+    let events = stream::unfold(follow, |mut f| async move {
+        loop {
+            if let Some(e) = f.queued.pop_front() {
+                return Some((Ok(e), f));
+            }
+            if f.done {
+                return None;
+            }
+            if let Err(e) = f.poll().await {
+                tracing::warn!("run events: {e}");
+                return None;
+            }
+            if f.queued.is_empty() {
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}

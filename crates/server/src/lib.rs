@@ -1,0 +1,96 @@
+//! The HTTP API: workflows with versions and drafts, runs queued for workers,
+//! API keys, OpenAPI, health and metrics. Only this crate knows HTTP.
+//!
+//! `app(state)` builds the router so tests can serve it on port 0;
+//! `openapi()` is the generated OpenAPI 3.1 document.
+
+mod auth;
+mod dto;
+mod error;
+mod events;
+mod routes;
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use store::Store;
+use store::seal::Sealer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// Seals run inputs at rest; workers open them with the same key.
+    pub sealer: Sealer,
+    /// Metrics recorded in this process (segment durations of embedded workers).
+    pub metrics: PrometheusHandle,
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "segue", description = "Browser workflows that run as code and fall back to AI."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "workflows", description = "Workflows, their published versions and drafts"),
+        (name = "runs", description = "Runs of workflows, queued for workers"),
+        (name = "keys", description = "API keys of the caller's organization"),
+        (name = "system", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::workflows::router())
+        .merge(routes::runs::router())
+        .merge(routes::keys::router())
+        .merge(routes::system::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    router().1
+}
+
+pub fn app(state: AppState) -> Router {
+    let (api, spec) = router();
+    api.with_state(state)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every server in the process).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+                ])
+                .expect("valid buckets")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may exist in an embedding program; then ours only renders what it saw.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}

@@ -1,0 +1,4 @@
+pub mod keys;
+pub mod runs;
+pub mod system;
+pub mod workflows;

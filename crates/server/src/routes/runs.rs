@@ -1,0 +1,264 @@
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use store::{NewRun, RunFilter, RunStatus, VersionRef};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use workflow::ParamType;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::dto::{self, CreateRun, Page, PageParams};
+use crate::error::{ApiError, NotFoundAs};
+use crate::routes::workflows::version_ref;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_run))
+        .routes(routes!(list_runs))
+        .routes(routes!(get_run))
+        .routes(routes!(list_segments))
+        .routes(routes!(cancel_run))
+        .routes(routes!(crate::events::run_events))
+}
+
+const MAX_WAIT_SECONDS: f64 = 300.0;
+const MAX_ATTEMPTS: i64 = 10;
+
+/// Start a run of a workflow version. The run is durable before this answers.
+#[utoipa::path(post, path = "/v1/workflows/{id}/runs", tag = "runs", request_body = CreateRun,
+    responses(
+        (status = 201, body = dto::Run, description = "queued"),
+        (status = 200, body = dto::Run, description = "finished within waitSeconds"),
+        (status = 404), (status = 422, description = "invalid inputs")))]
+async fn create_run(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<CreateRun>,
+) -> Result<Response, ApiError> {
+    let which = match &body.version {
+        None => VersionRef::Latest,
+        Some(Value::String(s)) => version_ref(s)?,
+        Some(Value::Number(n)) => version_ref(&n.to_string())?,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "version must be 'latest', 'draft' or a number, got {other}"
+            )));
+        }
+    };
+    let wait = body.wait_seconds.unwrap_or(0.0);
+    if !(0.0..=MAX_WAIT_SECONDS).contains(&wait) {
+        return Err(ApiError::bad_request(format!(
+            "waitSeconds must be between 0 and {MAX_WAIT_SECONDS}"
+        )));
+    }
+    let max_attempts = body.max_attempts.unwrap_or(1);
+    if !(1..=MAX_ATTEMPTS).contains(&max_attempts) {
+        return Err(ApiError::bad_request(format!(
+            "maxAttempts must be between 1 and {MAX_ATTEMPTS}"
+        )));
+    }
+    state
+        .store
+        .get_live_workflow(auth.org(), &id)
+        .await
+        .or_not_found("workflow")?;
+    let version = state
+        .store
+        .get_version(auth.org(), &id, which)
+        .await
+        .or_not_found("version")?;
+    let checked = workflow::check(&version.definition);
+    let Some(definition) = checked.workflow else {
+        return Err(ApiError::unprocessable(
+            "INVALID_WORKFLOW",
+            "the selected version is not a valid workflow",
+        ));
+    };
+    let inputs = engine::inputs::prepare(&definition, &body.inputs).map_err(|errors| {
+        let details: Vec<Value> = errors
+            .iter()
+            .map(|e| json!({"name": e.name, "message": e.message}))
+            .collect();
+        let first = errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        ApiError::unprocessable("INVALID_INPUTS", first).with_details(json!({ "inputs": details }))
+    })?;
+    let new = NewRun {
+        workflow_id: id,
+        workflow_version: version.version,
+        sealed_inputs: state
+            .sealer
+            .seal(&Value::Object(inputs.clone()).to_string()),
+        inputs: Value::Object(redact_inputs(&definition, inputs)),
+        definition: version.definition,
+        test: body.test,
+        max_attempts,
+    };
+    let run = state.store.create_run(auth.org(), new).await?;
+    let location = HeaderValue::from_str(&format!("/v1/runs/{}", run.id))
+        .map_err(|e| ApiError::internal("location", e))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::LOCATION, location);
+    if wait > 0.0 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
+        loop {
+            let current = state.store.get_run(auth.org(), &run.id).await?;
+            if current.status.is_final() {
+                return Ok((StatusCode::OK, headers, Json(dto::Run::from(current))).into_response());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(
+                    (StatusCode::CREATED, headers, Json(dto::Run::from(current))).into_response(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok((StatusCode::CREATED, headers, Json(dto::Run::from(run))).into_response())
+}
+
+/// Secret inputs as they are shown back: masked.
+fn redact_inputs(
+    definition: &workflow::Workflow,
+    mut inputs: Map<String, Value>,
+) -> Map<String, Value> {
+    for p in definition
+        .input_parameters
+        .iter()
+        .filter(|p| p.ty == ParamType::Secret)
+    {
+        if let Some(v) = inputs.get_mut(&p.name) {
+            *v = Value::from(engine::MASK);
+        }
+    }
+    inputs
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct RunQuery {
+    workflow_id: Option<String>,
+    /// A run status, e.g. `FAILED`.
+    status: Option<String>,
+    test: Option<bool>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// List runs, newest first.
+#[utoipa::path(get, path = "/v1/runs", tag = "runs", params(RunQuery), responses((status = 200, body = Page<dto::Run>)))]
+async fn list_runs(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<RunQuery>,
+) -> Result<Json<Page<dto::Run>>, ApiError> {
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            RunStatus::parse(s)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown status '{s}'")))
+        })
+        .transpose()?;
+    let filter = RunFilter {
+        workflow_id: q.workflow_id,
+        status,
+        test: q.test,
+    };
+    let page = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .request()?;
+    let found = state.store.list_runs(auth.org(), &filter, &page).await?;
+    Ok(Json(Page::from_store(found, dto::Run::from)))
+}
+
+#[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", responses((status = 200, body = dto::Run), (status = 404)))]
+async fn get_run(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<dto::Run>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .get_run(auth.org(), &id)
+            .await
+            .or_not_found("run")?
+            .into(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SegmentQuery {
+    /// 1 to 100, default 100.
+    limit: Option<u32>,
+    /// From a previous page's `nextCursor`.
+    cursor: Option<String>,
+}
+
+/// Segment executions in the order they ran.
+#[utoipa::path(get, path = "/v1/runs/{id}/segments", tag = "runs", params(SegmentQuery),
+    responses((status = 200, body = Page<dto::SegmentExecution>), (status = 404)))]
+async fn list_segments(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<SegmentQuery>,
+) -> Result<Json<Page<dto::SegmentExecution>>, ApiError> {
+    let limit = q.limit.unwrap_or(store::PageRequest::MAX_LIMIT);
+    if !(1..=store::PageRequest::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    let after = match &q.cursor {
+        Some(c) => c
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request("invalid cursor"))?,
+        None => 0,
+    };
+    let rows = state
+        .store
+        .list_segments(auth.org(), &id, after, limit + 1)
+        .await
+        .or_not_found("run")?;
+    let more = rows.len() > limit as usize;
+    let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
+    let next_cursor = if more {
+        rows.last().map(|s| s.sequence.to_string())
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        data: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+/// Cancel a run: a pending one at once, a running one within a few seconds.
+#[utoipa::path(post, path = "/v1/runs/{id}/cancel", tag = "runs", responses((status = 200, body = dto::Run), (status = 404)))]
+async fn cancel_run(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<dto::Run>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .request_cancel(auth.org(), &id)
+            .await
+            .or_not_found("run")?
+            .into(),
+    ))
+}
