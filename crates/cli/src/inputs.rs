@@ -13,15 +13,11 @@ pub fn collect(
 ) -> Result<Map<String, Value>, String> {
     let mut given = match inputs_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             match serde_json::from_str(&text) {
                 Ok(Value::Object(map)) => map,
                 Ok(_) => {
-                    return Err(format!(
-                        "{} must hold a JSON object of inputs",
-                        path.display()
-                    ));
+                    return Err(format!("{} must hold a JSON object of inputs", path.display()));
                 }
                 Err(e) => return Err(format!("{} is not valid JSON: {e}", path.display())),
             }
@@ -29,21 +25,15 @@ pub fn collect(
         None => Map::new(),
     };
     for pair in pairs {
-        let (name, value) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("--input '{pair}' must look like NAME=VALUE"))?;
+        let (name, value) =
+            pair.split_once('=').ok_or_else(|| format!("--input '{pair}' must look like NAME=VALUE"))?;
         given.insert(name.to_owned(), Value::String(value.to_owned()));
     }
-    for param in workflow
-        .input_parameters
-        .iter()
-        .filter(|p| p.ty == ParamType::File)
-    {
+    for param in workflow.input_parameters.iter().filter(|p| p.ty == ParamType::File) {
         if let Some(Value::String(v)) = given.get(&param.name)
             && let Some(path) = v.strip_prefix('@')
         {
-            let uri = file_to_data_uri(Path::new(path))
-                .map_err(|e| format!("input '{}': {e}", param.name))?;
+            let uri = file_to_data_uri(Path::new(path)).map_err(|e| format!("input '{}': {e}", param.name))?;
             given.insert(param.name.clone(), Value::String(uri));
         }
     }
@@ -57,12 +47,7 @@ fn file_to_data_uri(path: &Path) -> Result<String, String> {
 }
 
 fn mime_for(path: &Path) -> &'static str {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("txt") => "text/plain",
         Some("csv") => "text/csv",
         Some("json") => "application/json",

@@ -3,10 +3,13 @@
 //! Exit codes: 0 success; 1 the run failed; 2 the document, the inputs or the
 //! command line are invalid. Data goes to stdout, everything else to stderr.
 
+mod client;
+mod client_cmd;
 mod demo_cmd;
 mod inputs;
 mod progress;
 mod run_cmd;
+mod serve_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -14,11 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "segue",
-    version,
-    about = "Browser workflows that run as code and fall back to AI"
-)]
+#[command(name = "segue", version, about = "Browser workflows that run as code and fall back to AI")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +31,24 @@ enum Command {
     Run(run_cmd::Args),
     /// Serve the bundled demo site that the examples run against.
     Demo(demo_cmd::Args),
+    /// Serve the REST API with embedded workers (SQLite in a data folder by default).
+    Serve(serve_cmd::ServeArgs),
+    /// Execute queued runs from a shared database, alongside `segue serve`.
+    Worker(serve_cmd::WorkerArgs),
+    /// Manage workflows on a server (SEGUE_URL, SEGUE_API_KEY).
+    Workflows {
+        #[command(subcommand)]
+        command: client_cmd::Workflows,
+        #[command(flatten)]
+        output: client_cmd::Output,
+    },
+    /// Start, follow and inspect runs on a server (SEGUE_URL, SEGUE_API_KEY).
+    Runs {
+        #[command(subcommand)]
+        command: client_cmd::Runs,
+        #[command(flatten)]
+        output: client_cmd::Output,
+    },
 }
 
 /// Exit codes that scripts rely on.
@@ -41,21 +58,19 @@ pub const EXIT_INVALID: u8 = 2;
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SEGUE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SEGUE_LOG").unwrap_or_else(|_| "warn".into()))
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     runtime.block_on(async {
         match cli.command {
             Command::Validate(args) => validate_cmd::main(args),
             Command::Run(args) => run_cmd::main(args).await,
             Command::Demo(args) => demo_cmd::main(args).await,
+            Command::Serve(args) => serve_cmd::serve(args).await,
+            Command::Worker(args) => serve_cmd::worker(args).await,
+            Command::Workflows { command, output } => client_cmd::workflows(command, output).await,
+            Command::Runs { command, output } => client_cmd::runs(command, output).await,
         }
     })
 }

@@ -27,12 +27,6 @@ impl Observer for Progress {
             Mode::Agent => "agent",
             Mode::AiFallback => "AI Fallback",
         };
-        eprintln!(
-            "[{:>3}] {:<6} {} ({how}) {} ms",
-            r.sequence,
-            mark,
-            r.name,
-            r.duration.as_millis()
-        );
+        eprintln!("[{:>3}] {:<6} {} ({how}) {} ms", r.sequence, mark, r.name, r.duration.as_millis());
     }
 }

@@ -46,9 +46,7 @@ pub async fn main(args: Args) -> ExitCode {
         eprintln!("error: {} is not a valid workflow", args.file.display());
         return ExitCode::from(EXIT_INVALID);
     };
-    let (Some(segment_timeout), Some(run_timeout)) =
-        (seconds(args.segment_timeout), seconds(args.run_timeout))
-    else {
+    let (Some(segment_timeout), Some(run_timeout)) = (seconds(args.segment_timeout), seconds(args.run_timeout)) else {
         eprintln!("error: --segment-timeout and --run-timeout must be positive numbers of seconds");
         return ExitCode::from(EXIT_INVALID);
     };
@@ -69,10 +67,7 @@ pub async fn main(args: Args) -> ExitCode {
         }
     };
 
-    let options = runner::Options {
-        headless: !args.headed,
-        ..runner::Options::default()
-    };
+    let options = runner::Options { headless: !args.headed, ..runner::Options::default() };
     let mut runner = match runner::Runner::start(&options).await {
         Ok(r) => r,
         Err(e) => {
@@ -84,10 +79,7 @@ pub async fn main(args: Args) -> ExitCode {
     let settings = Settings {
         segment_timeout,
         run_timeout,
-        engine: engine::Config {
-            max_segment_executions: args.max_segment_executions,
-            ai_available: false,
-        },
+        engine: engine::Config { max_segment_executions: args.max_segment_executions, ai_available: false },
     };
     // Ctrl-C cancels the run: the browser is stopped and the run reports CANCELLED.
     let cancel = executor::CancellationToken::new();
@@ -97,19 +89,12 @@ pub async fn main(args: Args) -> ExitCode {
             on_interrupt.cancel();
         }
     });
-    let request = executor::RunRequest {
-        workflow: Arc::new(workflow),
-        inputs,
-        cancel,
-    };
+    let request = executor::RunRequest { workflow: Arc::new(workflow), inputs, cancel };
     let outcome = executor::execute(request, &settings, &mut runner, &mut Progress).await;
     runner.shutdown().await;
     match outcome.result {
         Ok(outputs) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&outputs).expect("outputs are JSON")
-            );
+            println!("{}", serde_json::to_string_pretty(&outputs).expect("outputs are JSON"));
             ExitCode::SUCCESS
         }
         Err(failure) => {

@@ -34,25 +34,16 @@ pub fn main(args: Args) -> ExitCode {
             eprintln!(
                 "{}: valid{}",
                 args.file.display(),
-                if warnings > 0 {
-                    format!(" ({warnings} warnings)")
-                } else {
-                    String::new()
-                }
+                if warnings > 0 { format!(" ({warnings} warnings)") } else { String::new() }
             );
         }
     }
-    if valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_INVALID)
-    }
+    if valid { ExitCode::SUCCESS } else { ExitCode::from(EXIT_INVALID) }
 }
 
 /// Reads and checks a document file.
 pub fn load(path: &std::path::Path) -> Result<Checked, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(workflow::check(&text))
 }
 

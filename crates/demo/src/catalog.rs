@@ -8,56 +8,16 @@ pub struct Product {
 }
 
 pub const PRODUCTS: &[Product] = &[
-    Product {
-        id: "B001",
-        title: "Stainless Steel Travel Mug 16oz",
-        price_cents: 1899,
-    },
-    Product {
-        id: "B002",
-        title: "Ceramic Coffee Mug Set of 4",
-        price_cents: 3250,
-    },
-    Product {
-        id: "B003",
-        title: "Wireless Ergonomic Mouse",
-        price_cents: 2499,
-    },
-    Product {
-        id: "B004",
-        title: "Mechanical Keyboard with Brown Switches",
-        price_cents: 7900,
-    },
-    Product {
-        id: "B005",
-        title: "USB-C Laptop Charger 65W",
-        price_cents: 3995,
-    },
-    Product {
-        id: "B006",
-        title: "Aluminium Laptop Stand",
-        price_cents: 2999,
-    },
-    Product {
-        id: "B007",
-        title: "Noise Cancelling Headphones",
-        price_cents: 14900,
-    },
-    Product {
-        id: "B008",
-        title: "Insulated Water Bottle 1L",
-        price_cents: 2100,
-    },
-    Product {
-        id: "B009",
-        title: "Desk Lamp with USB Port",
-        price_cents: 3490,
-    },
-    Product {
-        id: "B010",
-        title: "Dotted Notebook A5",
-        price_cents: 950,
-    },
+    Product { id: "B001", title: "Stainless Steel Travel Mug 16oz", price_cents: 1899 },
+    Product { id: "B002", title: "Ceramic Coffee Mug Set of 4", price_cents: 3250 },
+    Product { id: "B003", title: "Wireless Ergonomic Mouse", price_cents: 2499 },
+    Product { id: "B004", title: "Mechanical Keyboard with Brown Switches", price_cents: 7900 },
+    Product { id: "B005", title: "USB-C Laptop Charger 65W", price_cents: 3995 },
+    Product { id: "B006", title: "Aluminium Laptop Stand", price_cents: 2999 },
+    Product { id: "B007", title: "Noise Cancelling Headphones", price_cents: 14900 },
+    Product { id: "B008", title: "Insulated Water Bottle 1L", price_cents: 2100 },
+    Product { id: "B009", title: "Desk Lamp with USB Port", price_cents: 3490 },
+    Product { id: "B010", title: "Dotted Notebook A5", price_cents: 950 },
 ];
 
 /// Products whose title contains every word of the query, in catalog order.

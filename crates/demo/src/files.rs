@@ -21,12 +21,7 @@ pub fn routes() -> Router {
 pub fn report_csv() -> String {
     let mut csv = String::from("sku,title,price\n");
     for p in crate::catalog::PRODUCTS {
-        csv.push_str(&format!(
-            "{},\"{}\",{}\n",
-            p.id,
-            p.title,
-            crate::catalog::dollars(p.price_cents)
-        ));
+        csv.push_str(&format!("{},\"{}\",{}\n", p.id, p.title, crate::catalog::dollars(p.price_cents)));
     }
     csv
 }
@@ -42,10 +37,7 @@ async fn reports() -> Html<String> {
 async fn download() -> Response {
     let disposition = format!("attachment; filename=\"{REPORT_FILE_NAME}\"");
     (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
         report_csv(),
     )
         .into_response()
@@ -72,10 +64,7 @@ async fn upload(mut form: Multipart) -> Response {
             break;
         };
         if name.is_empty() {
-            return (
-                StatusCode::BAD_REQUEST,
-                page("Upload", r#"<p role="alert">Choose a file first.</p>"#),
-            )
+            return (StatusCode::BAD_REQUEST, page("Upload", r#"<p role="alert">Choose a file first.</p>"#))
                 .into_response();
         }
         let lines = bytes.iter().filter(|&&b| b == b'\n').count();
@@ -92,9 +81,5 @@ async fn upload(mut form: Multipart) -> Response {
         )
         .into_response();
     }
-    (
-        StatusCode::BAD_REQUEST,
-        page("Upload", r#"<p role="alert">No document was sent.</p>"#),
-    )
-        .into_response()
+    (StatusCode::BAD_REQUEST, page("Upload", r#"<p role="alert">No document was sent.</p>"#)).into_response()
 }

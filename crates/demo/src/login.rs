@@ -33,37 +33,23 @@ pub fn routes() -> Router {
 
 fn token(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(1);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "{prefix}-{:x}{:08x}",
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos
-    )
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{:x}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     let raw = headers.get(header::COOKIE)?.to_str().ok()?;
-    raw.split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_owned())
 }
 
 fn with_cookie(mut response: Response, name: &str, value: &str) -> Response {
     let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).expect("ascii cookie"),
-    );
+    response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii cookie"));
     response
 }
 
 fn login_page(error: Option<&str>) -> Response {
-    let error = error
-        .map(|e| format!(r#"<p role="alert" class="error">{e}</p>"#))
-        .unwrap_or_default();
+    let error = error.map(|e| format!(r#"<p role="alert" class="error">{e}</p>"#)).unwrap_or_default();
     page(
         "Sign in",
         &format!(
@@ -90,29 +76,15 @@ struct Credentials {
 
 async fn login(State(sessions): State<Sessions>, Form(c): Form<Credentials>) -> Response {
     if c.username != USERNAME || c.password != PASSWORD {
-        return (
-            StatusCode::UNAUTHORIZED,
-            login_page(Some("Incorrect username or password.")),
-        )
-            .into_response();
+        return (StatusCode::UNAUTHORIZED, login_page(Some("Incorrect username or password."))).into_response();
     }
     let pending = token("pending");
-    sessions
-        .pending
-        .lock()
-        .expect("sessions")
-        .insert(pending.clone());
-    with_cookie(
-        Redirect::to("/login/verify").into_response(),
-        "pending",
-        &pending,
-    )
+    sessions.pending.lock().expect("sessions").insert(pending.clone());
+    with_cookie(Redirect::to("/login/verify").into_response(), "pending", &pending)
 }
 
 fn verify_page(error: Option<&str>) -> Response {
-    let error = error
-        .map(|e| format!(r#"<p role="alert" class="error">{e}</p>"#))
-        .unwrap_or_default();
+    let error = error.map(|e| format!(r#"<p role="alert" class="error">{e}</p>"#)).unwrap_or_default();
     page(
         "Verify it's you",
         &format!(
@@ -139,35 +111,18 @@ struct Code {
     code: String,
 }
 
-async fn verify(
-    State(sessions): State<Sessions>,
-    headers: HeaderMap,
-    Form(code): Form<Code>,
-) -> Response {
-    let Some(pending) = cookie(&headers, "pending")
-        .filter(|t| sessions.pending.lock().expect("sessions").contains(t))
+async fn verify(State(sessions): State<Sessions>, headers: HeaderMap, Form(code): Form<Code>) -> Response {
+    let Some(pending) = cookie(&headers, "pending").filter(|t| sessions.pending.lock().expect("sessions").contains(t))
     else {
         return Redirect::to("/login").into_response();
     };
     if code.code.trim() != ONE_TIME_CODE {
-        return (
-            StatusCode::UNAUTHORIZED,
-            verify_page(Some("That code is not valid.")),
-        )
-            .into_response();
+        return (StatusCode::UNAUTHORIZED, verify_page(Some("That code is not valid."))).into_response();
     }
     sessions.pending.lock().expect("sessions").remove(&pending);
     let session = token("session");
-    sessions
-        .signed_in
-        .lock()
-        .expect("sessions")
-        .insert(session.clone());
-    with_cookie(
-        Redirect::to("/account").into_response(),
-        "session",
-        &session,
-    )
+    sessions.signed_in.lock().expect("sessions").insert(session.clone());
+    with_cookie(Redirect::to("/account").into_response(), "session", &session)
 }
 
 async fn account(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {

@@ -11,13 +11,7 @@ use crate::html::page;
 
 pub const ORDER_COUNT: u64 = 23;
 pub const PAGE_SIZE: u64 = 5;
-const CUSTOMERS: &[&str] = &[
-    "Ada Lovelace",
-    "Grace Hopper",
-    "Alan Turing",
-    "Barbara Liskov",
-    "Edsger Dijkstra",
-];
+const CUSTOMERS: &[&str] = &["Ada Lovelace", "Grace Hopper", "Alan Turing", "Barbara Liskov", "Edsger Dijkstra"];
 
 pub fn routes() -> Router {
     Router::new().route("/orders", get(orders))
@@ -49,18 +43,12 @@ async fn orders(Query(q): Query<PageQuery>) -> Html<String> {
         })
         .collect();
     let prev = if current > 1 {
-        format!(
-            r#"<a rel="prev" href="/orders?page={}">Previous</a>"#,
-            current - 1
-        )
+        format!(r#"<a rel="prev" href="/orders?page={}">Previous</a>"#, current - 1)
     } else {
         String::new()
     };
     let next = if current < pages {
-        format!(
-            r#"<a rel="next" href="/orders?page={}">Next</a>"#,
-            current + 1
-        )
+        format!(r#"<a rel="next" href="/orders?page={}">Next</a>"#, current + 1)
     } else {
         String::new()
     };

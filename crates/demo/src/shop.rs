@@ -32,10 +32,7 @@ fn v1_search_box(query: &str) -> String {
 }
 
 async fn v1_home() -> Html<String> {
-    page(
-        "Demo Shop",
-        &format!("<h1>Demo Shop</h1>\n{}", v1_search_box("")),
-    )
+    page("Demo Shop", &format!("<h1>Demo Shop</h1>\n{}", v1_search_box("")))
 }
 
 #[derive(Deserialize)]
@@ -47,16 +44,9 @@ struct V1Query {
 async fn v1_search(Query(q): Query<V1Query>) -> Html<String> {
     let results = catalog::search(&q.k);
     let body = if results.is_empty() {
-        format!(
-            r#"<div class="s-no-results">No results for "{}".</div>"#,
-            escape(&q.k)
-        )
+        format!(r#"<div class="s-no-results">No results for "{}".</div>"#, escape(&q.k))
     } else {
-        results
-            .iter()
-            .map(|p| v1_card(p))
-            .collect::<Vec<_>>()
-            .join("\n")
+        results.iter().map(|p| v1_card(p)).collect::<Vec<_>>().join("\n")
     };
     let html = format!(
         r#"<h1>Demo Shop</h1>
@@ -111,13 +101,7 @@ fn v2_search_box(query: &str) -> String {
 }
 
 async fn v2_home() -> Html<String> {
-    page(
-        "Demo Shop",
-        &format!(
-            "<header><h1>Demo Shop</h1></header>\n<main>{}</main>",
-            v2_search_box("")
-        ),
-    )
+    page("Demo Shop", &format!("<header><h1>Demo Shop</h1></header>\n<main>{}</main>", v2_search_box("")))
 }
 
 #[derive(Deserialize)]

@@ -11,17 +11,12 @@ use crate::html::page;
 use crate::orders::{ORDER_COUNT, order_total_cents};
 
 pub fn routes() -> Router {
-    Router::new()
-        .route("/dashboard", get(dashboard))
-        .route("/api/stats", get(stats))
+    Router::new().route("/dashboard", get(dashboard)).route("/api/stats", get(stats))
 }
 
 pub fn stats_value() -> Value {
     let revenue_cents: u64 = (0..ORDER_COUNT).map(order_total_cents).sum();
-    let top = PRODUCTS
-        .iter()
-        .max_by_key(|p| p.price_cents)
-        .expect("products");
+    let top = PRODUCTS.iter().max_by_key(|p| p.price_cents).expect("products");
     json!({
         "orders": ORDER_COUNT,
         "revenue": revenue_cents as f64 / 100.0,

@@ -96,23 +96,14 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(code: ErrorCode, segment: Option<&str>, message: impl Into<String>) -> Failure {
-        Failure {
-            code,
-            segment: segment.map(str::to_owned),
-            message: message.into(),
-        }
+        Failure { code, segment: segment.map(str::to_owned), message: message.into() }
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.segment {
-            Some(s) => write!(
-                f,
-                "segment '{s}' failed ({}): {}",
-                self.code.as_str(),
-                self.message
-            ),
+            Some(s) => write!(f, "segment '{s}' failed ({}): {}", self.code.as_str(), self.message),
             None => write!(f, "run failed ({}): {}", self.code.as_str(), self.message),
         }
     }
@@ -128,11 +119,7 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/errors.md");
         let docs = std::fs::read_to_string(path).expect("docs/errors.md");
         for code in ErrorCode::ALL {
-            assert!(
-                docs.contains(&format!("| `{}` |", code.as_str())),
-                "docs/errors.md lacks {}",
-                code.as_str()
-            );
+            assert!(docs.contains(&format!("| `{}` |", code.as_str())), "docs/errors.md lacks {}", code.as_str());
         }
     }
 }

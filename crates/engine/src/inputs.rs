@@ -13,26 +13,13 @@ pub struct InputError {
 
 /// Applies defaults, converts types and checks options for every declared
 /// input; rejects undeclared names (usually a typo). Returns every problem.
-pub fn prepare(
-    workflow: &Workflow,
-    given: &Map<String, Value>,
-) -> Result<Map<String, Value>, Vec<InputError>> {
+pub fn prepare(workflow: &Workflow, given: &Map<String, Value>) -> Result<Map<String, Value>, Vec<InputError>> {
     let mut errors = Vec::new();
     for name in given.keys() {
         if !workflow.input_parameters.iter().any(|p| &p.name == name) {
-            let declared: Vec<&str> = workflow
-                .input_parameters
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect();
-            let message = format!(
-                "input '{name}' is not declared by the workflow (declared: {})",
-                list(&declared)
-            );
-            errors.push(InputError {
-                name: name.clone(),
-                message,
-            });
+            let declared: Vec<&str> = workflow.input_parameters.iter().map(|p| p.name.as_str()).collect();
+            let message = format!("input '{name}' is not declared by the workflow (declared: {})", list(&declared));
+            errors.push(InputError { name: name.clone(), message });
         }
     }
     let mut state = Map::new();
@@ -43,30 +30,14 @@ pub fn prepare(
             }
             Ok(None) => {}
             Err(e) => {
-                let message = format!(
-                    "input '{}' ({}) {}",
-                    param.name,
-                    param.ty.as_str(),
-                    e.reason
-                );
-                errors.push(InputError {
-                    name: param.name.clone(),
-                    message,
-                });
+                let message = format!("input '{}' ({}) {}", param.name, param.ty.as_str(), e.reason);
+                errors.push(InputError { name: param.name.clone(), message });
             }
         }
     }
-    if errors.is_empty() {
-        Ok(state)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(state) } else { Err(errors) }
 }
 
 fn list(names: &[&str]) -> String {
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join(", ")
-    }
+    if names.is_empty() { "none".into() } else { names.join(", ") }
 }

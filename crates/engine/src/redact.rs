@@ -44,14 +44,10 @@ impl Redactor {
     pub fn redact_value(&self, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.redact(s).into_owned()),
-            Value::Array(items) => {
-                Value::Array(items.iter().map(|v| self.redact_value(v)).collect())
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.redact_value(v)).collect()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (self.redact(k).into_owned(), self.redact_value(v))).collect())
             }
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| (self.redact(k).into_owned(), self.redact_value(v)))
-                    .collect(),
-            ),
             other => other.clone(),
         }
     }
@@ -70,10 +66,7 @@ mod tests {
         r.add("abcdef");
         r.add("");
         assert_eq!(r.redact("x abcdef y abc"), format!("x {MASK} y {MASK}"));
-        assert_eq!(
-            r.redact_value(&json!({"k": ["abc", 1]})),
-            json!({"k": [MASK, 1]})
-        );
+        assert_eq!(r.redact_value(&json!({"k": ["abc", 1]})), json!({"k": [MASK, 1]}));
         assert_eq!(r.redact("nothing"), "nothing");
     }
 }

@@ -20,10 +20,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config {
-            max_segment_executions: 1000,
-            ai_available: false,
-        }
+        Config { max_segment_executions: 1000, ai_available: false }
     }
 }
 
@@ -86,11 +83,7 @@ pub struct AgentCall {
 
 impl AgentCall {
     pub fn mode(&self) -> Mode {
-        if self.fallback_from.is_some() {
-            Mode::AiFallback
-        } else {
-            Mode::Agent
-        }
+        if self.fallback_from.is_some() { Mode::AiFallback } else { Mode::Agent }
     }
 }
 
@@ -112,10 +105,7 @@ pub struct Step {
 
 impl Step {
     fn new(action: Action) -> Step {
-        Step {
-            action,
-            warnings: Vec::new(),
-        }
+        Step { action, warnings: Vec::new() }
     }
 }
 
@@ -142,23 +132,12 @@ impl Run {
     /// `inputs` must come from `inputs::prepare`.
     pub fn new(workflow: Arc<Workflow>, inputs: Map<String, Value>, config: Config) -> Run {
         let mut redactor = Redactor::new();
-        for p in workflow
-            .input_parameters
-            .iter()
-            .filter(|p| p.ty == ParamType::Secret)
-        {
+        for p in workflow.input_parameters.iter().filter(|p| p.ty == ParamType::Secret) {
             if let Some(Value::String(s)) = inputs.get(&p.name) {
                 redactor.add(s);
             }
         }
-        Run {
-            workflow,
-            config,
-            state: inputs,
-            executions: 0,
-            phase: Phase::NotStarted,
-            redactor,
-        }
+        Run { workflow, config, state: inputs, executions: 0, phase: Phase::NotStarted, redactor }
     }
 
     pub fn workflow(&self) -> &Workflow {
@@ -181,9 +160,7 @@ impl Run {
     /// The segment being executed, routed or completed by the agent.
     pub fn current_segment(&self) -> Option<&Segment> {
         match self.phase {
-            Phase::Code(i) | Phase::Agent { segment: i, .. } | Phase::Route(i) => {
-                Some(&self.workflow.segments[i])
-            }
+            Phase::Code(i) | Phase::Agent { segment: i, .. } | Phase::Route(i) => Some(&self.workflow.segments[i]),
             Phase::NotStarted | Phase::Done => None,
         }
     }
@@ -195,9 +172,7 @@ impl Run {
 
     /// The segment's code returned `Ok(value)` or threw `Err(message)`.
     pub fn code_returned(&mut self, result: Result<Value, String>) -> Step {
-        let Phase::Code(i) = self.phase else {
-            panic!("code_returned while {:?}", self.phase)
-        };
+        let Phase::Code(i) = self.phase else { panic!("code_returned while {:?}", self.phase) };
         // A cheap clone, so the segment can be read while `self` changes.
         let workflow = Arc::clone(&self.workflow);
         let segment = &workflow.segments[i];
@@ -207,10 +182,7 @@ impl Run {
         match outcome {
             Ok((outputs, warnings)) => self.completed(i, outputs, warnings),
             Err(failure) if segment.ty.falls_back_to_ai() && self.config.ai_available => {
-                self.phase = Phase::Agent {
-                    segment: i,
-                    fallback: true,
-                };
+                self.phase = Phase::Agent { segment: i, fallback: true };
                 Step::new(Action::Agent(self.agent_call(i, Some(failure))))
             }
             Err(mut failure) => {
@@ -224,21 +196,11 @@ impl Run {
 
     /// The agent finished the segment with `Ok(outputs)` or gave up with `Err(reason)`.
     pub fn agent_returned(&mut self, result: Result<Value, String>) -> Step {
-        let Phase::Agent {
-            segment: i,
-            fallback,
-        } = self.phase
-        else {
-            panic!("agent_returned while {:?}", self.phase)
-        };
+        let Phase::Agent { segment: i, fallback } = self.phase else { panic!("agent_returned while {:?}", self.phase) };
         let name = self.workflow.segments[i].name.clone();
         let outcome = result
             .map_err(|reason| {
-                let message = if fallback {
-                    format!("AI fallback failed: {reason}")
-                } else {
-                    reason
-                };
+                let message = if fallback { format!("AI fallback failed: {reason}") } else { reason };
                 Failure::new(ErrorCode::AgentFailed, Some(&name), message)
             })
             .and_then(|value| self.validate_outputs(i, value));
@@ -250,48 +212,26 @@ impl Run {
 
     /// The router returned `Ok(value)` or threw `Err(message)`.
     pub fn route_returned(&mut self, result: Result<Value, String>) -> Step {
-        let Phase::Route(i) = self.phase else {
-            panic!("route_returned while {:?}", self.phase)
-        };
+        let Phase::Route(i) = self.phase else { panic!("route_returned while {:?}", self.phase) };
         // A cheap clone, so the segment can be read while `self` changes.
         let workflow = Arc::clone(&self.workflow);
         let segment = &workflow.segments[i];
-        let Next::Branch { targets, .. } = &segment.next else {
-            unreachable!("routing a segment without branches")
-        };
-        let names: Vec<&str> = targets
-            .iter()
-            .map(|&t| self.workflow.segments[t].name.as_str())
-            .collect();
+        let Next::Branch { targets, .. } = &segment.next else { unreachable!("routing a segment without branches") };
+        let names: Vec<&str> = targets.iter().map(|&t| self.workflow.segments[t].name.as_str()).collect();
         let chosen = match &result {
-            Ok(Value::String(s)) => targets
-                .iter()
-                .copied()
-                .find(|&t| self.workflow.segments[t].name == *s),
+            Ok(Value::String(s)) => targets.iter().copied().find(|&t| self.workflow.segments[t].name == *s),
             _ => None,
         };
         match (chosen, result) {
             (Some(target), _) => self.enter(target),
             (None, Err(thrown)) => {
                 let message = format!("router threw: {thrown}");
-                self.fail(Failure::new(
-                    ErrorCode::RouterFailed,
-                    Some(&segment.name.clone()),
-                    message,
-                ))
+                self.fail(Failure::new(ErrorCode::RouterFailed, Some(&segment.name.clone()), message))
             }
             (None, Ok(v)) => {
                 let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-                let message = format!(
-                    "router returned {}; expected one of {}",
-                    short(&v),
-                    quoted.join(", ")
-                );
-                self.fail(Failure::new(
-                    ErrorCode::RouterFailed,
-                    Some(&segment.name.clone()),
-                    message,
-                ))
+                let message = format!("router returned {}; expected one of {}", short(&v), quoted.join(", "));
+                self.fail(Failure::new(ErrorCode::RouterFailed, Some(&segment.name.clone()), message))
             }
         }
     }
@@ -311,11 +251,7 @@ impl Run {
                 "stopped before running it again: the run reached the limit of {} segment executions (a loop that never ends?)",
                 self.config.max_segment_executions
             );
-            return self.fail(Failure::new(
-                ErrorCode::ExecutionLimit,
-                Some(&segment.name.clone()),
-                message,
-            ));
+            return self.fail(Failure::new(ErrorCode::ExecutionLimit, Some(&segment.name.clone()), message));
         }
         self.executions += 1;
         let parameters = match self.segment_inputs(segment) {
@@ -335,10 +271,7 @@ impl Run {
                 }))
             }
             _ if self.config.ai_available => {
-                self.phase = Phase::Agent {
-                    segment: i,
-                    fallback: false,
-                };
+                self.phase = Phase::Agent { segment: i, fallback: false };
                 Step::new(Action::Agent(self.agent_call(i, None)))
             }
             _ => {
@@ -347,11 +280,7 @@ impl Run {
                     segment.ty.as_str(),
                     segment.name
                 );
-                self.fail(Failure::new(
-                    ErrorCode::AgentRequired,
-                    Some(&segment.name.clone()),
-                    message,
-                ))
+                self.fail(Failure::new(ErrorCode::AgentRequired, Some(&segment.name.clone()), message))
             }
         }
     }
@@ -403,20 +332,14 @@ impl Run {
     }
 
     /// Checks a segment's result against its declared outputs.
-    fn validate_outputs(
-        &mut self,
-        i: usize,
-        value: Value,
-    ) -> Result<(Map<String, Value>, Vec<String>), Failure> {
+    fn validate_outputs(&mut self, i: usize, value: Value) -> Result<(Map<String, Value>, Vec<String>), Failure> {
         // A cheap clone, so the segment can be read while `self` changes.
         let workflow = Arc::clone(&self.workflow);
         let segment = &workflow.segments[i];
         let fail = |code, message: String| Failure::new(code, Some(&segment.name), message);
         let Value::Object(returned) = value else {
-            let message = format!(
-                "returned {}, but a segment must return an object (use {{}} for no outputs)",
-                short(&value)
-            );
+            let message =
+                format!("returned {}, but a segment must return an object (use {{}} for no outputs)", short(&value));
             return Err(fail(ErrorCode::InvalidResult, message));
         };
         let mut outputs = Map::new();
@@ -433,10 +356,7 @@ impl Run {
                     ));
                 }
                 Err(e) => {
-                    return Err(fail(
-                        ErrorCode::InvalidOutput,
-                        format!("output '{}' {}", param.name, e.reason),
-                    ));
+                    return Err(fail(ErrorCode::InvalidOutput, format!("output '{}' {}", param.name, e.reason)));
                 }
             }
         }
@@ -444,17 +364,10 @@ impl Run {
             .keys()
             .filter(|k| !segment.output_parameters.iter().any(|p| &p.name == *k))
             .map(|k| {
-                format!(
-                    "segment '{}' returned '{k}', which is not a declared output; it was dropped",
-                    segment.name
-                )
+                format!("segment '{}' returned '{k}', which is not a declared output; it was dropped", segment.name)
             })
             .collect();
-        for p in segment
-            .output_parameters
-            .iter()
-            .filter(|p| p.ty == ParamType::Secret)
-        {
+        for p in segment.output_parameters.iter().filter(|p| p.ty == ParamType::Secret) {
             if let Some(Value::String(s)) = outputs.get(&p.name) {
                 self.redactor.add(s);
             }
@@ -501,11 +414,7 @@ impl Run {
                         "workflow output '{}' {} when the run ended after segment '{last}'",
                         param.name, e.reason
                     );
-                    return self.fail(Failure::new(
-                        ErrorCode::MissingWorkflowOutput,
-                        Some(&last),
-                        message,
-                    ));
+                    return self.fail(Failure::new(ErrorCode::MissingWorkflowOutput, Some(&last), message));
                 }
             }
         }
@@ -515,21 +424,13 @@ impl Run {
 }
 
 fn file_names(params: &[Parameter]) -> Vec<String> {
-    params
-        .iter()
-        .filter(|p| p.ty == ParamType::File)
-        .map(|p| p.name.clone())
-        .collect()
+    params.iter().filter(|p| p.ty == ParamType::File).map(|p| p.name.clone()).collect()
 }
 
 /// A value for an error message, never more than a line.
 fn short(v: &Value) -> String {
     let text = v.to_string();
-    if text.chars().count() > 80 {
-        format!("{}…", text.chars().take(80).collect::<String>())
-    } else {
-        text
-    }
+    if text.chars().count() > 80 { format!("{}…", text.chars().take(80).collect::<String>()) } else { text }
 }
 
 #[cfg(test)]

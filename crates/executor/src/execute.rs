@@ -86,15 +86,8 @@ pub async fn execute(
     runner: &mut Runner,
     observer: &mut dyn Observer,
 ) -> Outcome {
-    let RunRequest {
-        workflow,
-        inputs,
-        cancel,
-    } = request;
-    let record_network = workflow
-        .segments
-        .iter()
-        .any(|s| s.ty == SegmentType::Network);
+    let RunRequest { workflow, inputs, cancel } = request;
+    let record_network = workflow.segments.iter().any(|s| s.ty == SegmentType::Network);
     let mut run = Run::new(workflow, inputs, settings.engine.clone());
     let mut execution = Execution {
         settings,
@@ -118,21 +111,10 @@ pub async fn execute(
     session_setup += closing.elapsed();
     let redactor = run.redactor();
     let result = match result {
-        Ok(outputs) => Ok(outputs
-            .iter()
-            .map(|(k, v)| (k.clone(), redactor.redact_value(v)))
-            .collect()),
-        Err(f) => Err(Failure {
-            message: redactor.redact(&f.message).into_owned(),
-            ..f
-        }),
+        Ok(outputs) => Ok(outputs.iter().map(|(k, v)| (k.clone(), redactor.redact_value(v))).collect()),
+        Err(f) => Err(Failure { message: redactor.redact(&f.message).into_owned(), ..f }),
     };
-    Outcome {
-        result,
-        segments: execution.segments,
-        in_code: execution.in_code,
-        session_setup,
-    }
+    Outcome { result, segments: execution.segments, in_code: execution.in_code, session_setup }
 }
 
 struct Execution<'s> {
@@ -176,42 +158,26 @@ impl Execution<'_> {
                     let sequence = run.executions();
                     observer.segment_started(&call.name, sequence, Mode::Code);
                     let mut logs = Vec::new();
-                    let (next, error) =
-                        match self.code(run, runner, observer, &call, &mut logs).await {
-                            Io::Done(result) => {
-                                let next = run.code_returned(result);
-                                let error = match &next.action {
-                                    Action::Failed(f) if f.code.is_execution_result() => {
-                                        Some(f.clone())
-                                    }
-                                    _ => None,
-                                };
-                                (next, error)
-                            }
-                            Io::Failed(failure) => (run.fail(failure.clone()), Some(failure)),
-                        };
-                    let record = SegmentExecution {
-                        name: &call.name,
-                        sequence,
-                        mode: Mode::Code,
-                        started,
-                        logs,
-                        error,
+                    let (next, error) = match self.code(run, runner, observer, &call, &mut logs).await {
+                        Io::Done(result) => {
+                            let next = run.code_returned(result);
+                            let error = match &next.action {
+                                Action::Failed(f) if f.code.is_execution_result() => Some(f.clone()),
+                                _ => None,
+                            };
+                            (next, error)
+                        }
+                        Io::Failed(failure) => (run.fail(failure.clone()), Some(failure)),
                     };
+                    let record =
+                        SegmentExecution { name: &call.name, sequence, mode: Mode::Code, started, logs, error };
                     self.finish_segment(run, observer, record);
                     next
                 }
                 Action::Route(call) => {
-                    match self
-                        .bounded(runner.route(&call.name, &call.router, &call.outputs))
-                        .await
-                    {
+                    match self.bounded(runner.route(&call.name, &call.router, &call.outputs)).await {
                         Ok(Ok(result)) => run.route_returned(result),
-                        Ok(Err(e)) => run.fail(Failure::new(
-                            ErrorCode::BrowserError,
-                            Some(&call.name),
-                            e.to_string(),
-                        )),
+                        Ok(Err(e)) => run.fail(Failure::new(ErrorCode::BrowserError, Some(&call.name), e.to_string())),
                         Err(stopped) => {
                             runner.kill();
                             run.fail(self.stopped_failure(stopped, &call.name, "its router"))
@@ -220,11 +186,7 @@ impl Execution<'_> {
                 }
                 // Agents plug in here; until one is configured the engine never asks for it.
                 Action::Agent(call) => {
-                    let failure = Failure::new(
-                        ErrorCode::AgentRequired,
-                        Some(&call.name),
-                        "no AI agent is configured",
-                    );
+                    let failure = Failure::new(ErrorCode::AgentRequired, Some(&call.name), "no AI agent is configured");
                     run.fail(failure)
                 }
             };
@@ -240,15 +202,8 @@ impl Execution<'_> {
         logs: &mut Vec<String>,
     ) -> Io<Result<Value, String>> {
         let mut parameters = call.parameters.clone();
-        if let Err(message) = self
-            .files
-            .materialize(&mut parameters, &call.file_parameters)
-        {
-            return Io::Failed(Failure::new(
-                ErrorCode::InvalidInput,
-                Some(&call.name),
-                message,
-            ));
+        if let Err(message) = self.files.materialize(&mut parameters, &call.file_parameters) {
+            return Io::Failed(Failure::new(ErrorCode::InvalidInput, Some(&call.name), message));
         }
         let redactor = run.redactor().clone();
         let name = call.name.clone();
@@ -257,25 +212,13 @@ impl Execution<'_> {
             observer.log(&name, &text);
             logs.push(text);
         };
-        let ran = self
-            .bounded(runner.run_code(
-                &call.name,
-                &call.code,
-                &parameters,
-                call.network,
-                &mut on_log,
-            ))
-            .await;
+        let ran = self.bounded(runner.run_code(&call.name, &call.code, &parameters, call.network, &mut on_log)).await;
         match ran {
             Ok(Ok(result)) => {
                 self.in_code += Duration::from_secs_f64(result.elapsed_ms / 1000.0);
                 Io::Done(result.outcome)
             }
-            Ok(Err(e)) => Io::Failed(Failure::new(
-                ErrorCode::BrowserError,
-                Some(&call.name),
-                e.to_string(),
-            )),
+            Ok(Err(e)) => Io::Failed(Failure::new(ErrorCode::BrowserError, Some(&call.name), e.to_string())),
             Err(stopped) => {
                 // The only way to stop code that never yields is to kill its process.
                 runner.kill();
@@ -321,25 +264,13 @@ impl Execution<'_> {
         }
     }
 
-    fn finish_segment(
-        &mut self,
-        run: &Run,
-        observer: &mut dyn Observer,
-        done: SegmentExecution<'_>,
-    ) {
-        let error = done.error.map(|f| Failure {
-            message: run.redactor().redact(&f.message).into_owned(),
-            ..f
-        });
+    fn finish_segment(&mut self, run: &Run, observer: &mut dyn Observer, done: SegmentExecution<'_>) {
+        let error = done.error.map(|f| Failure { message: run.redactor().redact(&f.message).into_owned(), ..f });
         let record = SegmentRecord {
             name: done.name.to_owned(),
             sequence: done.sequence,
             mode: done.mode,
-            status: if error.is_some() {
-                SegmentStatus::Failed
-            } else {
-                SegmentStatus::Completed
-            },
+            status: if error.is_some() { SegmentStatus::Failed } else { SegmentStatus::Completed },
             duration: done.started.elapsed(),
             error,
             logs: done.logs,
@@ -361,9 +292,5 @@ struct SegmentExecution<'a> {
 
 fn human(d: Duration) -> String {
     let secs = d.as_secs_f64();
-    if secs >= 60.0 && secs % 60.0 == 0.0 {
-        format!("{} min", secs / 60.0)
-    } else {
-        format!("{secs} s")
-    }
+    if secs >= 60.0 && secs % 60.0 == 0.0 { format!("{} min", secs / 60.0) } else { format!("{secs} s") }
 }

@@ -15,18 +15,11 @@ pub struct RunFiles {
 
 impl RunFiles {
     pub fn new() -> RunFiles {
-        RunFiles {
-            dir: None,
-            written: 0,
-        }
+        RunFiles { dir: None, written: 0 }
     }
 
     /// Replaces each named parameter's data URI with the path of a file holding its bytes.
-    pub fn materialize(
-        &mut self,
-        parameters: &mut Map<String, Value>,
-        names: &[String],
-    ) -> Result<(), String> {
+    pub fn materialize(&mut self, parameters: &mut Map<String, Value>, names: &[String]) -> Result<(), String> {
         for name in names {
             let Some(Value::String(uri)) = parameters.get(name) else {
                 continue;
@@ -34,23 +27,13 @@ impl RunFiles {
             let file = data_uri::parse(uri).map_err(|e| format!("file input '{name}': {e}"))?;
             let path = self
                 .write(name, file.name.as_deref(), &file.bytes)
-                .map_err(|e| {
-                    format!("file input '{name}': could not write a temporary file: {e}")
-                })?;
-            parameters.insert(
-                name.clone(),
-                Value::String(path.to_string_lossy().into_owned()),
-            );
+                .map_err(|e| format!("file input '{name}': could not write a temporary file: {e}"))?;
+            parameters.insert(name.clone(), Value::String(path.to_string_lossy().into_owned()));
         }
         Ok(())
     }
 
-    fn write(
-        &mut self,
-        param: &str,
-        file_name: Option<&str>,
-        bytes: &[u8],
-    ) -> std::io::Result<PathBuf> {
+    fn write(&mut self, param: &str, file_name: Option<&str>, bytes: &[u8]) -> std::io::Result<PathBuf> {
         if self.dir.is_none() {
             self.dir = Some(tempfile::Builder::new().prefix("segue-run-").tempdir()?);
         }
@@ -84,10 +67,7 @@ mod tests {
     fn writes_named_files_and_removes_them_when_dropped() {
         let mut files = RunFiles::new();
         let uri = data_uri::encode("text/plain", Some("../notes.txt"), b"hello");
-        let mut params = json!({"doc": uri, "other": "x"})
-            .as_object()
-            .unwrap()
-            .clone();
+        let mut params = json!({"doc": uri, "other": "x"}).as_object().unwrap().clone();
         files.materialize(&mut params, &["doc".into()]).unwrap();
         let path = PathBuf::from(params["doc"].as_str().unwrap());
         assert_eq!(path.file_name().unwrap(), "notes.txt");

@@ -19,14 +19,11 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            node: std::env::var_os("SEGUE_NODE")
-                .map_or_else(|| PathBuf::from("node"), PathBuf::from),
+            node: std::env::var_os("SEGUE_NODE").map_or_else(|| PathBuf::from("node"), PathBuf::from),
             runner_dir: default_runner_dir(),
             chromium: default_chromium(),
             headless: true,
-            ws_endpoint: std::env::var("SEGUE_BROWSER_WS")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            ws_endpoint: std::env::var("SEGUE_BROWSER_WS").ok().filter(|s| !s.is_empty()),
         }
     }
 }
@@ -38,19 +35,14 @@ pub fn default_runner_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let beside_binary = std::env::current_exe().ok().and_then(|exe| {
-        exe.ancestors()
-            .skip(1)
-            .take(4)
-            .map(|dir| dir.join("runner-js"))
-            .find(|d| d.join("runner.js").is_file())
+        exe.ancestors().skip(1).take(4).map(|dir| dir.join("runner-js")).find(|d| d.join("runner.js").is_file())
     });
     beside_binary.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runner-js"))
 }
 
 /// `SEGUE_CHROMIUM`, else Debian's `/usr/bin/chromium`.
 pub fn default_chromium() -> PathBuf {
-    std::env::var_os("SEGUE_CHROMIUM")
-        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+    std::env::var_os("SEGUE_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
 }
 
 /// Flags Chromium needs to run as root on a closed network without trying to

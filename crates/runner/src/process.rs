@@ -16,10 +16,7 @@ use crate::locate::{CHROMIUM_ARGS, Options};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("could not start the browser runner ({command}): {source}")]
-    Spawn {
-        command: String,
-        source: std::io::Error,
-    },
+    Spawn { command: String, source: std::io::Error },
     #[error("the browser runner stopped unexpectedly{}", tail(.stderr))]
     Exited { stderr: Vec<String> },
     #[error("the browser runner failed: {0}")]
@@ -27,11 +24,7 @@ pub enum Error {
 }
 
 fn tail(lines: &[String]) -> String {
-    if lines.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", lines.join(" | "))
-    }
+    if lines.is_empty() { String::new() } else { format!(": {}", lines.join(" | ")) }
 }
 
 /// A `console.*` line written by segment code.
@@ -114,15 +107,7 @@ impl Runner {
                 kept.push_back(line);
             }
         });
-        let mut runner = Runner {
-            child,
-            stdin,
-            stdout,
-            stderr,
-            next_id: 0,
-            child_groups: Vec::new(),
-            dead: false,
-        };
+        let mut runner = Runner { child, stdin, stdout, stderr, next_id: 0, child_groups: Vec::new(), dead: false };
         let launch = json!({
             "op": "launch",
             "executablePath": options.chromium,
@@ -130,10 +115,7 @@ impl Runner {
             "args": CHROMIUM_ARGS,
             "wsEndpoint": options.ws_endpoint,
         });
-        runner
-            .request(launch, &mut |_| {})
-            .await?
-            .map_err(Error::Runner)?;
+        runner.request(launch, &mut |_| {}).await?.map_err(Error::Runner)?;
         if let Some(pid) = runner.child.id() {
             runner.child_groups = group_leading_children(pid);
         }
@@ -142,12 +124,9 @@ impl Runner {
 
     /// Opens a fresh browser context and page for a run.
     pub async fn open(&mut self, record_network: bool) -> Result<(), Error> {
-        self.request(
-            json!({"op": "open", "recordNetwork": record_network}),
-            &mut |_| {},
-        )
-        .await?
-        .map_err(Error::Runner)?;
+        self.request(json!({"op": "open", "recordNetwork": record_network}), &mut |_| {})
+            .await?
+            .map_err(Error::Runner)?;
         Ok(())
     }
 
@@ -164,16 +143,10 @@ impl Runner {
         let reply = self.request(request, on_log).await?;
         Ok(match reply {
             Ok(result) => SegmentResult {
-                elapsed_ms: result
-                    .get("elapsedMs")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(0.0),
+                elapsed_ms: result.get("elapsedMs").and_then(Value::as_f64).unwrap_or(0.0),
                 outcome: Ok(result.get("value").cloned().unwrap_or(Value::Null)),
             },
-            Err(message) => SegmentResult {
-                outcome: Err(message),
-                elapsed_ms: 0.0,
-            },
+            Err(message) => SegmentResult { outcome: Err(message), elapsed_ms: 0.0 },
         })
     }
 
@@ -184,34 +157,22 @@ impl Runner {
         router: &str,
         outputs: &serde_json::Map<String, Value>,
     ) -> Result<Result<Value, String>, Error> {
-        let reply = self
-            .request(
-                json!({"op": "route", "name": name, "code": router, "outputs": outputs}),
-                &mut |_| {},
-            )
-            .await?;
+        let reply =
+            self.request(json!({"op": "route", "name": name, "code": router, "outputs": outputs}), &mut |_| {}).await?;
         Ok(reply.map(|r| r.get("value").cloned().unwrap_or(Value::Null)))
     }
 
     /// Closes the run's context; the browser stays up for the next run.
     pub async fn close(&mut self) -> Result<(), Error> {
-        self.request(json!({"op": "close"}), &mut |_| {})
-            .await?
-            .map_err(Error::Runner)?;
+        self.request(json!({"op": "close"}), &mut |_| {}).await?.map_err(Error::Runner)?;
         Ok(())
     }
 
     /// Closes the browser and waits for Node to exit.
     pub async fn shutdown(mut self) {
-        if !self.dead
-            && self
-                .request(json!({"op": "shutdown"}), &mut |_| {})
-                .await
-                .is_ok()
-        {
+        if !self.dead && self.request(json!({"op": "shutdown"}), &mut |_| {}).await.is_ok() {
             // The runner exits by itself after answering `shutdown`.
-            let _ =
-                tokio::time::timeout(std::time::Duration::from_secs(5), self.child.wait()).await;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.child.wait()).await;
         }
         kill_group(&mut self.child);
     }
@@ -263,10 +224,7 @@ impl Runner {
                 }
             };
             if message.event.as_deref() == Some("log") {
-                on_log(Log {
-                    level: message.level.unwrap_or_default(),
-                    text: message.text.unwrap_or_default(),
-                });
+                on_log(Log { level: message.level.unwrap_or_default(), text: message.text.unwrap_or_default() });
                 continue;
             }
             if message.id != Some(id) {
@@ -275,22 +233,14 @@ impl Runner {
             self.dead = false;
             return Ok(match message.ok {
                 Some(true) => Ok(message.result.unwrap_or(Value::Null)),
-                _ => Err(message
-                    .error
-                    .map_or_else(|| "unknown error".to_owned(), |e| e.message)),
+                _ => Err(message.error.map_or_else(|| "unknown error".to_owned(), |e| e.message)),
             });
         }
     }
 
     fn exited(&mut self) -> Error {
         self.kill();
-        let stderr = self
-            .stderr
-            .lock()
-            .expect("stderr buffer")
-            .iter()
-            .cloned()
-            .collect();
+        let stderr = self.stderr.lock().expect("stderr buffer").iter().cloned().collect();
         Error::Exited { stderr }
     }
 }

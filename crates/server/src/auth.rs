@@ -20,11 +20,7 @@ impl Auth {
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self.0.role {
             Role::Admin => Ok(()),
-            Role::Member => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "FORBIDDEN",
-                "this requires an admin API key",
-            )),
+            Role::Member => Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "this requires an admin API key")),
         }
     }
 }
@@ -39,12 +35,8 @@ impl FromRequestParts<AppState> for Auth {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
             .ok_or_else(|| unauthorized("missing Authorization: Bearer API key"))?;
-        let key = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|k| !k.is_empty());
-        let key =
-            key.ok_or_else(|| unauthorized("the Authorization header must be `Bearer KEY`"))?;
+        let key = header.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty());
+        let key = key.ok_or_else(|| unauthorized("the Authorization header must be `Bearer KEY`"))?;
         match state.store.authenticate(key).await? {
             Some(principal) => Ok(Auth(principal)),
             None => Err(unauthorized("invalid or revoked API key")),

@@ -9,8 +9,7 @@ use utoipa::ToSchema;
 fn time(ms: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -147,11 +146,7 @@ pub struct RunErrorDto {
 
 impl From<store::RunError> for RunErrorDto {
     fn from(e: store::RunError) -> RunErrorDto {
-        RunErrorDto {
-            segment_name: e.segment_name,
-            code: e.code,
-            message: e.message,
-        }
+        RunErrorDto { segment_name: e.segment_name, code: e.code, message: e.message }
     }
 }
 
@@ -244,13 +239,7 @@ pub struct ApiKey {
 
 impl ApiKey {
     pub fn from_store(k: store::ApiKey, key: Option<String>) -> ApiKey {
-        ApiKey {
-            id: k.id,
-            name: k.name,
-            role: k.role.as_str().into(),
-            created_at: time(k.created_at),
-            key,
-        }
+        ApiKey { id: k.id, name: k.name, role: k.role.as_str().into(), created_at: time(k.created_at), key }
     }
 }
 
@@ -273,10 +262,7 @@ pub struct Page<T: ToSchema> {
 
 impl<T: ToSchema> Page<T> {
     pub fn from_store<S>(page: store::Page<S>, f: impl FnMut(S) -> T) -> Page<T> {
-        Page {
-            data: page.items.into_iter().map(f).collect(),
-            next_cursor: page.next_cursor,
-        }
+        Page { data: page.items.into_iter().map(f).collect(), next_cursor: page.next_cursor }
     }
 }
 
@@ -299,10 +285,7 @@ impl PageParams {
                 store::PageRequest::MAX_LIMIT
             )));
         }
-        Ok(store::PageRequest {
-            limit,
-            cursor: self.cursor.clone(),
-        })
+        Ok(store::PageRequest { limit, cursor: self.cursor.clone() })
     }
 }
 

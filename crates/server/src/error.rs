@@ -16,12 +16,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            details: None,
-        }
+        ApiError { status, code, message: message.into(), details: None }
     }
 
     pub fn with_details(mut self, details: Value) -> ApiError {
@@ -34,11 +29,7 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            format!("{what} not found"),
-        )
+        ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
     }
 
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
@@ -47,11 +38,7 @@ impl ApiError {
 
     pub fn internal(context: &str, error: impl std::fmt::Display) -> ApiError {
         tracing::error!("{context}: {error}");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            "internal error",
-        )
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error")
     }
 }
 
@@ -59,9 +46,7 @@ impl From<store::Error> for ApiError {
     fn from(e: store::Error) -> ApiError {
         match e {
             store::Error::NotFound => ApiError::not_found("resource"),
-            store::Error::Conflict(message) => {
-                ApiError::new(StatusCode::CONFLICT, "CONFLICT", message)
-            }
+            store::Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "CONFLICT", message),
             store::Error::BadCursor => ApiError::bad_request("invalid cursor"),
             other => ApiError::internal("store", other),
         }

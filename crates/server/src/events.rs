@@ -31,31 +31,33 @@ struct Follow {
 }
 
 fn event(name: &str, body: &impl serde::Serialize) -> Event {
-    Event::default()
-        .event(name)
-        .data(serde_json::to_string(body).unwrap_or_default())
+    Event::default().event(name).data(serde_json::to_string(body).unwrap_or_default())
 }
 
 impl Follow {
-    /// Reads what changed since the last poll into `queued`.
+    /// Reads what changed since the last poll into `queued`: a change of the
+    /// running segment first, then finished segments, then the end.
     async fn poll(&mut self) -> Result<(), store::Error> {
-        for s in self
-            .state
-            .store
-            .list_segments(&self.org, &self.run, self.last_sequence, 100)
-            .await?
-        {
-            self.last_sequence = s.sequence;
-            self.queued
-                .push_back(event("segment", &dto::SegmentExecution::from(s)));
-        }
         let run = self.state.store.get_run(&self.org, &self.run).await?;
+        let segments = self.state.store.list_segments(&self.org, &self.run, self.last_sequence, 100).await?;
         let seen = Some((run.status, run.current_segment.clone()));
         let finished = run.status.is_final();
-        if seen != self.last_seen {
-            self.last_seen = seen;
-            let name = if finished { "end" } else { "run" };
-            self.queued.push_back(event(name, &dto::Run::from(run)));
+        let changed = seen != self.last_seen;
+        self.last_seen = seen;
+        if changed && !finished {
+            self.queued.push_back(event("run", &dto::Run::from(run.clone())));
+        }
+        for s in segments {
+            self.last_sequence = s.sequence;
+            self.queued.push_back(event("segment", &dto::SegmentExecution::from(s)));
+        }
+        if finished {
+            // Segments recorded after the read above are still sent: the worker writes them before finishing.
+            for s in self.state.store.list_segments(&self.org, &self.run, self.last_sequence, 1000).await? {
+                self.last_sequence = s.sequence;
+                self.queued.push_back(event("segment", &dto::SegmentExecution::from(s)));
+            }
+            self.queued.push_back(event("end", &dto::Run::from(run)));
         }
         self.done = finished;
         Ok(())
@@ -69,11 +71,7 @@ pub async fn run_events(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    state
-        .store
-        .get_run(auth.org(), &id)
-        .await
-        .or_not_found("run")?;
+    state.store.get_run(auth.org(), &id).await.or_not_found("run")?;
     let follow = Follow {
         state,
         org: auth.org().to_owned(),

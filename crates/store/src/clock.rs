@@ -14,9 +14,7 @@ impl Clock {
 
     /// A clock that only moves when told to.
     pub fn manual(start_ms: i64) -> Clock {
-        Clock {
-            manual: Some(Arc::new(AtomicI64::new(start_ms))),
-        }
+        Clock { manual: Some(Arc::new(AtomicI64::new(start_ms))) }
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -30,9 +28,6 @@ impl Clock {
 
     /// Moves a manual clock forward; panics on the system clock.
     pub fn advance(&self, ms: i64) {
-        self.manual
-            .as_ref()
-            .expect("only a manual clock can be advanced")
-            .fetch_add(ms, Ordering::SeqCst);
+        self.manual.as_ref().expect("only a manual clock can be advanced").fetch_add(ms, Ordering::SeqCst);
     }
 }

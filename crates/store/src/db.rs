@@ -36,9 +36,7 @@ impl Store {
         } else if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else {
-            return Err(Error::Conflict(format!(
-                "unsupported database URL '{url}': use sqlite:// or postgres://"
-            )));
+            return Err(Error::Conflict(format!("unsupported database URL '{url}': use sqlite:// or postgres://")));
         };
         let options = match backend {
             // SQLite allows one writer: WAL lets readers proceed meanwhile, and the busy
@@ -57,11 +55,7 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store {
-            pool,
-            backend,
-            clock: Clock::system(),
-        })
+        Ok(Store { pool, backend, clock: Clock::system() })
     }
 
     /// Opens (creating if needed) the SQLite database at `path`.
@@ -140,10 +134,7 @@ impl From<bool> for Bind {
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
-        Sql {
-            text: text.to_owned(),
-            binds: Vec::new(),
-        }
+        Sql { text: text.to_owned(), binds: Vec::new() }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Sql {
@@ -172,11 +163,7 @@ impl Sql {
 
 /// A statement whose text is fixed, with positional values.
 pub(crate) fn query(text: &'static str, binds: Vec<Bind>) -> Query<'static, Any, AnyArguments> {
-    Sql {
-        text: text.to_owned(),
-        binds,
-    }
-    .query()
+    Sql { text: text.to_owned(), binds }.query()
 }
 
 pub(crate) fn text(row: &AnyRow, column: &str) -> Result<String> {
@@ -184,8 +171,7 @@ pub(crate) fn text(row: &AnyRow, column: &str) -> Result<String> {
 }
 
 pub(crate) fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>> {
-    row.try_get::<Option<String>, _>(column)
-        .map_err(Error::from)
+    row.try_get::<Option<String>, _>(column).map_err(Error::from)
 }
 
 pub(crate) fn int(row: &AnyRow, column: &str) -> Result<i64> {
@@ -198,9 +184,7 @@ pub(crate) fn opt_int(row: &AnyRow, column: &str) -> Result<Option<i64>> {
 
 pub(crate) fn opt_json(row: &AnyRow, column: &str) -> Result<Option<serde_json::Value>> {
     opt_text(row, column)?
-        .map(|t| {
-            serde_json::Value::from_str(&t).map_err(|e| Error::Corrupt(format!("{column}: {e}")))
-        })
+        .map(|t| serde_json::Value::from_str(&t).map_err(|e| Error::Corrupt(format!("{column}: {e}"))))
         .transpose()
 }
 
@@ -210,13 +194,9 @@ pub(crate) fn encode_cursor(seq: i64) -> String {
 }
 
 pub(crate) fn decode_cursor(cursor: &str) -> Result<i64> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| Error::BadCursor)?;
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| Error::BadCursor)?;
     let text = String::from_utf8(bytes).map_err(|_| Error::BadCursor)?;
-    text.strip_prefix('s')
-        .and_then(|n| n.parse().ok())
-        .ok_or(Error::BadCursor)
+    text.strip_prefix('s').and_then(|n| n.parse().ok()).ok_or(Error::BadCursor)
 }
 
 /// Adds keyset pagination on the unique, increasing `key` column to a query
@@ -226,11 +206,9 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<i64> {
 pub(crate) fn paginate(sql: &mut Sql, page: &crate::PageRequest, key: &str) -> Result<u32> {
     let limit = page.limit.clamp(1, crate::PageRequest::MAX_LIMIT);
     if let Some(cursor) = &page.cursor {
-        sql.push(&format!(" AND {key} < "))
-            .bind(decode_cursor(cursor)?);
+        sql.push(&format!(" AND {key} < ")).bind(decode_cursor(cursor)?);
     }
-    sql.push(&format!(" ORDER BY {key} DESC LIMIT "))
-        .bind(i64::from(limit) + 1);
+    sql.push(&format!(" ORDER BY {key} DESC LIMIT ")).bind(i64::from(limit) + 1);
     Ok(limit)
 }
 
@@ -247,14 +225,10 @@ pub(crate) fn page_of<T>(
         (true, Some(last)) => Some(encode_cursor(int(last, key)?)),
         _ => None,
     };
-    Ok(crate::Page {
-        items: kept.iter().map(map).collect::<Result<_>>()?,
-        next_cursor,
-    })
+    Ok(crate::Page { items: kept.iter().map(map).collect::<Result<_>>()?, next_cursor })
 }
 
 /// How run and segment errors are stored (the API's shape, so it reads back as is).
 pub(crate) fn error_json(e: &crate::RunError) -> String {
-    serde_json::json!({"segmentName": e.segment_name, "code": e.code, "message": e.message})
-        .to_string()
+    serde_json::json!({"segmentName": e.segment_name, "code": e.code, "message": e.message}).to_string()
 }

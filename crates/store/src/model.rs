@@ -209,10 +209,7 @@ impl PageRequest {
 
 impl Default for PageRequest {
     fn default() -> PageRequest {
-        PageRequest {
-            limit: PageRequest::DEFAULT_LIMIT,
-            cursor: None,
-        }
+        PageRequest { limit: PageRequest::DEFAULT_LIMIT, cursor: None }
     }
 }
 

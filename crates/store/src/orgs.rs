@@ -6,11 +6,7 @@ use crate::{ApiKey, Error, Org, Principal, Result, Role, Store};
 
 impl Store {
     pub async fn create_org(&self, name: &str) -> Result<Org> {
-        let org = Org {
-            id: new_id("org"),
-            name: name.to_owned(),
-            created_at: self.clock.now_ms(),
-        };
+        let org = Org { id: new_id("org"), name: name.to_owned(), created_at: self.clock.now_ms() };
         query(
             "INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)",
             vec![(&org.id).into(), (&org.name).into(), org.created_at.into()],
@@ -22,19 +18,12 @@ impl Store {
 
     /// Whether no organization exists yet (a brand-new database).
     pub async fn is_empty(&self) -> Result<bool> {
-        let row = query("SELECT COUNT(*) AS n FROM organizations", vec![])
-            .fetch_one(&self.pool)
-            .await?;
+        let row = query("SELECT COUNT(*) AS n FROM organizations", vec![]).fetch_one(&self.pool).await?;
         Ok(int(&row, "n")? == 0)
     }
 
     /// Creates a key and returns it in clear, the only time it is available.
-    pub async fn create_api_key(
-        &self,
-        org_id: &str,
-        name: &str,
-        role: Role,
-    ) -> Result<(ApiKey, String)> {
+    pub async fn create_api_key(&self, org_id: &str, name: &str, role: Role) -> Result<(ApiKey, String)> {
         let clear = new_api_key();
         let key = ApiKey {
             id: new_id("key"),
@@ -67,14 +56,7 @@ impl Store {
         )
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(Principal {
-                org_id: text(&r, "org_id")?,
-                key_id: text(&r, "id")?,
-                role: role(&r)?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(Principal { org_id: text(&r, "org_id")?, key_id: text(&r, "id")?, role: role(&r)? })).transpose()
     }
 
     pub async fn list_api_keys(&self, org_id: &str) -> Result<Vec<ApiKey>> {
@@ -104,11 +86,7 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 {
-            Err(Error::NotFound)
-        } else {
-            Ok(())
-        }
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
     }
 }
 

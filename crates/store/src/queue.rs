@@ -73,12 +73,7 @@ impl Store {
 
     /// Extends the lease. `None`: the worker no longer owns the run (its lease
     /// expired and the reaper took it); otherwise whether a cancel was requested.
-    pub async fn heartbeat(
-        &self,
-        run_id: &str,
-        worker: &str,
-        lease_ms: i64,
-    ) -> Result<Option<bool>> {
+    pub async fn heartbeat(&self, run_id: &str, worker: &str, lease_ms: i64) -> Result<Option<bool>> {
         let until = self.clock.now_ms() + lease_ms;
         let row = query(
             "UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = $4 RETURNING cancel_requested",
@@ -86,16 +81,10 @@ impl Store {
         )
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(int(&r, "cancel_requested")? != 0))
-            .transpose()
+        row.map(|r| Ok(int(&r, "cancel_requested")? != 0)).transpose()
     }
 
-    pub async fn set_current_segment(
-        &self,
-        run_id: &str,
-        worker: &str,
-        segment: &str,
-    ) -> Result<()> {
+    pub async fn set_current_segment(&self, run_id: &str, worker: &str, segment: &str) -> Result<()> {
         query(
             "UPDATE runs SET current_segment = $1 WHERE id = $2 AND lease_owner = $3 AND status = $4",
             vec![segment.into(), run_id.into(), worker.into(), RunStatus::InProgress.as_str().into()],
@@ -163,9 +152,10 @@ impl Store {
         let error = error_json(&RunError {
             segment_name: None,
             code: "WORKER_LOST".into(),
-            message: "the worker executing this run stopped responding; browser workflows are not re-run automatically \
+            message:
+                "the worker executing this run stopped responding; browser workflows are not re-run automatically \
                       (set maxAttempts to allow it)"
-                .into(),
+                    .into(),
         });
         let failed = query(
             "UPDATE runs SET status = $1, error = $2, completed_at = $3, lease_owner = NULL, lease_expires_at = NULL \
@@ -180,12 +170,9 @@ impl Store {
 
     /// Pending runs across all organizations.
     pub async fn queue_depth(&self) -> Result<i64> {
-        let row = query(
-            "SELECT COUNT(*) AS n FROM runs WHERE status = $1",
-            vec![RunStatus::Pending.as_str().into()],
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let row = query("SELECT COUNT(*) AS n FROM runs WHERE status = $1", vec![RunStatus::Pending.as_str().into()])
+            .fetch_one(&self.pool)
+            .await?;
         int(&row, "n")
     }
 }

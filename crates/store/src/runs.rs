@@ -3,9 +3,7 @@ use sqlx::any::AnyRow;
 
 use crate::db::{Sql, int, opt_int, opt_json, opt_text, page_of, paginate, query, text};
 use crate::ids::new_id;
-use crate::{
-    Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store,
-};
+use crate::{Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store};
 
 pub struct NewRun {
     pub workflow_id: String,
@@ -54,20 +52,11 @@ impl Store {
     pub async fn get_run(&self, org_id: &str, id: &str) -> Result<Run> {
         let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = "));
         sql.bind(id).push(" AND org_id = ").bind(org_id);
-        let row = sql
-            .query()
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let row = sql.query().fetch_optional(&self.pool).await?.ok_or(Error::NotFound)?;
         run(&row)
     }
 
-    pub async fn list_runs(
-        &self,
-        org_id: &str,
-        filter: &RunFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Run>> {
+    pub async fn list_runs(&self, org_id: &str, filter: &RunFilter, page: &PageRequest) -> Result<Page<Run>> {
         let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = "));
         sql.bind(org_id);
         if let Some(w) = &filter.workflow_id {
@@ -126,11 +115,7 @@ impl Store {
         .await?;
         query(
             "UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND org_id = $2 AND status = $3",
-            vec![
-                id.into(),
-                org_id.into(),
-                RunStatus::InProgress.as_str().into(),
-            ],
+            vec![id.into(), org_id.into(), RunStatus::InProgress.as_str().into()],
         )
         .execute(&self.pool)
         .await?;
@@ -139,17 +124,12 @@ impl Store {
 
     /// Runs per status across all organizations, for metrics.
     pub async fn count_runs_by_status(&self) -> Result<Vec<(RunStatus, i64)>> {
-        let rows = query(
-            "SELECT status, COUNT(*) AS n FROM runs GROUP BY status",
-            vec![],
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            query("SELECT status, COUNT(*) AS n FROM runs GROUP BY status", vec![]).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let s = text(r, "status")?;
-                let status = RunStatus::parse(&s)
-                    .ok_or_else(|| Error::Corrupt(format!("run status '{s}'")))?;
+                let status = RunStatus::parse(&s).ok_or_else(|| Error::Corrupt(format!("run status '{s}'")))?;
                 Ok((status, int(r, "n")?))
             })
             .collect()
@@ -163,8 +143,7 @@ pub(crate) fn run(row: &AnyRow) -> Result<Run> {
         org_id: text(row, "org_id")?,
         workflow_id: text(row, "workflow_id")?,
         workflow_version: opt_int(row, "workflow_version")?,
-        status: RunStatus::parse(&status)
-            .ok_or_else(|| Error::Corrupt(format!("run status '{status}'")))?,
+        status: RunStatus::parse(&status).ok_or_else(|| Error::Corrupt(format!("run status '{status}'")))?,
         current_segment: opt_text(row, "current_segment")?,
         inputs: opt_json(row, "inputs")?.unwrap_or(Value::Null),
         outputs: opt_json(row, "outputs")?,
@@ -191,11 +170,7 @@ fn segment(row: &AnyRow) -> Result<SegmentExecution> {
         error: opt_json(row, "error")?.as_ref().map(run_error),
         logs: logs
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|l| l.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect())
             .unwrap_or_default(),
     })
 }

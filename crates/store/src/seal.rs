@@ -23,10 +23,9 @@ pub enum SealError {
     #[error("the secret key must be base64 of 32 bytes")]
     BadKey,
     #[error("cannot read or create the key file {path}: {source}")]
-    KeyFile {
-        path: String,
-        source: std::io::Error,
-    },
+    KeyFile { path: String, source: std::io::Error },
+    #[error("no secret key: set SEGUE_SECRET_KEY to the server's key (its data folder's secret.key), or put it at {0}")]
+    NoKey(String),
     #[error("sealed data is corrupt or was sealed with another key")]
     Open,
 }
@@ -38,16 +37,18 @@ impl Sealer {
         Ok(Sealer { cipher })
     }
 
-    /// `SEGUE_SECRET_KEY` when set, else the key file at `path`, created if missing.
-    pub fn from_env_or_file(path: &Path) -> Result<Sealer, SealError> {
+    /// `SEGUE_SECRET_KEY` when set, else the key file at `path`, created if
+    /// missing and `create` is set (a server's first start; a worker joining
+    /// a server must use the server's key instead).
+    pub fn from_env_or_file(path: &Path, create: bool) -> Result<Sealer, SealError> {
         if let Ok(key) = std::env::var("SEGUE_SECRET_KEY") {
             return Sealer::from_base64(&key);
         }
-        let io = |source| SealError::KeyFile {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |source| SealError::KeyFile { path: path.display().to_string(), source };
         if !path.exists() {
+            if !create {
+                return Err(SealError::NoKey(path.display().to_string()));
+            }
             let key = STANDARD.encode(random_bytes::<32>());
             write_private(path, &key).map_err(io)?;
         }
@@ -56,10 +57,7 @@ impl Sealer {
 
     pub fn seal(&self, plain: &str) -> String {
         let nonce = random_bytes::<24>();
-        let sealed = self
-            .cipher
-            .encrypt(&XNonce::from(nonce), plain.as_bytes())
-            .expect("encryption cannot fail");
+        let sealed = self.cipher.encrypt(&XNonce::from(nonce), plain.as_bytes()).expect("encryption cannot fail");
         let mut out = nonce.to_vec();
         out.extend(sealed);
         STANDARD.encode(out)
@@ -72,10 +70,7 @@ impl Sealer {
         }
         let (nonce, data) = bytes.split_at(24);
         let nonce = XNonce::try_from(nonce).map_err(|_| SealError::Open)?;
-        let plain = self
-            .cipher
-            .decrypt(&nonce, data)
-            .map_err(|_| SealError::Open)?;
+        let plain = self.cipher.decrypt(&nonce, data).map_err(|_| SealError::Open)?;
         String::from_utf8(plain).map_err(|_| SealError::Open)
     }
 }
@@ -87,11 +82,7 @@ pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(content.as_bytes())
 }
 
@@ -105,11 +96,7 @@ mod tests {
         let b = Sealer::from_base64(&STANDARD.encode([8u8; 32])).unwrap();
         let sealed = a.seal("{\"password\":\"hunter2\"}");
         assert!(!sealed.contains("hunter2"));
-        assert_ne!(
-            sealed,
-            a.seal("{\"password\":\"hunter2\"}"),
-            "nonces differ"
-        );
+        assert_ne!(sealed, a.seal("{\"password\":\"hunter2\"}"), "nonces differ");
         assert_eq!(a.open(&sealed).unwrap(), "{\"password\":\"hunter2\"}");
         assert!(b.open(&sealed).is_err());
         assert!(Sealer::from_base64("short").is_err());
@@ -119,13 +106,11 @@ mod tests {
     fn creates_a_private_key_file_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret.key");
-        let first = Sealer::from_env_or_file(&path).unwrap();
-        let second = Sealer::from_env_or_file(&path).unwrap();
+        assert!(matches!(Sealer::from_env_or_file(&path, false), Err(SealError::NoKey(_))));
+        let first = Sealer::from_env_or_file(&path, true).unwrap();
+        let second = Sealer::from_env_or_file(&path, false).unwrap();
         assert_eq!(second.open(&first.seal("x")).unwrap(), "x");
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }

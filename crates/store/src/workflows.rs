@@ -2,10 +2,7 @@ use sqlx::any::AnyRow;
 
 use crate::db::{Sql, int, opt_int, opt_text, page_of, paginate, query, text};
 use crate::ids::new_id;
-use crate::{
-    Error, Page, PageRequest, Result, Store, Version, VersionRef, Workflow, WorkflowFilter,
-    WorkflowType,
-};
+use crate::{Error, Page, PageRequest, Result, Store, Version, VersionRef, Workflow, WorkflowFilter, WorkflowType};
 
 pub struct NewWorkflow {
     pub name: String,
@@ -27,7 +24,8 @@ pub struct WorkflowPatch {
     pub definition: Option<String>,
 }
 
-const WORKFLOW_COLUMNS: &str = "seq, id, org_id, name, source_provider, type, description, latest_version, created_at, updated_at, deleted_at";
+const WORKFLOW_COLUMNS: &str =
+    "seq, id, org_id, name, source_provider, type, description, latest_version, created_at, updated_at, deleted_at";
 
 impl Store {
     pub async fn create_workflow(&self, org_id: &str, new: NewWorkflow) -> Result<Workflow> {
@@ -62,26 +60,16 @@ impl Store {
     /// Deleted workflows are still returned (with `deleted_at`): their runs and
     /// versions stay readable.
     pub async fn get_workflow(&self, org_id: &str, id: &str) -> Result<Workflow> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE id = "
-        ));
+        let mut sql = Sql::new(&format!("SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE id = "));
         sql.bind(id).push(" AND org_id = ").bind(org_id);
-        let row = sql
-            .query()
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let row = sql.query().fetch_optional(&self.pool).await?.ok_or(Error::NotFound)?;
         workflow(&row)
     }
 
     /// Like `get_workflow`, but a deleted workflow is not found: it can no longer change or run.
     pub async fn get_live_workflow(&self, org_id: &str, id: &str) -> Result<Workflow> {
         let w = self.get_workflow(org_id, id).await?;
-        if w.deleted_at.is_some() {
-            Err(Error::NotFound)
-        } else {
-            Ok(w)
-        }
+        if w.deleted_at.is_some() { Err(Error::NotFound) } else { Ok(w) }
     }
 
     pub async fn list_workflows(
@@ -90,9 +78,8 @@ impl Store {
         filter: &WorkflowFilter,
         page: &PageRequest,
     ) -> Result<Page<Workflow>> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE deleted_at IS NULL AND org_id = "
-        ));
+        let mut sql =
+            Sql::new(&format!("SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE deleted_at IS NULL AND org_id = "));
         sql.bind(org_id);
         if let Some(p) = &filter.source_provider {
             sql.push(" AND source_provider = ").bind(p);
@@ -105,12 +92,7 @@ impl Store {
         page_of(rows, limit, "seq", workflow)
     }
 
-    pub async fn update_workflow(
-        &self,
-        org_id: &str,
-        id: &str,
-        patch: WorkflowPatch,
-    ) -> Result<Workflow> {
+    pub async fn update_workflow(&self, org_id: &str, id: &str, patch: WorkflowPatch) -> Result<Workflow> {
         let current = self.get_live_workflow(org_id, id).await?;
         let now = self.clock.now_ms();
         let mut tx = self.pool.begin().await?;
@@ -143,11 +125,7 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 {
-            Err(Error::NotFound)
-        } else {
-            Ok(())
-        }
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
     }
 
     pub async fn put_draft(&self, org_id: &str, id: &str, definition: &str) -> Result<Version> {
@@ -160,25 +138,18 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        Ok(Version {
-            workflow_id: id.to_owned(),
-            version: None,
-            definition: definition.to_owned(),
-            created_at: now,
-        })
+        Ok(Version { workflow_id: id.to_owned(), version: None, definition: definition.to_owned(), created_at: now })
     }
 
     pub async fn get_version(&self, org_id: &str, id: &str, which: VersionRef) -> Result<Version> {
         let w = self.get_workflow(org_id, id).await?;
         let row = match which {
             VersionRef::Draft => {
-                let row = query(
-                    "SELECT definition, updated_at FROM workflow_drafts WHERE workflow_id = $1",
-                    vec![id.into()],
-                )
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(Error::NotFound)?;
+                let row =
+                    query("SELECT definition, updated_at FROM workflow_drafts WHERE workflow_id = $1", vec![id.into()])
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .ok_or(Error::NotFound)?;
                 return Ok(Version {
                     workflow_id: w.id,
                     version: None,
@@ -203,16 +174,10 @@ impl Store {
     }
 
     /// Published versions, newest first.
-    pub async fn list_versions(
-        &self,
-        org_id: &str,
-        id: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Version>> {
+    pub async fn list_versions(&self, org_id: &str, id: &str, page: &PageRequest) -> Result<Page<Version>> {
         self.get_workflow(org_id, id).await?;
-        let mut sql = Sql::new(
-            "SELECT workflow_id, version, definition, created_at FROM workflow_versions WHERE workflow_id = ",
-        );
+        let mut sql =
+            Sql::new("SELECT workflow_id, version, definition, created_at FROM workflow_versions WHERE workflow_id = ");
         sql.bind(id);
         let limit = paginate(&mut sql, page, "version")?;
         let rows = sql.query().fetch_all(&self.pool).await?;
@@ -224,39 +189,21 @@ impl Store {
         self.get_live_workflow(org_id, id).await?;
         let now = self.clock.now_ms();
         let mut tx = self.pool.begin().await?;
-        let draft = query(
-            "SELECT definition FROM workflow_drafts WHERE workflow_id = $1",
-            vec![id.into()],
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::Conflict("the workflow has no draft to publish".into()))?;
+        let draft = query("SELECT definition FROM workflow_drafts WHERE workflow_id = $1", vec![id.into()])
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::Conflict("the workflow has no draft to publish".into()))?;
         let definition = text(&draft, "definition")?;
-        query(
-            "DELETE FROM workflow_drafts WHERE workflow_id = $1",
-            vec![id.into()],
-        )
-        .execute(&mut *tx)
-        .await?;
+        query("DELETE FROM workflow_drafts WHERE workflow_id = $1", vec![id.into()]).execute(&mut *tx).await?;
         let number = publish_in(&mut tx, id, definition.clone(), now).await?;
         tx.commit().await?;
-        Ok(Version {
-            workflow_id: id.to_owned(),
-            version: Some(number),
-            definition,
-            created_at: now,
-        })
+        Ok(Version { workflow_id: id.to_owned(), version: Some(number), definition, created_at: now })
     }
 }
 
 /// Appends a version inside `tx`. Incrementing `latest_version` first takes the
 /// row's write lock, so concurrent publishes get distinct numbers.
-async fn publish_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: &str,
-    definition: String,
-    now: i64,
-) -> Result<i64> {
+async fn publish_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, definition: String, now: i64) -> Result<i64> {
     let row = query(
         "UPDATE workflows SET latest_version = latest_version + 1, updated_at = $1 WHERE id = $2 RETURNING latest_version",
         vec![now.into(), id.into()],
@@ -280,8 +227,7 @@ fn workflow(row: &AnyRow) -> Result<Workflow> {
         org_id: text(row, "org_id")?,
         name: text(row, "name")?,
         source_provider: opt_text(row, "source_provider")?,
-        ty: WorkflowType::parse(&ty)
-            .ok_or_else(|| Error::Corrupt(format!("workflow type '{ty}'")))?,
+        ty: WorkflowType::parse(&ty).ok_or_else(|| Error::Corrupt(format!("workflow type '{ty}'")))?,
         description: opt_text(row, "description")?,
         latest_version: int(row, "latest_version")?,
         created_at: int(row, "created_at")?,

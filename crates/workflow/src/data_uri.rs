@@ -11,18 +11,10 @@ pub struct DataUri {
 }
 
 pub fn parse(uri: &str) -> Result<DataUri, String> {
-    let rest = uri
-        .strip_prefix("data:")
-        .ok_or("a data URI must start with `data:`")?;
-    let (header, payload) = rest
-        .split_once(',')
-        .ok_or("a data URI needs a `,` before its data")?;
+    let rest = uri.strip_prefix("data:").ok_or("a data URI must start with `data:`")?;
+    let (header, payload) = rest.split_once(',').ok_or("a data URI needs a `,` before its data")?;
     let mut parts = header.split(';');
-    let mime = parts
-        .next()
-        .filter(|m| !m.is_empty())
-        .unwrap_or("text/plain")
-        .to_owned();
+    let mime = parts.next().filter(|m| !m.is_empty()).unwrap_or("text/plain").to_owned();
     let mut name = None;
     let mut base64 = false;
     for part in parts {
@@ -82,9 +74,7 @@ fn percent_decode(s: &str) -> String {
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -101,11 +91,7 @@ mod tests {
         let parsed = parse(&uri).unwrap();
         assert_eq!(
             parsed,
-            DataUri {
-                mime: "text/csv".into(),
-                name: Some("my report.csv".into()),
-                bytes: b"a,b\n1,2\n".to_vec()
-            }
+            DataUri { mime: "text/csv".into(), name: Some("my report.csv".into()), bytes: b"a,b\n1,2\n".to_vec() }
         );
     }
 

@@ -30,47 +30,18 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(
-        code: &'static str,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Diagnostic {
-            severity: Severity::Error,
-            code,
-            location: location.into(),
-            message: message.into(),
-        }
+    pub fn error(code: &'static str, location: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Error, code, location: location.into(), message: message.into() }
     }
 
-    pub fn warning(
-        code: &'static str,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            code,
-            location: location.into(),
-            message: message.into(),
-        }
+    pub fn warning(code: &'static str, location: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, code, location: location.into(), message: message.into() }
     }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let location = if self.location.is_empty() {
-            "(document)"
-        } else {
-            &self.location
-        };
-        write!(
-            f,
-            "{}[{}] {}: {}",
-            self.severity.as_str(),
-            self.code,
-            location,
-            self.message
-        )
+        let location = if self.location.is_empty() { "(document)" } else { &self.location };
+        write!(f, "{}[{}] {}: {}", self.severity.as_str(), self.code, location, self.message)
     }
 }

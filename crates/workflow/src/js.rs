@@ -3,8 +3,8 @@
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
-    Argument, BindingPattern, CallExpression, ComputedMemberExpression, Expression,
-    FormalParameters, StaticMemberExpression, VariableDeclarator,
+    Argument, BindingPattern, CallExpression, ComputedMemberExpression, Expression, FormalParameters,
+    StaticMemberExpression, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_diagnostics::OxcDiagnostic;
@@ -33,12 +33,12 @@ pub struct Call {
 /// Checks that `source` is a single function expression (arrow or `function`).
 pub fn parse_function(source: &str) -> Result<FunctionFacts, String> {
     let allocator = Allocator::default();
-    let expr = Parser::new(&allocator, source, SourceType::mjs())
-        .parse_expression()
-        .map_err(|errors| match errors.first() {
-            Some(e) => format!("syntax error: {e}{}", at_position(source, e)),
-            None => "syntax error".to_owned(),
-        })?;
+    let expr = Parser::new(&allocator, source, SourceType::mjs()).parse_expression().map_err(|errors| match errors
+        .first()
+    {
+        Some(e) => format!("syntax error: {e}{}", at_position(source, e)),
+        None => "syntax error".to_owned(),
+    })?;
     let mut collector = Collector::default();
     match expr.without_parentheses() {
         Expression::ArrowFunctionExpression(f) => {
@@ -54,21 +54,14 @@ pub fn parse_function(source: &str) -> Result<FunctionFacts, String> {
         }
         _ => return Err("expected a function such as `async (page, parameters) => { … }`".into()),
     }
-    Ok(FunctionFacts {
-        arity: collector.names.len(),
-        reads: collector.reads,
-        calls: collector.calls,
-    })
+    Ok(FunctionFacts { arity: collector.names.len(), reads: collector.reads, calls: collector.calls })
 }
 
 fn at_position(source: &str, e: &OxcDiagnostic) -> String {
     match e.labels.first() {
         Some(label) => {
             let offset = (label.offset() as usize).min(source.len());
-            let column = source
-                .get(..offset)
-                .map_or(offset, |before| before.chars().count())
-                + 1;
+            let column = source.get(..offset).map_or(offset, |before| before.chars().count()) + 1;
             format!(" (at character {column})")
         }
         None => String::new(),
@@ -95,10 +88,7 @@ impl Collector {
                 BindingPattern::ObjectPattern(obj) => {
                     self.names.push(None);
                     self.reads.push(
-                        obj.properties
-                            .iter()
-                            .filter_map(|p| p.key.static_name().map(|n| n.to_string()))
-                            .collect(),
+                        obj.properties.iter().filter_map(|p| p.key.static_name().map(|n| n.to_string())).collect(),
                     );
                 }
                 _ => {
@@ -113,9 +103,7 @@ impl Collector {
         let Expression::Identifier(id) = expr.without_parentheses() else {
             return None;
         };
-        self.names
-            .iter()
-            .position(|n| n.as_deref() == Some(id.name.as_str()))
+        self.names.iter().position(|n| n.as_deref() == Some(id.name.as_str()))
     }
 
     fn record_read(&mut self, object: &Expression, key: &str) {
@@ -142,10 +130,7 @@ impl<'a> Visit<'a> for Collector {
         if let (BindingPattern::ObjectPattern(obj), Some(init)) = (&it.id, &it.init)
             && let Some(i) = self.param_index(init)
         {
-            let keys = obj
-                .properties
-                .iter()
-                .filter_map(|p| p.key.static_name().map(|n| n.to_string()));
+            let keys = obj.properties.iter().filter_map(|p| p.key.static_name().map(|n| n.to_string()));
             self.reads[i].extend(keys);
         }
         walk::walk_variable_declarator(self, it);
@@ -159,10 +144,7 @@ impl<'a> Visit<'a> for Collector {
                 Some(Argument::StringLiteral(s)) => Some(s.value.to_string()),
                 _ => None,
             };
-            self.calls.push(Call {
-                method: method.to_string(),
-                first_string_arg,
-            });
+            self.calls.push(Call { method: method.to_string(), first_string_arg });
         }
         walk::walk_call_expression(self, it);
     }
@@ -174,28 +156,14 @@ mod tests {
 
     #[test]
     fn accepts_arrow_and_function_expressions() {
-        assert_eq!(
-            parse_function("async (page, parameters) => { return {}; }")
-                .unwrap()
-                .arity,
-            2
-        );
+        assert_eq!(parse_function("async (page, parameters) => { return {}; }").unwrap().arity, 2);
         assert_eq!(parse_function("(p) => p.x ? 'a' : 'b'").unwrap().arity, 1);
-        assert_eq!(
-            parse_function("async function (page) { return {}; }")
-                .unwrap()
-                .arity,
-            1
-        );
+        assert_eq!(parse_function("async function (page) { return {}; }").unwrap().arity, 1);
     }
 
     #[test]
     fn rejects_non_functions_and_syntax_errors() {
-        assert!(
-            parse_function("42")
-                .unwrap_err()
-                .starts_with("expected a function")
-        );
+        assert!(parse_function("42").unwrap_err().starts_with("expected a function"));
         let err = parse_function("async (page) => { return {; }").unwrap_err();
         assert!(err.starts_with("syntax error:"), "{err}");
         assert!(err.contains("at character"), "{err}");
@@ -214,21 +182,11 @@ mod tests {
 
     #[test]
     fn collects_method_calls_with_string_arguments() {
-        let facts = parse_function(
-            "async (page) => { await page.goto('u'); await page.waitForLoadState('networkidle'); }",
-        )
-        .unwrap();
-        let calls: Vec<(&str, Option<&str>)> = facts
-            .calls
-            .iter()
-            .map(|c| (c.method.as_str(), c.first_string_arg.as_deref()))
-            .collect();
-        assert_eq!(
-            calls,
-            [
-                ("goto", Some("u")),
-                ("waitForLoadState", Some("networkidle"))
-            ]
-        );
+        let facts =
+            parse_function("async (page) => { await page.goto('u'); await page.waitForLoadState('networkidle'); }")
+                .unwrap();
+        let calls: Vec<(&str, Option<&str>)> =
+            facts.calls.iter().map(|c| (c.method.as_str(), c.first_string_arg.as_deref())).collect();
+        assert_eq!(calls, [("goto", Some("u")), ("waitForLoadState", Some("networkidle"))]);
     }
 }

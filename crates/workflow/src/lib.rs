@@ -28,9 +28,7 @@ pub struct Checked {
 
 impl Checked {
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
     }
 }
 
@@ -48,8 +46,5 @@ fn finish((workflow, mut diagnostics): (Option<Workflow>, Vec<Diagnostic>)) -> C
     if let Some(w) = &workflow {
         diagnostics.extend(lint::lint(w));
     }
-    Checked {
-        workflow,
-        diagnostics,
-    }
+    Checked { workflow, diagnostics }
 }

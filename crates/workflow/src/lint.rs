@@ -26,10 +26,7 @@ pub const LINTS: &[(&str, &str)] = &[
         "navigation-with-interaction",
         "a segment both navigates (`page.goto`) and interacts; split navigation into its own segment",
     ),
-    (
-        "wait-for-response",
-        "a segment calls `waitForResponse`; read recorded responses in a network segment instead",
-    ),
+    ("wait-for-response", "a segment calls `waitForResponse`; read recorded responses in a network segment instead"),
     (
         "networkidle-after-goto",
         "a segment waits for 'networkidle' after `goto`; the page load is already awaited, wait for a specific element instead",
@@ -42,14 +39,8 @@ pub const LINTS: &[(&str, &str)] = &[
         "required-input-from-optional-output",
         "a required input is only produced by optional outputs or inputs upstream, so the segment can fail at run time",
     ),
-    (
-        "unproduced-input",
-        "a required input is produced by no workflow input and no segment that can run before it",
-    ),
-    (
-        "unreachable-segment",
-        "no path from startSegmentName reaches this segment",
-    ),
+    ("unproduced-input", "a required input is produced by no workflow input and no segment that can run before it"),
+    ("unreachable-segment", "no path from startSegmentName reaches this segment"),
     (
         "inescapable-cycle",
         "segments that loop with no path to a segment whose `next` is null; the run can only stop at the execution limit",
@@ -61,10 +52,7 @@ pub fn lint(w: &Workflow) -> Vec<Diagnostic> {
     let graph = Graph::new(w);
     for (i, s) in w.segments.iter().enumerate() {
         let at = format!("segments[{i}]");
-        let code_facts = s
-            .deterministic
-            .as_deref()
-            .and_then(|c| js::parse_function(c).ok());
+        let code_facts = s.deterministic.as_deref().and_then(|c| js::parse_function(c).ok());
         if let Next::Branch { router, .. } = &s.next {
             router_reads(&mut out, &at, s, router);
         }
@@ -75,7 +63,14 @@ pub fn lint(w: &Workflow) -> Vec<Diagnostic> {
         if let Some(p) = &s.prompt {
             for ph in prompt::placeholders(p) {
                 if !s.input_parameters.iter().any(|i| i.name == ph.name) {
-                    out.push(Diagnostic::warning("undeclared-prompt-variable", format!("{at}.prompt"), format!("prompt of segment '{}' uses {{{{{}}}}} but '{}' is not one of its inputParameters", s.name, ph.name, ph.name)));
+                    out.push(Diagnostic::warning(
+                        "undeclared-prompt-variable",
+                        format!("{at}.prompt"),
+                        format!(
+                            "prompt of segment '{}' uses {{{{{}}}}} but '{}' is not one of its inputParameters",
+                            s.name, ph.name, ph.name
+                        ),
+                    ));
                 }
             }
         }
@@ -106,7 +101,14 @@ fn undeclared_parameters(out: &mut Vec<Diagnostic>, at: &str, s: &Segment, facts
     };
     for key in unique(reads) {
         if !s.input_parameters.iter().any(|p| &p.name == key) {
-            out.push(Diagnostic::warning("undeclared-parameter", format!("{at}.deterministic"), format!("code of segment '{}' reads parameters.{key}, but '{key}' is not one of its inputParameters", s.name)));
+            out.push(Diagnostic::warning(
+                "undeclared-parameter",
+                format!("{at}.deterministic"),
+                format!(
+                    "code of segment '{}' reads parameters.{key}, but '{key}' is not one of its inputParameters",
+                    s.name
+                ),
+            ));
         }
     }
 }
@@ -131,21 +133,16 @@ const INTERACTIONS: &[&str] = &[
 fn navigation_rules(out: &mut Vec<Diagnostic>, at: &str, s: &Segment, facts: &FunctionFacts) {
     let location = format!("{at}.deterministic");
     let goto = facts.calls.iter().position(|c| c.method == "goto");
-    if goto.is_some()
-        && facts
-            .calls
-            .iter()
-            .any(|c| INTERACTIONS.contains(&c.method.as_str()))
-    {
+    if goto.is_some() && facts.calls.iter().any(|c| INTERACTIONS.contains(&c.method.as_str())) {
         out.push(Diagnostic::warning("navigation-with-interaction", &location, format!("segment '{}' navigates with page.goto and also interacts with the page; put the navigation in a segment of its own", s.name)));
     }
     if facts.calls.iter().any(|c| c.method == "waitForResponse") {
         out.push(Diagnostic::warning("wait-for-response", &location, format!("segment '{}' calls waitForResponse; read recorded responses from networkResponses in a network segment instead", s.name)));
     }
     if let Some(goto) = goto
-        && facts.calls[goto..].iter().any(|c| {
-            c.method == "waitForLoadState" && c.first_string_arg.as_deref() == Some("networkidle")
-        })
+        && facts.calls[goto..]
+            .iter()
+            .any(|c| c.method == "waitForLoadState" && c.first_string_arg.as_deref() == Some("networkidle"))
     {
         out.push(Diagnostic::warning("networkidle-after-goto", &location, format!("segment '{}' waits for 'networkidle' after page.goto; the load is already awaited, wait for a specific element in the next segment", s.name)));
     }
@@ -178,33 +175,30 @@ fn words(name: &str) -> Vec<String> {
 
 fn looks_like_credential(name: &str) -> bool {
     let words = words(name);
-    let single = [
-        "password", "passwd", "passcode", "pwd", "token", "apikey", "otp", "totp", "mfa", "2fa",
-    ];
+    let single = ["password", "passwd", "passcode", "pwd", "token", "apikey", "otp", "totp", "mfa", "2fa"];
     words.iter().any(|w| single.contains(&w.as_str()))
-        || words
-            .windows(2)
-            .any(|pair| pair[0] == "api" && (pair[1] == "key" || pair[1] == "secret"))
+        || words.windows(2).any(|pair| pair[0] == "api" && (pair[1] == "key" || pair[1] == "secret"))
 }
 
 fn credentials(out: &mut Vec<Diagnostic>, w: &Workflow) {
     let mut check = |params: &[Parameter], at: String| {
         for (k, p) in params.iter().enumerate() {
             if p.ty == ParamType::String && looks_like_credential(&p.name) {
-                out.push(Diagnostic::warning("credential-not-secret", format!("{at}[{k}].type"), format!("parameter '{}' looks like a credential but is typed string; type it `secret` so it is masked", p.name)));
+                out.push(Diagnostic::warning(
+                    "credential-not-secret",
+                    format!("{at}[{k}].type"),
+                    format!(
+                        "parameter '{}' looks like a credential but is typed string; type it `secret` so it is masked",
+                        p.name
+                    ),
+                ));
             }
         }
     };
     check(&w.input_parameters, "inputParameters".into());
     for (i, s) in w.segments.iter().enumerate() {
-        check(
-            &s.input_parameters,
-            format!("segments[{i}].inputParameters"),
-        );
-        check(
-            &s.output_parameters,
-            format!("segments[{i}].outputParameters"),
-        );
+        check(&s.input_parameters, format!("segments[{i}].inputParameters"));
+        check(&s.output_parameters, format!("segments[{i}].outputParameters"));
     }
 }
 
@@ -232,7 +226,14 @@ fn data_flow(out: &mut Vec<Diagnostic>, w: &Workflow, graph: &Graph) {
             }
             let location = format!("segments[{i}].inputParameters[{k}]");
             if producers.is_empty() {
-                out.push(Diagnostic::warning("unproduced-input", location, format!("segment '{}' requires input '{}', but no workflow input or earlier segment provides it", s.name, input.name)));
+                out.push(Diagnostic::warning(
+                    "unproduced-input",
+                    location,
+                    format!(
+                        "segment '{}' requires input '{}', but no workflow input or earlier segment provides it",
+                        s.name, input.name
+                    ),
+                ));
             } else if producers.iter().all(|always| !always) {
                 out.push(Diagnostic::warning("required-input-from-optional-output", location, format!("segment '{}' requires input '{}', which is only produced as optional upstream; make the producer required or route around it", s.name, input.name)));
             }
@@ -246,27 +247,19 @@ fn reachability(out: &mut Vec<Diagnostic>, w: &Workflow, graph: &Graph) {
             out.push(Diagnostic::warning(
                 "unreachable-segment",
                 format!("segments[{i}]"),
-                format!(
-                    "segment '{}' can never run: no path from '{}' reaches it",
-                    s.name, w.segments[w.start].name
-                ),
+                format!("segment '{}' can never run: no path from '{}' reaches it", s.name, w.segments[w.start].name),
             ));
         }
     }
     // A reachable segment from which no terminal segment can be reached is stuck in a loop.
     let can_end = graph.can_reach_any(|j| matches!(w.segments[j].next, Next::End));
-    let stuck: Vec<usize> = (0..w.segments.len())
-        .filter(|&i| graph.reachable[i] && !can_end[i])
-        .collect();
+    let stuck: Vec<usize> = (0..w.segments.len()).filter(|&i| graph.reachable[i] && !can_end[i]).collect();
     if let Some(&first) = stuck.first() {
         let names: Vec<&str> = stuck.iter().map(|&i| w.segments[i].name.as_str()).collect();
         out.push(Diagnostic::warning(
             "inescapable-cycle",
             format!("segments[{first}].next"),
-            format!(
-                "segments {} loop with no way to reach a segment whose next is null",
-                names.join(", ")
-            ),
+            format!("segments {} loop with no way to reach a segment whose next is null", names.join(", ")),
         ));
     }
 }
@@ -282,11 +275,7 @@ struct Graph {
 
 impl Graph {
     fn new(w: &Workflow) -> Graph {
-        let edges: Vec<Vec<usize>> = w
-            .segments
-            .iter()
-            .map(|s| s.next.targets().to_vec())
-            .collect();
+        let edges: Vec<Vec<usize>> = w.segments.iter().map(|s| s.next.targets().to_vec()).collect();
         let mut reachable = vec![false; edges.len()];
         let mut stack = vec![w.start];
         while let Some(i) = stack.pop() {
@@ -327,16 +316,8 @@ mod tests {
 
     #[test]
     fn credential_names() {
-        for name in [
-            "password",
-            "user_password",
-            "apiKey",
-            "API_KEY",
-            "otp_code",
-            "totpSecret",
-            "mfa",
-            "access_token",
-        ] {
+        for name in ["password", "user_password", "apiKey", "API_KEY", "otp_code", "totpSecret", "mfa", "access_token"]
+        {
             assert!(looks_like_credential(name), "{name}");
         }
         for name in ["username", "search_query", "tokenizer_name", "keyboard"] {

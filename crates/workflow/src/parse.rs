@@ -24,11 +24,7 @@ pub fn parse_document(text: &str) -> (Option<Workflow>, Vec<Diagnostic>) {
 pub fn parse_value(value: &Value) -> (Option<Workflow>, Vec<Diagnostic>) {
     let mut cx = Cx::default();
     let workflow = cx.workflow(value);
-    if cx.diagnostics.is_empty() {
-        (workflow, cx.diagnostics)
-    } else {
-        (None, cx.diagnostics)
-    }
+    if cx.diagnostics.is_empty() { (workflow, cx.diagnostics) } else { (None, cx.diagnostics) }
 }
 
 #[derive(Default)]
@@ -64,79 +60,40 @@ fn kind_of(v: &Value) -> &'static str {
 }
 
 impl Cx {
-    fn error(
-        &mut self,
-        code: &'static str,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) {
-        self.diagnostics
-            .push(Diagnostic::error(code, location, message));
+    fn error(&mut self, code: &'static str, location: impl Into<String>, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic::error(code, location, message));
     }
 
     fn workflow(&mut self, value: &Value) -> Option<Workflow> {
         let Some(obj) = value.as_object() else {
-            self.error(
-                "not-an-object",
-                "",
-                format!("a workflow must be a JSON object, got {}", kind_of(value)),
-            );
+            self.error("not-an-object", "", format!("a workflow must be a JSON object, got {}", kind_of(value)));
             return None;
         };
         let name = self.required_string(obj, "name", "", "the workflow");
         let start_name = self.required_string(obj, "startSegmentName", "", "the workflow");
-        let input_parameters = self.parameters(
-            obj,
-            "inputParameters",
-            "",
-            ParamOwner {
-                kind: "input",
-                segment: None,
-            },
-        );
-        let output_parameters = self.parameters(
-            obj,
-            "outputParameters",
-            "",
-            ParamOwner {
-                kind: "output",
-                segment: None,
-            },
-        );
+        let input_parameters = self.parameters(obj, "inputParameters", "", ParamOwner { kind: "input", segment: None });
+        let output_parameters =
+            self.parameters(obj, "outputParameters", "", ParamOwner { kind: "output", segment: None });
 
         let segment_values: &[Value] = match field(obj, "segments") {
             Field::Present(Value::Array(items)) if !items.is_empty() => items,
             Field::Present(Value::Array(_)) => {
-                self.error(
-                    "no-segments",
-                    "segments",
-                    "a workflow needs at least one segment",
-                );
+                self.error("no-segments", "segments", "a workflow needs at least one segment");
                 &[]
             }
             Field::Present(v) => {
-                self.error(
-                    "wrong-type",
-                    "segments",
-                    format!("`segments` must be an array, got {}", kind_of(v)),
-                );
+                self.error("wrong-type", "segments", format!("`segments` must be an array, got {}", kind_of(v)));
                 &[]
             }
             Field::Missing | Field::Null => {
-                self.error(
-                    "missing-field",
-                    "segments",
-                    "the workflow has no `segments` array",
-                );
+                self.error("missing-field", "segments", "the workflow has no `segments` array");
                 &[]
             }
         };
 
         // Names first, so that `next` targets can be resolved in one pass.
-        let names: Vec<Option<String>> = segment_values
-            .iter()
-            .map(|v| v.get("name").and_then(Value::as_str).map(str::to_owned))
-            .collect();
+        let names: Vec<Option<String>> =
+            segment_values.iter().map(|v| v.get("name").and_then(Value::as_str).map(str::to_owned)).collect();
         for (i, name) in names.iter().enumerate() {
             let Some(name) = name else { continue };
             if let Some(first) = names[..i].iter().position(|n| n.as_deref() == Some(name)) {
@@ -147,16 +104,11 @@ impl Cx {
                 );
             }
         }
-        let segments: Vec<Option<Segment>> = segment_values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| self.segment(i, v, &names))
-            .collect();
+        let segments: Vec<Option<Segment>> =
+            segment_values.iter().enumerate().map(|(i, v)| self.segment(i, v, &names)).collect();
 
         let start = start_name.as_ref().and_then(|start| {
-            let found = names
-                .iter()
-                .position(|n| n.as_deref() == Some(start.as_str()));
+            let found = names.iter().position(|n| n.as_deref() == Some(start.as_str()));
             if found.is_none() && !segment_values.is_empty() {
                 self.error(
                     "unknown-start",
@@ -176,30 +128,16 @@ impl Cx {
         })
     }
 
-    fn required_string(
-        &mut self,
-        obj: &Map<String, Value>,
-        key: &str,
-        at: &str,
-        owner: &str,
-    ) -> Option<String> {
+    fn required_string(&mut self, obj: &Map<String, Value>, key: &str, at: &str, owner: &str) -> Option<String> {
         let location = join(at, key);
         match field(obj, key) {
             Field::Present(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
             Field::Present(Value::String(_)) => {
-                self.error(
-                    "empty-field",
-                    location,
-                    format!("`{key}` of {owner} must not be empty"),
-                );
+                self.error("empty-field", location, format!("`{key}` of {owner} must not be empty"));
                 None
             }
             Field::Present(v) => {
-                self.error(
-                    "wrong-type",
-                    location,
-                    format!("`{key}` of {owner} must be a string, got {}", kind_of(v)),
-                );
+                self.error("wrong-type", location, format!("`{key}` of {owner} must be a string, got {}", kind_of(v)));
                 None
             }
             Field::Missing | Field::Null => {
@@ -222,10 +160,7 @@ impl Cx {
         let name = self.required_string(obj, "type", at, owner)?;
         let ty = parse(&name);
         if ty.is_none() {
-            let message = format!(
-                "{owner} has type '{name}'; expected one of {}",
-                all.join(", ")
-            );
+            let message = format!("{owner} has type '{name}'; expected one of {}", all.join(", "));
             self.error(unknown_code, join(at, "type"), message);
         }
         ty
@@ -242,10 +177,7 @@ impl Cx {
         match field(obj, key) {
             Field::Present(Value::String(s)) => Some(Some(s.clone())),
             Field::Present(v) => {
-                let message = format!(
-                    "`{key}` of {owner} must be a string or null, got {}",
-                    kind_of(v)
-                );
+                let message = format!("`{key}` of {owner} must be a string or null, got {}", kind_of(v));
                 self.error("wrong-type", join(at, key), message);
                 None
             }
@@ -266,11 +198,7 @@ impl Cx {
             // Absent parameter lists mean "none": the reference's minimal documents omit them.
             Field::Missing | Field::Null => return Some(Vec::new()),
             Field::Present(v) => {
-                self.error(
-                    "wrong-type",
-                    location,
-                    format!("`{key}` must be an array, got {}", kind_of(v)),
-                );
+                self.error("wrong-type", location, format!("`{key}` must be an array, got {}", kind_of(v)));
                 return None;
             }
         };
@@ -280,13 +208,8 @@ impl Cx {
             match self.parameter(item, &format!("{location}[{i}]"), owner) {
                 Some(p) => {
                     if params.iter().any(|q: &Parameter| q.name == p.name) {
-                        let message =
-                            format!("{} is declared twice", owner.describe(Some(&p.name)));
-                        self.error(
-                            "duplicate-parameter",
-                            format!("{location}[{i}].name"),
-                            message,
-                        );
+                        let message = format!("{} is declared twice", owner.describe(Some(&p.name)));
+                        self.error("duplicate-parameter", format!("{location}[{i}].name"), message);
                         ok = false;
                     }
                     params.push(p);
@@ -297,39 +220,20 @@ impl Cx {
         ok.then_some(params)
     }
 
-    fn parameter(
-        &mut self,
-        value: &Value,
-        at: &str,
-        param_owner: ParamOwner<'_>,
-    ) -> Option<Parameter> {
+    fn parameter(&mut self, value: &Value, at: &str, param_owner: ParamOwner<'_>) -> Option<Parameter> {
         let Some(obj) = value.as_object() else {
-            let message = format!(
-                "{} must be an object, got {}",
-                param_owner.describe(None),
-                kind_of(value)
-            );
+            let message = format!("{} must be an object, got {}", param_owner.describe(None), kind_of(value));
             self.error("wrong-type", at, message);
             return None;
         };
         let name = self.required_string(obj, "name", at, &param_owner.describe(None));
         let owner = param_owner.describe(name.as_deref());
-        let ty = self.type_field(
-            obj,
-            at,
-            &owner,
-            "unknown-type",
-            ParamType::parse,
-            &ParamType::ALL,
-        );
+        let ty = self.type_field(obj, at, &owner, "unknown-type", ParamType::parse, &ParamType::ALL);
         let required = match field(obj, "required") {
             Field::Present(Value::Bool(b)) => Some(*b),
             Field::Missing | Field::Null => Some(true),
             Field::Present(v) => {
-                let message = format!(
-                    "`required` of {owner} must be a boolean, got {}",
-                    kind_of(v)
-                );
+                let message = format!("`required` of {owner} must be a boolean, got {}", kind_of(v));
                 self.error("wrong-type", join(at, "required"), message);
                 None
             }
@@ -338,10 +242,7 @@ impl Cx {
         let options = match field(obj, "options") {
             Field::Missing | Field::Null => Some(None),
             Field::Present(Value::Array(items)) => {
-                let strings: Option<Vec<String>> = items
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_owned))
-                    .collect();
+                let strings: Option<Vec<String>> = items.iter().map(|v| v.as_str().map(str::to_owned)).collect();
                 match strings {
                     Some(s) if !s.is_empty() => Some(Some(s)),
                     Some(_) => {
@@ -363,10 +264,7 @@ impl Cx {
                 }
             }
             Field::Present(v) => {
-                let message = format!(
-                    "`options` of {owner} must be an array of strings or null, got {}",
-                    kind_of(v)
-                );
+                let message = format!("`options` of {owner} must be an array of strings or null, got {}", kind_of(v));
                 self.error("wrong-type", join(at, "options"), message);
                 None
             }
@@ -387,10 +285,7 @@ impl Cx {
             // A default that could never pass validation is a bug in the document, not in the run.
             match values::check(&param, Some(&default), values::Mode::Convert) {
                 Ok(v) => {
-                    return Some(Parameter {
-                        default_value: v,
-                        ..param
-                    });
+                    return Some(Parameter { default_value: v, ..param });
                 }
                 Err(e) => {
                     let message = format!("`defaultValue` of {owner} is invalid: {}", e.reason);
@@ -405,11 +300,7 @@ impl Cx {
     fn segment(&mut self, i: usize, value: &Value, names: &[Option<String>]) -> Option<Segment> {
         let at = format!("segments[{i}]");
         let Some(obj) = value.as_object() else {
-            self.error(
-                "wrong-type",
-                &at,
-                format!("a segment must be an object, got {}", kind_of(value)),
-            );
+            self.error("wrong-type", &at, format!("a segment must be an object, got {}", kind_of(value)));
             return None;
         };
         let name = self.required_string(obj, "name", &at, &format!("segments[{i}]"));
@@ -417,34 +308,12 @@ impl Cx {
             Some(n) => format!("segment '{n}'"),
             None => format!("segments[{i}]"),
         };
-        let ty = self.type_field(
-            obj,
-            &at,
-            &owner,
-            "unknown-segment-type",
-            SegmentType::parse,
-            &SegmentType::ALL,
-        );
+        let ty = self.type_field(obj, &at, &owner, "unknown-segment-type", SegmentType::parse, &SegmentType::ALL);
         let prompt = self.optional_string(obj, "prompt", &at, &owner);
         let deterministic = self.optional_string(obj, "deterministic", &at, &owner);
-        let inputs = self.parameters(
-            obj,
-            "inputParameters",
-            &at,
-            ParamOwner {
-                kind: "input",
-                segment: Some(&owner),
-            },
-        );
-        let outputs = self.parameters(
-            obj,
-            "outputParameters",
-            &at,
-            ParamOwner {
-                kind: "output",
-                segment: Some(&owner),
-            },
-        );
+        let inputs = self.parameters(obj, "inputParameters", &at, ParamOwner { kind: "input", segment: Some(&owner) });
+        let outputs =
+            self.parameters(obj, "outputParameters", &at, ParamOwner { kind: "output", segment: Some(&owner) });
         let router = self.optional_string(obj, "router", &at, &owner);
 
         if let (Some(ty), Some(prompt), Some(code)) = (ty, &prompt, &deterministic) {
@@ -472,19 +341,18 @@ impl Cx {
         })
     }
 
-    fn mode_rules(
-        &mut self,
-        at: &str,
-        owner: &str,
-        ty: SegmentType,
-        prompt: Option<&str>,
-        code: Option<&str>,
-    ) {
+    fn mode_rules(&mut self, at: &str, owner: &str, ty: SegmentType, prompt: Option<&str>, code: Option<&str>) {
         let has_prompt = prompt.is_some_and(|p| !p.trim().is_empty());
         match ty {
             SegmentType::Logic => {
                 if prompt.is_some() {
-                    self.error("logic-with-prompt", join(at, "prompt"), format!("{owner} is a logic segment, so its `prompt` must be null (logic never falls back to AI)"));
+                    self.error(
+                        "logic-with-prompt",
+                        join(at, "prompt"),
+                        format!(
+                            "{owner} is a logic segment, so its `prompt` must be null (logic never falls back to AI)"
+                        ),
+                    );
                 }
                 if code.is_none() {
                     self.error(
@@ -512,7 +380,14 @@ impl Cx {
             }
             SegmentType::Ui | SegmentType::Network => {
                 if !has_prompt {
-                    self.error("missing-prompt", join(at, "prompt"), format!("{owner} is a {} segment and needs a `prompt` (it drives the AI fallback)", ty.as_str()));
+                    self.error(
+                        "missing-prompt",
+                        join(at, "prompt"),
+                        format!(
+                            "{owner} is a {} segment and needs a `prompt` (it drives the AI fallback)",
+                            ty.as_str()
+                        ),
+                    );
                 }
                 if ty == SegmentType::Network && code.is_none() {
                     self.error(
@@ -539,10 +414,7 @@ impl Cx {
                 cx.error(
                     "wrong-type",
                     location,
-                    format!(
-                        "`next` of {owner} must name segments with strings, got {}",
-                        kind_of(target)
-                    ),
+                    format!("`next` of {owner} must name segments with strings, got {}", kind_of(target)),
                 );
                 return None;
             };
@@ -558,43 +430,30 @@ impl Cx {
         };
         match field(obj, "next") {
             Field::Missing => {
-                self.error(
-                    "missing-field",
-                    location,
-                    format!("{owner} has no `next`; use null to end the workflow"),
-                );
+                self.error("missing-field", location, format!("{owner} has no `next`; use null to end the workflow"));
                 None
             }
             Field::Null | Field::Present(Value::String(_)) if router.is_some() => {
                 self.error(
                     "router-without-branch",
                     join(at, "router"),
-                    format!(
-                        "{owner} has a `router` but its `next` is not an array; a router needs an array `next`"
-                    ),
+                    format!("{owner} has a `router` but its `next` is not an array; a router needs an array `next`"),
                 );
                 None
             }
             Field::Null => Some(Next::End),
-            Field::Present(target @ Value::String(_)) => {
-                resolve(self, target, location).map(Next::One)
-            }
+            Field::Present(target @ Value::String(_)) => resolve(self, target, location).map(Next::One),
             Field::Present(Value::Array(items)) => {
                 if items.is_empty() {
                     self.error(
                         "empty-field",
                         location,
-                        format!(
-                            "`next` of {owner} is an empty array; use null to end the workflow"
-                        ),
+                        format!("`next` of {owner} is an empty array; use null to end the workflow"),
                     );
                     return None;
                 }
-                let targets: Vec<Option<usize>> = items
-                    .iter()
-                    .enumerate()
-                    .map(|(k, t)| resolve(self, t, format!("{location}[{k}]")))
-                    .collect();
+                let targets: Vec<Option<usize>> =
+                    items.iter().enumerate().map(|(k, t)| resolve(self, t, format!("{location}[{k}]"))).collect();
                 let Some(router) = router else {
                     self.error(
                         "branch-without-router",
@@ -611,13 +470,14 @@ impl Cx {
                     );
                     return None;
                 }
-                Some(Next::Branch {
-                    targets: targets.into_iter().collect::<Option<Vec<_>>>()?,
-                    router,
-                })
+                Some(Next::Branch { targets: targets.into_iter().collect::<Option<Vec<_>>>()?, router })
             }
             Field::Present(v) => {
-                self.error("wrong-type", location, format!("`next` of {owner} must be a segment name, an array of names or null, got {}", kind_of(v)));
+                self.error(
+                    "wrong-type",
+                    location,
+                    format!("`next` of {owner} must be a segment name, an array of names or null, got {}", kind_of(v)),
+                );
                 None
             }
         }
@@ -645,9 +505,5 @@ impl ParamOwner<'_> {
 }
 
 fn join(at: &str, key: &str) -> String {
-    if at.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{at}.{key}")
-    }
+    if at.is_empty() { key.to_owned() } else { format!("{at}.{key}") }
 }

@@ -20,15 +20,10 @@ pub fn placeholders(prompt: &str) -> Vec<Placeholder<'_>> {
             break;
         };
         let name = prompt[open + 2..close].trim();
-        let is_identifier = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+        let is_identifier =
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
         if is_identifier {
-            found.push(Placeholder {
-                name,
-                range: open..close + 2,
-            });
+            found.push(Placeholder { name, range: open..close + 2 });
             from = close + 2;
         } else {
             from = open + 2;
@@ -48,9 +43,7 @@ pub fn render(prompt: &str, inputs: &[Parameter], values: &Map<String, Value>) -
         let declared = inputs.iter().find(|i| i.name == p.name);
         match (declared, values.get(p.name)) {
             (Some(param), Some(value)) if param.ty != ParamType::Secret => match value {
-                Value::String(s) if param.ty == ParamType::File => {
-                    out.push_str(&format!("(file {})", file_label(s)))
-                }
+                Value::String(s) if param.ty == ParamType::File => out.push_str(&format!("(file {})", file_label(s))),
                 Value::String(s) => out.push_str(s),
                 other => out.push_str(&other.to_string()),
             },
@@ -73,41 +66,20 @@ mod tests {
     use super::*;
 
     fn param(name: &str, ty: ParamType) -> Parameter {
-        Parameter {
-            name: name.into(),
-            ty,
-            required: true,
-            description: None,
-            default_value: None,
-            options: None,
-        }
+        Parameter { name: name.into(), ty, required: true, description: None, default_value: None, options: None }
     }
 
     #[test]
     fn finds_trimmed_names_and_skips_non_names() {
-        let names: Vec<&str> = placeholders("a {{x}} {{ y_1 }} {{not a name}} {{z}}")
-            .iter()
-            .map(|p| p.name)
-            .collect();
+        let names: Vec<&str> = placeholders("a {{x}} {{ y_1 }} {{not a name}} {{z}}").iter().map(|p| p.name).collect();
         assert_eq!(names, ["x", "y_1", "z"]);
     }
 
     #[test]
     fn renders_values_but_never_secrets() {
-        let inputs = [
-            param("q", ParamType::String),
-            param("pw", ParamType::Secret),
-            param("n", ParamType::Number),
-        ];
-        let values = json!({"q": "laptop", "pw": "hunter2", "n": 3})
-            .as_object()
-            .unwrap()
-            .clone();
-        let out = render(
-            "Search {{q}} x{{n}} with {{pw}} and {{other}}",
-            &inputs,
-            &values,
-        );
+        let inputs = [param("q", ParamType::String), param("pw", ParamType::Secret), param("n", ParamType::Number)];
+        let values = json!({"q": "laptop", "pw": "hunter2", "n": 3}).as_object().unwrap().clone();
+        let out = render("Search {{q}} x{{n}} with {{pw}} and {{other}}", &inputs, &values);
         assert_eq!(out, "Search laptop x3 with {{pw}} and {{other}}");
     }
 }

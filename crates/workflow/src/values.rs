@@ -33,11 +33,7 @@ pub enum ValueErrorKind {
 ///
 /// `null` is treated as absent, and so is an empty string when a default exists:
 /// the reference applies `defaultValue` "when the value is missing/empty".
-pub fn check(
-    param: &Parameter,
-    value: Option<&Value>,
-    mode: Mode,
-) -> Result<Option<Value>, ValueError> {
+pub fn check(param: &Parameter, value: Option<&Value>, mode: Mode) -> Result<Option<Value>, ValueError> {
     let value = match value {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() && param.default_value.is_some() => None,
@@ -45,10 +41,7 @@ pub fn check(
     };
     let Some(value) = value.or(param.default_value.as_ref()) else {
         return if param.required {
-            Err(ValueError {
-                kind: ValueErrorKind::Missing,
-                reason: "is required but missing".into(),
-            })
+            Err(ValueError { kind: ValueErrorKind::Missing, reason: "is required but missing".into() })
         } else {
             Ok(None)
         };
@@ -62,15 +55,8 @@ pub fn check(
             other => return Err(wrong_type("one of the options", other)),
         };
         if !options.contains(&text) {
-            let reason = format!(
-                "is {}, which is not one of the options {}",
-                describe(value),
-                options_list(options)
-            );
-            return Err(ValueError {
-                kind: ValueErrorKind::NotAnOption,
-                reason,
-            });
+            let reason = format!("is {}, which is not one of the options {}", describe(value), options_list(options));
+            return Err(ValueError { kind: ValueErrorKind::NotAnOption, reason });
         }
         return Ok(Some(Value::String(text)));
     }
@@ -81,9 +67,7 @@ fn check_type(ty: ParamType, value: &Value, mode: Mode) -> Result<Value, ValueEr
     let convert = mode == Mode::Convert;
     match (ty, value) {
         (ParamType::String | ParamType::Secret, Value::String(_)) => Ok(value.clone()),
-        (ParamType::String, Value::Number(_) | Value::Bool(_)) if convert => {
-            Ok(Value::String(value.to_string()))
-        }
+        (ParamType::String, Value::Number(_) | Value::Bool(_)) if convert => Ok(Value::String(value.to_string())),
         (ParamType::Number, Value::Number(_)) => Ok(value.clone()),
         (ParamType::Number, Value::String(s)) if convert => s
             .trim()
@@ -93,13 +77,11 @@ fn check_type(ty: ParamType, value: &Value, mode: Mode) -> Result<Value, ValueEr
             .and_then(number)
             .ok_or_else(|| wrong_type("a number", value)),
         (ParamType::Boolean, Value::Bool(_)) => Ok(value.clone()),
-        (ParamType::Boolean, Value::String(s)) if convert => {
-            match s.trim().to_ascii_lowercase().as_str() {
-                "true" => Ok(Value::Bool(true)),
-                "false" => Ok(Value::Bool(false)),
-                _ => Err(wrong_type("true or false", value)),
-            }
-        }
+        (ParamType::Boolean, Value::String(s)) if convert => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(wrong_type("true or false", value)),
+        },
         (ParamType::File, Value::String(s)) if s.starts_with("data:") => Ok(value.clone()),
         (ParamType::File, _) => Err(wrong_type("a data URI (data:…)", value)),
         (ParamType::String | ParamType::Secret, _) => Err(wrong_type("a string", value)),
@@ -118,10 +100,7 @@ fn number(f: f64) -> Option<Value> {
 }
 
 fn wrong_type(expected: &str, got: &Value) -> ValueError {
-    ValueError {
-        kind: ValueErrorKind::WrongType,
-        reason: format!("must be {expected}, got {}", describe(got)),
-    }
+    ValueError { kind: ValueErrorKind::WrongType, reason: format!("must be {expected}, got {}", describe(got)) }
 }
 
 /// A short description that never prints long or binary values in full.

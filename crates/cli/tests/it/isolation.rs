@@ -10,14 +10,8 @@ use crate::support::{repo_root, segue, text, workflow_file};
 
 pub fn trials() -> Vec<Trial> {
     vec![
-        Trial::test(
-            "isolation::a_hung_run_does_not_block_another",
-            a_hung_run_does_not_block_another,
-        ),
-        Trial::test(
-            "isolation::file_inputs_are_deleted_when_the_run_ends",
-            file_inputs_are_deleted_when_the_run_ends,
-        ),
+        Trial::test("isolation::a_hung_run_does_not_block_another", a_hung_run_does_not_block_another),
+        Trial::test("isolation::file_inputs_are_deleted_when_the_run_ends", file_inputs_are_deleted_when_the_run_ends),
     ]
 }
 
@@ -27,12 +21,7 @@ fn a_hung_run_does_not_block_another() -> Result<(), Failed> {
         "deterministic": "async (page, parameters) => { while (true) {} }", "next": null, "router": null}]});
     let hang_file = workflow_file(&hang.to_string());
     let hung = Command::new(env!("CARGO_BIN_EXE_segue"))
-        .args([
-            "run",
-            hang_file.path().to_str().unwrap(),
-            "--segment-timeout",
-            "20",
-        ])
+        .args(["run", hang_file.path().to_str().unwrap(), "--segment-timeout", "20"])
         .current_dir(repo_root())
         .output();
     let shop = std::fs::read_to_string(repo_root().join("examples/shop_price_check.json"))?;
@@ -40,12 +29,7 @@ fn a_hung_run_does_not_block_another() -> Result<(), Failed> {
     // Started while the hung run spins: both are separate processes with separate runners.
     let (hung, ok) = std::thread::scope(|s| {
         let hung = s.spawn(move || hung);
-        let ok = segue(&[
-            "run",
-            shop_file.path().to_str().unwrap(),
-            "--input",
-            "search_query=keyboard",
-        ]);
+        let ok = segue(&["run", shop_file.path().to_str().unwrap(), "--input", "search_query=keyboard"]);
         (hung.join().expect("thread"), ok)
     });
     let hung = hung?;
@@ -57,8 +41,7 @@ fn a_hung_run_does_not_block_another() -> Result<(), Failed> {
         return Err(format!("unexpected outputs {outputs}").into());
     }
     let stderr = text(&hung.stderr);
-    if hung.status.code() != Some(1) || !stderr.contains("segment 'spin' failed (SEGMENT_TIMEOUT)")
-    {
+    if hung.status.code() != Some(1) || !stderr.contains("segment 'spin' failed (SEGMENT_TIMEOUT)") {
         return Err(format!("the hung run did not time out cleanly: {stderr}").into());
     }
     Ok(())
@@ -74,12 +57,8 @@ fn file_inputs_are_deleted_when_the_run_ends() -> Result<(), Failed> {
             "deterministic": "async (page, parameters) => { await page.setContent('<input type=file>'); await page.locator('input').setInputFiles(parameters.doc); const name = await page.locator('input').evaluate(e => e.files[0].name + ':' + e.files[0].size); return { path: parameters.doc + '|' + name }; }",
             "next": null, "router": null}]});
     let file = workflow_file(&doc.to_string());
-    let out = segue(&[
-        "run",
-        file.path().to_str().unwrap(),
-        "--input",
-        "doc=data:text/plain;name=hello.txt;base64,aGVsbG8=",
-    ]);
+    let out =
+        segue(&["run", file.path().to_str().unwrap(), "--input", "doc=data:text/plain;name=hello.txt;base64,aGVsbG8="]);
     if out.status.code() != Some(0) {
         return Err(format!("run failed: {}", text(&out.stderr)).into());
     }

@@ -25,14 +25,7 @@ pub fn trials() -> Vec<Trial> {
 }
 
 fn strings(case: &Value, key: &str) -> Vec<String> {
-    case[key]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    case[key].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
 }
 
 fn check(path: &Path) -> Result<(), Failed> {
@@ -45,10 +38,7 @@ fn check(path: &Path) -> Result<(), Failed> {
         }
     };
     let workflow = workflow_file(&document);
-    let mut args = vec![
-        "run".to_owned(),
-        workflow.path().to_string_lossy().into_owned(),
-    ];
+    let mut args = vec!["run".to_owned(), workflow.path().to_string_lossy().into_owned()];
     args.extend(strings(&case, "args"));
     let out = segue(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
@@ -56,20 +46,13 @@ fn check(path: &Path) -> Result<(), Failed> {
 
     let want_exit = case["exit"].as_i64().ok_or("fixture needs `exit`")?;
     if out.status.code().map(i64::from) != Some(want_exit) {
-        return Err(format!(
-            "exit {:?}, expected {want_exit}{}",
-            out.status.code(),
-            context()
-        )
-        .into());
+        return Err(format!("exit {:?}, expected {want_exit}{}", out.status.code(), context()).into());
     }
     if want_exit == 0 {
-        let outputs: Value = serde_json::from_str(&stdout)
-            .map_err(|e| format!("stdout is not one JSON object: {e}{}", context()))?;
+        let outputs: Value =
+            serde_json::from_str(&stdout).map_err(|e| format!("stdout is not one JSON object: {e}{}", context()))?;
         if outputs != case["outputs"] {
-            return Err(
-                format!("outputs differ: expected {}{}", case["outputs"], context()).into(),
-            );
+            return Err(format!("outputs differ: expected {}{}", case["outputs"], context()).into());
         }
     } else if !stdout.trim().is_empty() {
         return Err(format!("a failed run printed to stdout{}", context()).into());

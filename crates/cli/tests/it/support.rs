@@ -7,10 +7,7 @@ use std::sync::OnceLock;
 pub const EXAMPLE_BASE: &str = "http://127.0.0.1:8077";
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
 pub fn fixtures(dir: &str) -> Vec<PathBuf> {
@@ -24,10 +21,7 @@ pub fn fixtures(dir: &str) -> Vec<PathBuf> {
 }
 
 pub fn stem(path: &Path) -> String {
-    path.file_stem()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
+    path.file_stem().expect("file name").to_string_lossy().into_owned()
 }
 
 /// The demo site, started once per test process on a free port.
@@ -36,14 +30,9 @@ pub fn demo_base() -> String {
     let addr = ADDR.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async {
-                let (addr, server) = demo::spawn("127.0.0.1:0".parse().unwrap())
-                    .await
-                    .expect("demo site");
+                let (addr, server) = demo::spawn("127.0.0.1:0".parse().unwrap()).await.expect("demo site");
                 tx.send(addr).expect("send address");
                 let _ = server.await;
             });
@@ -56,10 +45,7 @@ pub fn demo_base() -> String {
 /// Writes `text` (a workflow document) pointed at the test demo site.
 pub fn workflow_file(text: &str) -> tempfile::NamedTempFile {
     let text = text.replace(EXAMPLE_BASE, &demo_base());
-    let mut file = tempfile::Builder::new()
-        .suffix(".json")
-        .tempfile()
-        .expect("temp file");
+    let mut file = tempfile::Builder::new().suffix(".json").tempfile().expect("temp file");
     std::io::Write::write_all(&mut file, text.as_bytes()).expect("write workflow");
     file
 }

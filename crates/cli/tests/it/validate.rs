@@ -32,9 +32,7 @@ fn check(path: &Path) -> Result<(), Failed> {
     let expected = std::fs::read_to_string(&expected_path)
         .map_err(|e| format!("{}: {e} (SEGUE_BLESS=1 writes it)", expected_path.display()))?;
     if actual != expected {
-        return Err(
-            format!("diagnostics differ\n--- expected\n{expected}--- actual\n{actual}").into(),
-        );
+        return Err(format!("diagnostics differ\n--- expected\n{expected}--- actual\n{actual}").into());
     }
     let has_error = diagnostics.iter().any(|d| d.starts_with("error["));
     let want_exit = if has_error { 2 } else { 0 };
@@ -52,11 +50,7 @@ fn check(path: &Path) -> Result<(), Failed> {
     }
     let count = report["diagnostics"].as_array().map_or(0, Vec::len);
     if count != diagnostics.len() {
-        return Err(format!(
-            "--json lists {count} diagnostics, text lists {}",
-            diagnostics.len()
-        )
-        .into());
+        return Err(format!("--json lists {count} diagnostics, text lists {}", diagnostics.len()).into());
     }
     Ok(())
 }

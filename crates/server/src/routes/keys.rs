@@ -11,23 +11,14 @@ use crate::dto::{self, CreateApiKey};
 use crate::error::{ApiError, NotFoundAs};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_keys, create_key))
-        .routes(routes!(revoke_key))
+    OpenApiRouter::new().routes(routes!(list_keys, create_key)).routes(routes!(revoke_key))
 }
 
 /// The organization's active API keys (never the keys themselves).
 #[utoipa::path(get, path = "/v1/api-keys", tag = "keys", responses((status = 200, body = Vec<dto::ApiKey>)))]
-async fn list_keys(
-    State(state): State<AppState>,
-    auth: Auth,
-) -> Result<Json<Vec<dto::ApiKey>>, ApiError> {
+async fn list_keys(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<dto::ApiKey>>, ApiError> {
     let keys = state.store.list_api_keys(auth.org()).await?;
-    Ok(Json(
-        keys.into_iter()
-            .map(|k| dto::ApiKey::from_store(k, None))
-            .collect(),
-    ))
+    Ok(Json(keys.into_iter().map(|k| dto::ApiKey::from_store(k, None)).collect()))
 }
 
 /// Create a key (admin only). The response is the only time the key is shown.
@@ -44,32 +35,18 @@ async fn create_key(
     }
     let role = match body.role.as_deref() {
         None => Role::Member,
-        Some(r) => Role::parse(r).ok_or_else(|| {
-            ApiError::bad_request(format!("role must be admin or member, got '{r}'"))
-        })?,
+        Some(r) => {
+            Role::parse(r).ok_or_else(|| ApiError::bad_request(format!("role must be admin or member, got '{r}'")))?
+        }
     };
-    let (key, clear) = state
-        .store
-        .create_api_key(auth.org(), &body.name, role)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(dto::ApiKey::from_store(key, Some(clear))),
-    ))
+    let (key, clear) = state.store.create_api_key(auth.org(), &body.name, role).await?;
+    Ok((StatusCode::CREATED, Json(dto::ApiKey::from_store(key, Some(clear)))))
 }
 
 /// Revoke a key (admin only).
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "keys", responses((status = 204), (status = 403), (status = 404)))]
-async fn revoke_key(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+async fn revoke_key(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     auth.require_admin()?;
-    state
-        .store
-        .revoke_api_key(auth.org(), &id)
-        .await
-        .or_not_found("API key")?;
+    state.store.revoke_api_key(auth.org(), &id).await.or_not_found("API key")?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -47,65 +47,40 @@ async fn create_run(
         Some(Value::String(s)) => version_ref(s)?,
         Some(Value::Number(n)) => version_ref(&n.to_string())?,
         Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "version must be 'latest', 'draft' or a number, got {other}"
-            )));
+            return Err(ApiError::bad_request(format!("version must be 'latest', 'draft' or a number, got {other}")));
         }
     };
     let wait = body.wait_seconds.unwrap_or(0.0);
     if !(0.0..=MAX_WAIT_SECONDS).contains(&wait) {
-        return Err(ApiError::bad_request(format!(
-            "waitSeconds must be between 0 and {MAX_WAIT_SECONDS}"
-        )));
+        return Err(ApiError::bad_request(format!("waitSeconds must be between 0 and {MAX_WAIT_SECONDS}")));
     }
     let max_attempts = body.max_attempts.unwrap_or(1);
     if !(1..=MAX_ATTEMPTS).contains(&max_attempts) {
-        return Err(ApiError::bad_request(format!(
-            "maxAttempts must be between 1 and {MAX_ATTEMPTS}"
-        )));
+        return Err(ApiError::bad_request(format!("maxAttempts must be between 1 and {MAX_ATTEMPTS}")));
     }
-    state
-        .store
-        .get_live_workflow(auth.org(), &id)
-        .await
-        .or_not_found("workflow")?;
-    let version = state
-        .store
-        .get_version(auth.org(), &id, which)
-        .await
-        .or_not_found("version")?;
+    state.store.get_live_workflow(auth.org(), &id).await.or_not_found("workflow")?;
+    let version = state.store.get_version(auth.org(), &id, which).await.or_not_found("version")?;
     let checked = workflow::check(&version.definition);
     let Some(definition) = checked.workflow else {
-        return Err(ApiError::unprocessable(
-            "INVALID_WORKFLOW",
-            "the selected version is not a valid workflow",
-        ));
+        return Err(ApiError::unprocessable("INVALID_WORKFLOW", "the selected version is not a valid workflow"));
     };
     let inputs = engine::inputs::prepare(&definition, &body.inputs).map_err(|errors| {
-        let details: Vec<Value> = errors
-            .iter()
-            .map(|e| json!({"name": e.name, "message": e.message}))
-            .collect();
-        let first = errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_default();
+        let details: Vec<Value> = errors.iter().map(|e| json!({"name": e.name, "message": e.message})).collect();
+        let first = errors.first().map(|e| e.message.clone()).unwrap_or_default();
         ApiError::unprocessable("INVALID_INPUTS", first).with_details(json!({ "inputs": details }))
     })?;
     let new = NewRun {
         workflow_id: id,
         workflow_version: version.version,
-        sealed_inputs: state
-            .sealer
-            .seal(&Value::Object(inputs.clone()).to_string()),
+        sealed_inputs: state.sealer.seal(&Value::Object(inputs.clone()).to_string()),
         inputs: Value::Object(redact_inputs(&definition, inputs)),
         definition: version.definition,
         test: body.test,
         max_attempts,
     };
     let run = state.store.create_run(auth.org(), new).await?;
-    let location = HeaderValue::from_str(&format!("/v1/runs/{}", run.id))
-        .map_err(|e| ApiError::internal("location", e))?;
+    let location =
+        HeaderValue::from_str(&format!("/v1/runs/{}", run.id)).map_err(|e| ApiError::internal("location", e))?;
     let mut headers = HeaderMap::new();
     headers.insert(header::LOCATION, location);
     if wait > 0.0 {
@@ -116,9 +91,7 @@ async fn create_run(
                 return Ok((StatusCode::OK, headers, Json(dto::Run::from(current))).into_response());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Ok(
-                    (StatusCode::CREATED, headers, Json(dto::Run::from(current))).into_response(),
-                );
+                return Ok((StatusCode::CREATED, headers, Json(dto::Run::from(current))).into_response());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -127,15 +100,8 @@ async fn create_run(
 }
 
 /// Secret inputs as they are shown back: masked.
-fn redact_inputs(
-    definition: &workflow::Workflow,
-    mut inputs: Map<String, Value>,
-) -> Map<String, Value> {
-    for p in definition
-        .input_parameters
-        .iter()
-        .filter(|p| p.ty == ParamType::Secret)
-    {
+fn redact_inputs(definition: &workflow::Workflow, mut inputs: Map<String, Value>) -> Map<String, Value> {
+    for p in definition.input_parameters.iter().filter(|p| p.ty == ParamType::Secret) {
         if let Some(v) = inputs.get_mut(&p.name) {
             *v = Value::from(engine::MASK);
         }
@@ -165,21 +131,10 @@ async fn list_runs(
     let status = q
         .status
         .as_deref()
-        .map(|s| {
-            RunStatus::parse(s)
-                .ok_or_else(|| ApiError::bad_request(format!("unknown status '{s}'")))
-        })
+        .map(|s| RunStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status '{s}'"))))
         .transpose()?;
-    let filter = RunFilter {
-        workflow_id: q.workflow_id,
-        status,
-        test: q.test,
-    };
-    let page = PageParams {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .request()?;
+    let filter = RunFilter { workflow_id: q.workflow_id, status, test: q.test };
+    let page = PageParams { limit: q.limit, cursor: q.cursor }.request()?;
     let found = state.store.list_runs(auth.org(), &filter, &page).await?;
     Ok(Json(Page::from_store(found, dto::Run::from)))
 }
@@ -190,14 +145,7 @@ async fn get_run(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<dto::Run>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .get_run(auth.org(), &id)
-            .await
-            .or_not_found("run")?
-            .into(),
-    ))
+    Ok(Json(state.store.get_run(auth.org(), &id).await.or_not_found("run")?.into()))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -223,27 +171,14 @@ async fn list_segments(
         return Err(ApiError::bad_request("limit must be between 1 and 100"));
     }
     let after = match &q.cursor {
-        Some(c) => c
-            .parse::<i64>()
-            .map_err(|_| ApiError::bad_request("invalid cursor"))?,
+        Some(c) => c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid cursor"))?,
         None => 0,
     };
-    let rows = state
-        .store
-        .list_segments(auth.org(), &id, after, limit + 1)
-        .await
-        .or_not_found("run")?;
+    let rows = state.store.list_segments(auth.org(), &id, after, limit + 1).await.or_not_found("run")?;
     let more = rows.len() > limit as usize;
     let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = if more {
-        rows.last().map(|s| s.sequence.to_string())
-    } else {
-        None
-    };
-    Ok(Json(Page {
-        data: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    let next_cursor = if more { rows.last().map(|s| s.sequence.to_string()) } else { None };
+    Ok(Json(Page { data: rows.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
 /// Cancel a run: a pending one at once, a running one within a few seconds.
@@ -253,12 +188,5 @@ async fn cancel_run(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<dto::Run>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .request_cancel(auth.org(), &id)
-            .await
-            .or_not_found("run")?
-            .into(),
-    ))
+    Ok(Json(state.store.request_cancel(auth.org(), &id).await.or_not_found("run")?.into()))
 }

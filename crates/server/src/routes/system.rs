@@ -10,9 +10,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(metrics))
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(metrics))
 }
 
 /// Liveness and database reachability.
@@ -29,10 +27,7 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
     let counts = state.store.count_runs_by_status().await?;
     let mut out = String::from("# HELP segue_runs Runs by status.\n# TYPE segue_runs gauge\n");
     for status in store::RunStatus::ALL {
-        let n = counts
-            .iter()
-            .find(|(s, _)| *s == status)
-            .map_or(0, |(_, n)| *n);
+        let n = counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
         let _ = writeln!(out, "segue_runs{{status=\"{}\"}} {n}", status.as_str());
     }
     let depth = state.store.queue_depth().await?;

@@ -33,48 +33,26 @@ pub fn validated(definition: &Value) -> Result<(), ApiError> {
         .iter()
         .map(|d| json!({"severity": d.severity.as_str(), "code": d.code, "location": d.location, "message": d.message}))
         .collect();
-    let first = checked
-        .errors()
-        .next()
-        .map(|d| format!("{}: {}", d.location, d.message))
-        .unwrap_or_default();
-    Err(ApiError::unprocessable(
-        "INVALID_WORKFLOW",
-        format!("the workflow definition is invalid ({first})"),
-    )
-    .with_details(json!({ "diagnostics": diagnostics })))
+    let first = checked.errors().next().map(|d| format!("{}: {}", d.location, d.message)).unwrap_or_default();
+    Err(ApiError::unprocessable("INVALID_WORKFLOW", format!("the workflow definition is invalid ({first})"))
+        .with_details(json!({ "diagnostics": diagnostics })))
 }
 
 fn workflow_type(s: Option<&str>) -> Result<Option<WorkflowType>, ApiError> {
     s.map(|t| {
-        WorkflowType::parse(t).ok_or_else(|| {
-            ApiError::bad_request(format!("type must be LOGIN or USER_DEFINED, got '{t}'"))
-        })
+        WorkflowType::parse(t)
+            .ok_or_else(|| ApiError::bad_request(format!("type must be LOGIN or USER_DEFINED, got '{t}'")))
     })
     .transpose()
 }
 
 fn non_empty(field: &str, value: &str) -> Result<(), ApiError> {
-    if value.trim().is_empty() {
-        Err(ApiError::bad_request(format!("{field} must not be empty")))
-    } else {
-        Ok(())
-    }
+    if value.trim().is_empty() { Err(ApiError::bad_request(format!("{field} must not be empty"))) } else { Ok(()) }
 }
 
-async fn with_definition(
-    state: &AppState,
-    org: &str,
-    w: store::Workflow,
-) -> Result<dto::Workflow, ApiError> {
-    let latest = state
-        .store
-        .get_version(org, &w.id, VersionRef::Latest)
-        .await?;
-    Ok(dto::Workflow::from_store(
-        w,
-        serde_json::from_str(&latest.definition).ok(),
-    ))
+async fn with_definition(state: &AppState, org: &str, w: store::Workflow) -> Result<dto::Workflow, ApiError> {
+    let latest = state.store.get_version(org, &w.id, VersionRef::Latest).await?;
+    Ok(dto::Workflow::from_store(w, serde_json::from_str(&latest.definition).ok()))
 }
 
 /// Create a workflow; its definition becomes published version 1.
@@ -96,10 +74,7 @@ async fn create_workflow(
         definition: body.definition.to_string(),
     };
     let created = state.store.create_workflow(auth.org(), new).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(dto::Workflow::from_store(created, Some(body.definition))),
-    ))
+    Ok((StatusCode::CREATED, Json(dto::Workflow::from_store(created, Some(body.definition)))))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -123,22 +98,10 @@ async fn list_workflows(
     auth: Auth,
     Query(q): Query<WorkflowQuery>,
 ) -> Result<Json<Page<dto::Workflow>>, ApiError> {
-    let filter = WorkflowFilter {
-        source_provider: q.source_provider,
-        ty: workflow_type(q.ty.as_deref())?,
-    };
-    let page = PageParams {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .request()?;
-    let found = state
-        .store
-        .list_workflows(auth.org(), &filter, &page)
-        .await?;
-    Ok(Json(Page::from_store(found, |w| {
-        dto::Workflow::from_store(w, None)
-    })))
+    let filter = WorkflowFilter { source_provider: q.source_provider, ty: workflow_type(q.ty.as_deref())? };
+    let page = PageParams { limit: q.limit, cursor: q.cursor }.request()?;
+    let found = state.store.list_workflows(auth.org(), &filter, &page).await?;
+    Ok(Json(Page::from_store(found, |w| dto::Workflow::from_store(w, None))))
 }
 
 /// A workflow with its latest published definition.
@@ -149,11 +112,7 @@ async fn get_workflow(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<dto::Workflow>, ApiError> {
-    let w = state
-        .store
-        .get_workflow(auth.org(), &id)
-        .await
-        .or_not_found("workflow")?;
+    let w = state.store.get_workflow(auth.org(), &id).await.or_not_found("workflow")?;
     Ok(Json(with_definition(&state, auth.org(), w).await?))
 }
 
@@ -179,11 +138,7 @@ async fn update_workflow(
         description: body.description,
         definition: body.definition.map(|d| d.to_string()),
     };
-    let updated = state
-        .store
-        .update_workflow(auth.org(), &id, patch)
-        .await
-        .or_not_found("workflow")?;
+    let updated = state.store.update_workflow(auth.org(), &id, patch).await.or_not_found("workflow")?;
     Ok(Json(with_definition(&state, auth.org(), updated).await?))
 }
 
@@ -194,11 +149,7 @@ async fn delete_workflow(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .delete_workflow(auth.org(), &id)
-        .await
-        .or_not_found("workflow")?;
+    state.store.delete_workflow(auth.org(), &id).await.or_not_found("workflow")?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -212,11 +163,7 @@ async fn put_draft(
     Json(body): Json<PutDraft>,
 ) -> Result<Json<dto::Version>, ApiError> {
     validated(&body.definition)?;
-    let draft = state
-        .store
-        .put_draft(auth.org(), &id, &body.definition.to_string())
-        .await
-        .or_not_found("workflow")?;
+    let draft = state.store.put_draft(auth.org(), &id, &body.definition.to_string()).await.or_not_found("workflow")?;
     Ok(Json(dto::Version::from_store(draft)))
 }
 
@@ -227,11 +174,7 @@ async fn get_draft(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<dto::Version>, ApiError> {
-    let draft = state
-        .store
-        .get_version(auth.org(), &id, VersionRef::Draft)
-        .await
-        .or_not_found("draft")?;
+    let draft = state.store.get_version(auth.org(), &id, VersionRef::Draft).await.or_not_found("draft")?;
     Ok(Json(dto::Version::from_store(draft)))
 }
 
@@ -243,15 +186,8 @@ async fn publish_draft(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<dto::Version>), ApiError> {
-    let published = state
-        .store
-        .publish_draft(auth.org(), &id)
-        .await
-        .or_not_found("workflow")?;
-    Ok((
-        StatusCode::CREATED,
-        Json(dto::Version::from_store(published)),
-    ))
+    let published = state.store.publish_draft(auth.org(), &id).await.or_not_found("workflow")?;
+    Ok((StatusCode::CREATED, Json(dto::Version::from_store(published))))
 }
 
 /// Published versions, newest first.
@@ -263,11 +199,7 @@ async fn list_versions(
     Path(id): Path<String>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<Page<dto::Version>>, ApiError> {
-    let found = state
-        .store
-        .list_versions(auth.org(), &id, &page.request()?)
-        .await
-        .or_not_found("workflow")?;
+    let found = state.store.list_versions(auth.org(), &id, &page.request()?).await.or_not_found("workflow")?;
     Ok(Json(Page::from_store(found, dto::Version::from_store)))
 }
 
@@ -276,16 +208,9 @@ pub fn version_ref(s: &str) -> Result<VersionRef, ApiError> {
     match s {
         "latest" => Ok(VersionRef::Latest),
         "draft" => Ok(VersionRef::Draft),
-        n => n
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .map(VersionRef::Number)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "version must be 'latest', 'draft' or a number from 1, got '{n}'"
-                ))
-            }),
+        n => n.parse::<i64>().ok().filter(|n| *n >= 1).map(VersionRef::Number).ok_or_else(|| {
+            ApiError::bad_request(format!("version must be 'latest', 'draft' or a number from 1, got '{n}'"))
+        }),
     }
 }
 
@@ -298,10 +223,6 @@ async fn get_version(
     Path((id, version)): Path<(String, String)>,
 ) -> Result<Json<dto::Version>, ApiError> {
     let which = version_ref(&version)?;
-    let found = state
-        .store
-        .get_version(auth.org(), &id, which)
-        .await
-        .or_not_found("version")?;
+    let found = state.store.get_version(auth.org(), &id, which).await.or_not_found("version")?;
     Ok(Json(dto::Version::from_store(found)))
 }

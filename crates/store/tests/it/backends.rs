@@ -35,27 +35,19 @@ impl Backend {
     }
 
     pub fn run(&self, case: Case) -> Result<(), Failed> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         runtime.block_on(async {
             let clock = Clock::manual(START_MS);
             match self {
                 Backend::Sqlite => {
                     let dir = tempfile::tempdir()?;
-                    let store = Store::open_sqlite(&dir.path().join("segue.db"))
-                        .await?
-                        .with_clock(clock.clone());
+                    let store = Store::open_sqlite(&dir.path().join("segue.db")).await?.with_clock(clock.clone());
                     let result = case(store.clone(), clock).await;
                     store.close().await;
                     result
                 }
                 Backend::Postgres { admin_url } => {
-                    let name = format!(
-                        "segue_test_{}",
-                        store::new_id("db").trim_start_matches("db_")
-                    );
+                    let name = format!("segue_test_{}", store::new_id("db").trim_start_matches("db_"));
                     admin(admin_url, &format!("CREATE DATABASE {name}")).await?;
                     let url = replace_database(admin_url, &name);
                     let result = async {
@@ -65,11 +57,7 @@ impl Backend {
                         result
                     }
                     .await;
-                    admin(
-                        admin_url,
-                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                    )
-                    .await?;
+                    admin(admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
                     result
                 }
             }
@@ -81,16 +69,13 @@ impl Backend {
 async fn admin(url: &str, statement: &str) -> Result<(), Failed> {
     use sqlx::{Connection as _, Executor as _};
     let mut conn = sqlx::PgConnection::connect(url).await?;
-    conn.execute(sqlx::AssertSqlSafe(statement.to_owned()))
-        .await?;
+    conn.execute(sqlx::AssertSqlSafe(statement.to_owned())).await?;
     conn.close().await?;
     Ok(())
 }
 
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
     match query {
         Some(q) => format!("{base}/{name}?{q}"),

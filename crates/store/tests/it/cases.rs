@@ -4,8 +4,8 @@ use futures_util::future::join_all;
 use libtest_mimic::Failed;
 use serde_json::json;
 use store::{
-    Clock, Error, Finish, NewRun, NewWorkflow, PageRequest, Role, RunError, RunFilter, RunStatus,
-    SegmentExecution, Store, VersionRef, WorkflowFilter, WorkflowPatch, WorkflowType,
+    Clock, Error, Finish, NewRun, NewWorkflow, PageRequest, Role, RunError, RunFilter, RunStatus, SegmentExecution,
+    Store, VersionRef, WorkflowFilter, WorkflowPatch, WorkflowType,
 };
 
 use crate::backends::Case;
@@ -72,86 +72,36 @@ async fn versions_drafts_and_publishing(store: Store, _: Clock) -> Result<(), Fa
         .update_workflow(
             &org.id,
             &w.id,
-            WorkflowPatch {
-                definition: Some(doc("v2")),
-                name: Some("renamed".into()),
-                ..Default::default()
-            },
+            WorkflowPatch { definition: Some(doc("v2")), name: Some("renamed".into()), ..Default::default() },
         )
         .await?;
+    check(patched.latest_version == 2 && patched.name == "renamed", "a new definition publishes version 2")?;
     check(
-        patched.latest_version == 2 && patched.name == "renamed",
-        "a new definition publishes version 2",
-    )?;
-    check(
-        matches!(
-            store.publish_draft(&org.id, &w.id).await,
-            Err(Error::Conflict(_))
-        ),
+        matches!(store.publish_draft(&org.id, &w.id).await, Err(Error::Conflict(_))),
         "publishing without a draft conflicts",
     )?;
     store.put_draft(&org.id, &w.id, &doc("draft-1")).await?;
     store.put_draft(&org.id, &w.id, &doc("draft-2")).await?;
     let draft = store.get_version(&org.id, &w.id, VersionRef::Draft).await?;
-    check(
-        draft.definition == doc("draft-2") && draft.version.is_none(),
-        "the draft holds the last put",
-    )?;
-    let latest = store
-        .get_version(&org.id, &w.id, VersionRef::Latest)
-        .await?;
-    check(
-        latest.definition == doc("v2"),
-        "a draft does not change the latest version",
-    )?;
+    check(draft.definition == doc("draft-2") && draft.version.is_none(), "the draft holds the last put")?;
+    let latest = store.get_version(&org.id, &w.id, VersionRef::Latest).await?;
+    check(latest.definition == doc("v2"), "a draft does not change the latest version")?;
     let published = store.publish_draft(&org.id, &w.id).await?;
+    check(published.version == Some(3), "publishing makes the next version")?;
     check(
-        published.version == Some(3),
-        "publishing makes the next version",
-    )?;
-    check(
-        matches!(
-            store.get_version(&org.id, &w.id, VersionRef::Draft).await,
-            Err(Error::NotFound)
-        ),
+        matches!(store.get_version(&org.id, &w.id, VersionRef::Draft).await, Err(Error::NotFound)),
         "publishing consumes the draft",
     )?;
-    let v1 = store
-        .get_version(&org.id, &w.id, VersionRef::Number(1))
-        .await?;
-    check(
-        v1.definition == doc("w"),
-        "published versions keep their definition",
-    )?;
-    let versions = store
-        .list_versions(
-            &org.id,
-            &w.id,
-            &PageRequest {
-                limit: 2,
-                cursor: None,
-            },
-        )
-        .await?;
+    let v1 = store.get_version(&org.id, &w.id, VersionRef::Number(1)).await?;
+    check(v1.definition == doc("w"), "published versions keep their definition")?;
+    let versions = store.list_versions(&org.id, &w.id, &PageRequest { limit: 2, cursor: None }).await?;
     let numbers: Vec<_> = versions.items.iter().map(|v| v.version).collect();
     check(
         numbers == [Some(3), Some(2)] && versions.next_cursor.is_some(),
         format!("newest first, paged: {numbers:?}"),
     )?;
-    let rest = store
-        .list_versions(
-            &org.id,
-            &w.id,
-            &PageRequest {
-                limit: 2,
-                cursor: versions.next_cursor,
-            },
-        )
-        .await?;
-    check(
-        rest.items.len() == 1 && rest.items[0].version == Some(1) && rest.next_cursor.is_none(),
-        "last page",
-    )
+    let rest = store.list_versions(&org.id, &w.id, &PageRequest { limit: 2, cursor: versions.next_cursor }).await?;
+    check(rest.items.len() == 1 && rest.items[0].version == Some(1) && rest.next_cursor.is_none(), "last page")
 }
 
 async fn deleted_workflows_stay_readable(store: Store, _: Clock) -> Result<(), Failed> {
@@ -159,36 +109,13 @@ async fn deleted_workflows_stay_readable(store: Store, _: Clock) -> Result<(), F
     let w = workflow(&store, &org.id, "gone").await?;
     let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
     store.delete_workflow(&org.id, &w.id).await?;
-    let listed = store
-        .list_workflows(&org.id, &WorkflowFilter::default(), &PageRequest::default())
-        .await?;
+    let listed = store.list_workflows(&org.id, &WorkflowFilter::default(), &PageRequest::default()).await?;
     check(listed.items.is_empty(), "deleted workflows are not listed")?;
-    check(
-        store
-            .get_workflow(&org.id, &w.id)
-            .await?
-            .deleted_at
-            .is_some(),
-        "but can be read",
-    )?;
-    store
-        .get_version(&org.id, &w.id, VersionRef::Number(1))
-        .await?;
+    check(store.get_workflow(&org.id, &w.id).await?.deleted_at.is_some(), "but can be read")?;
+    store.get_version(&org.id, &w.id, VersionRef::Number(1)).await?;
     store.get_run(&org.id, &run.id).await?;
-    check(
-        matches!(
-            store.put_draft(&org.id, &w.id, &doc("x")).await,
-            Err(Error::NotFound)
-        ),
-        "and no longer change",
-    )?;
-    check(
-        matches!(
-            store.delete_workflow(&org.id, &w.id).await,
-            Err(Error::NotFound)
-        ),
-        "deleting twice is not found",
-    )
+    check(matches!(store.put_draft(&org.id, &w.id, &doc("x")).await, Err(Error::NotFound)), "and no longer change")?;
+    check(matches!(store.delete_workflow(&org.id, &w.id).await, Err(Error::NotFound)), "deleting twice is not found")
 }
 
 async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed> {
@@ -196,68 +123,28 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     let b = store.create_org("b").await?;
     let w = workflow(&store, &a.id, "mine").await?;
     let run = store.create_run(&a.id, new_run(&w.id, false, 1)).await?;
-    check(
-        matches!(store.get_workflow(&b.id, &w.id).await, Err(Error::NotFound)),
-        "b cannot read a's workflow",
-    )?;
-    check(
-        matches!(store.get_run(&b.id, &run.id).await, Err(Error::NotFound)),
-        "b cannot read a's run",
-    )?;
-    check(
-        matches!(
-            store.request_cancel(&b.id, &run.id).await,
-            Err(Error::NotFound)
-        ),
-        "b cannot cancel a's run",
-    )?;
-    check(
-        store.get_run(&a.id, &run.id).await?.status == RunStatus::Pending,
-        "a's run is untouched",
-    )?;
-    check(
-        matches!(
-            store.delete_workflow(&b.id, &w.id).await,
-            Err(Error::NotFound)
-        ),
-        "b cannot delete a's workflow",
-    )?;
-    let listed = store
-        .list_runs(&b.id, &RunFilter::default(), &PageRequest::default())
-        .await?;
+    check(matches!(store.get_workflow(&b.id, &w.id).await, Err(Error::NotFound)), "b cannot read a's workflow")?;
+    check(matches!(store.get_run(&b.id, &run.id).await, Err(Error::NotFound)), "b cannot read a's run")?;
+    check(matches!(store.request_cancel(&b.id, &run.id).await, Err(Error::NotFound)), "b cannot cancel a's run")?;
+    check(store.get_run(&a.id, &run.id).await?.status == RunStatus::Pending, "a's run is untouched")?;
+    check(matches!(store.delete_workflow(&b.id, &w.id).await, Err(Error::NotFound)), "b cannot delete a's workflow")?;
+    let listed = store.list_runs(&b.id, &RunFilter::default(), &PageRequest::default()).await?;
     check(listed.items.is_empty(), "b lists none of a's runs")?;
-    let wl = store
-        .list_workflows(&b.id, &WorkflowFilter::default(), &PageRequest::default())
-        .await?;
+    let wl = store.list_workflows(&b.id, &WorkflowFilter::default(), &PageRequest::default()).await?;
     check(wl.items.is_empty(), "b lists none of a's workflows")
 }
 
 async fn api_keys_authenticate_until_revoked(store: Store, _: Clock) -> Result<(), Failed> {
     check(store.is_empty().await?, "a new database is empty")?;
     let org = store.create_org("acme").await?;
-    check(
-        !store.is_empty().await?,
-        "not empty after the first organization",
-    )?;
+    check(!store.is_empty().await?, "not empty after the first organization")?;
     let (key, clear) = store.create_api_key(&org.id, "ci", Role::Member).await?;
-    let who = store
-        .authenticate(&clear)
-        .await?
-        .ok_or("the key authenticates")?;
-    check(
-        who.org_id == org.id && who.role == Role::Member && who.key_id == key.id,
-        "principal",
-    )?;
-    check(
-        store.authenticate("sk_wrong").await?.is_none(),
-        "unknown keys do not",
-    )?;
+    let who = store.authenticate(&clear).await?.ok_or("the key authenticates")?;
+    check(who.org_id == org.id && who.role == Role::Member && who.key_id == key.id, "principal")?;
+    check(store.authenticate("sk_wrong").await?.is_none(), "unknown keys do not")?;
     check(store.list_api_keys(&org.id).await?.len() == 1, "listed")?;
     store.revoke_api_key(&org.id, &key.id).await?;
-    check(
-        store.authenticate(&clear).await?.is_none(),
-        "revoked keys do not",
-    )
+    check(store.authenticate(&clear).await?.is_none(), "revoked keys do not")
 }
 
 async fn run_lists_page_without_gaps_or_duplicates(store: Store, _: Clock) -> Result<(), Failed> {
@@ -267,23 +154,13 @@ async fn run_lists_page_without_gaps_or_duplicates(store: Store, _: Clock) -> Re
     let mut created = Vec::new();
     for i in 0..45 {
         let w = if i % 3 == 0 { &w2 } else { &w1 };
-        created.push(
-            store
-                .create_run(&org.id, new_run(&w.id, i % 5 == 0, 1))
-                .await?
-                .id,
-        );
+        created.push(store.create_run(&org.id, new_run(&w.id, i % 5 == 0, 1)).await?.id);
     }
     let mut seen = Vec::new();
-    let mut page = PageRequest {
-        limit: 20,
-        cursor: None,
-    };
+    let mut page = PageRequest { limit: 20, cursor: None };
     let mut sizes = Vec::new();
     loop {
-        let got = store
-            .list_runs(&org.id, &RunFilter::default(), &page)
-            .await?;
+        let got = store.list_runs(&org.id, &RunFilter::default(), &page).await?;
         sizes.push(got.items.len());
         seen.extend(got.items.into_iter().map(|r| r.id));
         match got.next_cursor {
@@ -294,75 +171,24 @@ async fn run_lists_page_without_gaps_or_duplicates(store: Store, _: Clock) -> Re
     created.reverse();
     check(sizes == [20, 20, 5], format!("page sizes {sizes:?}"))?;
     check(seen == created, "every run once, newest first")?;
-    let by_workflow = RunFilter {
-        workflow_id: Some(w2.id.clone()),
-        ..Default::default()
-    };
+    let by_workflow = RunFilter { workflow_id: Some(w2.id.clone()), ..Default::default() };
     check(
-        store
-            .list_runs(
-                &org.id,
-                &by_workflow,
-                &PageRequest {
-                    limit: 100,
-                    cursor: None,
-                },
-            )
-            .await?
-            .items
-            .len()
-            == 15,
+        store.list_runs(&org.id, &by_workflow, &PageRequest { limit: 100, cursor: None }).await?.items.len() == 15,
         "by workflow",
     )?;
-    let tests = RunFilter {
-        test: Some(true),
-        ..Default::default()
-    };
+    let tests = RunFilter { test: Some(true), ..Default::default() };
     check(
-        store
-            .list_runs(
-                &org.id,
-                &tests,
-                &PageRequest {
-                    limit: 100,
-                    cursor: None,
-                },
-            )
-            .await?
-            .items
-            .len()
-            == 9,
+        store.list_runs(&org.id, &tests, &PageRequest { limit: 100, cursor: None }).await?.items.len() == 9,
         "test runs",
     )?;
-    let pending = RunFilter {
-        status: Some(RunStatus::Pending),
-        ..Default::default()
-    };
+    let pending = RunFilter { status: Some(RunStatus::Pending), ..Default::default() };
     check(
-        store
-            .list_runs(
-                &org.id,
-                &pending,
-                &PageRequest {
-                    limit: 100,
-                    cursor: None,
-                },
-            )
-            .await?
-            .items
-            .len()
-            == 45,
+        store.list_runs(&org.id, &pending, &PageRequest { limit: 100, cursor: None }).await?.items.len() == 45,
         "by status",
     )?;
-    let bad = PageRequest {
-        limit: 20,
-        cursor: Some("nonsense!".into()),
-    };
+    let bad = PageRequest { limit: 20, cursor: Some("nonsense!".into()) };
     check(
-        matches!(
-            store.list_runs(&org.id, &RunFilter::default(), &bad).await,
-            Err(Error::BadCursor)
-        ),
+        matches!(store.list_runs(&org.id, &RunFilter::default(), &bad).await, Err(Error::BadCursor)),
         "bad cursors are rejected",
     )
 }
@@ -372,34 +198,21 @@ async fn paging_is_stable_while_runs_are_inserted(store: Store, _: Clock) -> Res
     let w = workflow(&store, &org.id, "w").await?;
     let mut before = HashSet::new();
     for _ in 0..30 {
-        before.insert(
-            store
-                .create_run(&org.id, new_run(&w.id, false, 1))
-                .await?
-                .id,
-        );
+        before.insert(store.create_run(&org.id, new_run(&w.id, false, 1)).await?.id);
     }
     let inserter = {
         let (store, org_id, wid) = (store.clone(), org.id.clone(), w.id.clone());
         tokio::spawn(async move {
             for _ in 0..30 {
-                store
-                    .create_run(&org_id, new_run(&wid, false, 1))
-                    .await
-                    .expect("insert");
+                store.create_run(&org_id, new_run(&wid, false, 1)).await.expect("insert");
                 tokio::task::yield_now().await;
             }
         })
     };
     let mut seen = Vec::new();
-    let mut page = PageRequest {
-        limit: 7,
-        cursor: None,
-    };
+    let mut page = PageRequest { limit: 7, cursor: None };
     loop {
-        let got = store
-            .list_runs(&org.id, &RunFilter::default(), &page)
-            .await?;
+        let got = store.list_runs(&org.id, &RunFilter::default(), &page).await?;
         seen.extend(got.items.into_iter().map(|r| r.id));
         match got.next_cursor {
             Some(c) => page.cursor = Some(c),
@@ -410,10 +223,7 @@ async fn paging_is_stable_while_runs_are_inserted(store: Store, _: Clock) -> Res
     inserter.await?;
     let unique: HashSet<_> = seen.iter().cloned().collect();
     check(unique.len() == seen.len(), "no run appears twice")?;
-    check(
-        before.is_subset(&unique),
-        "every run that existed before is seen",
-    )
+    check(before.is_subset(&unique), "every run that existed before is seen")
 }
 
 async fn concurrent_claims_take_each_run_once(store: Store, _: Clock) -> Result<(), Failed> {
@@ -426,11 +236,7 @@ async fn concurrent_claims_take_each_run_once(store: Store, _: Clock) -> Result<
         let store = store.clone();
         async move {
             let mut mine = Vec::new();
-            while let Some(run) = store
-                .claim(&format!("worker-{k}"), 60_000)
-                .await
-                .expect("claim")
-            {
+            while let Some(run) = store.claim(&format!("worker-{k}"), 60_000).await.expect("claim") {
                 mine.push(run.id);
             }
             mine
@@ -438,77 +244,40 @@ async fn concurrent_claims_take_each_run_once(store: Store, _: Clock) -> Result<
     });
     let claimed: Vec<String> = join_all(claimers).await.into_iter().flatten().collect();
     let unique: HashSet<_> = claimed.iter().collect();
-    check(
-        claimed.len() == 60 && unique.len() == 60,
-        format!("{} claims, {} distinct", claimed.len(), unique.len()),
-    )?;
+    check(claimed.len() == 60 && unique.len() == 60, format!("{} claims, {} distinct", claimed.len(), unique.len()))?;
     check(store.queue_depth().await? == 0, "queue drained")
 }
 
-async fn an_expired_lease_fails_the_run_as_worker_lost(
-    store: Store,
-    clock: Clock,
-) -> Result<(), Failed> {
+async fn an_expired_lease_fails_the_run_as_worker_lost(store: Store, clock: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
     let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
     let claimed = store.claim("w1", 10_000).await?.ok_or("claimed")?;
-    check(
-        claimed.id == run.id && claimed.attempts == 1,
-        "first attempt",
-    )?;
+    check(claimed.id == run.id && claimed.attempts == 1, "first attempt")?;
     clock.advance(9_000);
-    check(
-        store.reap_expired().await? == (0, 0),
-        "a live lease is left alone",
-    )?;
+    check(store.reap_expired().await? == (0, 0), "a live lease is left alone")?;
     clock.advance(2_000);
-    check(
-        store.reap_expired().await? == (0, 1),
-        "an expired lease fails the run",
-    )?;
+    check(store.reap_expired().await? == (0, 1), "an expired lease fails the run")?;
     let after = store.get_run(&org.id, &run.id).await?;
     let code = after.error.as_ref().map(|e| e.code.as_str());
-    check(
-        after.status == RunStatus::Failed && code == Some("WORKER_LOST"),
-        format!("{after:?}"),
-    )?;
-    check(
-        store.heartbeat(&run.id, "w1", 10_000).await?.is_none(),
-        "the lost worker's heartbeat is refused",
-    )?;
-    let finish = Finish {
-        status: RunStatus::Completed,
-        outputs: Some(json!({})),
-        error: None,
-    };
-    check(
-        !store.finish(&run.id, "w1", finish).await?,
-        "and so is its result",
-    )
+    check(after.status == RunStatus::Failed && code == Some("WORKER_LOST"), format!("{after:?}"))?;
+    check(store.heartbeat(&run.id, "w1", 10_000).await?.is_none(), "the lost worker's heartbeat is refused")?;
+    let finish = Finish { status: RunStatus::Completed, outputs: Some(json!({})), error: None };
+    check(!store.finish(&run.id, "w1", finish).await?, "and so is its result")
 }
 
-async fn an_expired_lease_requeues_when_attempts_remain(
-    store: Store,
-    clock: Clock,
-) -> Result<(), Failed> {
+async fn an_expired_lease_requeues_when_attempts_remain(store: Store, clock: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
     let run = store.create_run(&org.id, new_run(&w.id, false, 2)).await?;
     store.claim("w1", 10_000).await?.ok_or("claimed")?;
     clock.advance(11_000);
     check(store.reap_expired().await? == (1, 0), "re-queued")?;
-    check(
-        store.get_run(&org.id, &run.id).await?.status == RunStatus::Pending,
-        "pending again",
-    )?;
+    check(store.get_run(&org.id, &run.id).await?.status == RunStatus::Pending, "pending again")?;
     let again = store.claim("w2", 10_000).await?.ok_or("claimed again")?;
     check(again.attempts == 2, "second attempt counted")?;
     clock.advance(11_000);
-    check(
-        store.reap_expired().await? == (0, 1),
-        "no attempts left: failed",
-    )
+    check(store.reap_expired().await? == (0, 1), "no attempts left: failed")
 }
 
 async fn heartbeats_keep_a_lease_alive(store: Store, clock: Clock) -> Result<(), Failed> {
@@ -518,16 +287,10 @@ async fn heartbeats_keep_a_lease_alive(store: Store, clock: Clock) -> Result<(),
     store.claim("w1", 10_000).await?.ok_or("claimed")?;
     for _ in 0..5 {
         clock.advance(6_000);
-        check(
-            store.heartbeat(&run.id, "w1", 10_000).await? == Some(false),
-            "heartbeat accepted",
-        )?;
+        check(store.heartbeat(&run.id, "w1", 10_000).await? == Some(false), "heartbeat accepted")?;
         check(store.reap_expired().await? == (0, 0), "lease alive")?;
     }
-    check(
-        store.get_run(&org.id, &run.id).await?.status == RunStatus::InProgress,
-        "still running",
-    )
+    check(store.get_run(&org.id, &run.id).await?.status == RunStatus::InProgress, "still running")
 }
 
 async fn cancelling_pending_and_running_runs(store: Store, _: Clock) -> Result<(), Failed> {
@@ -542,18 +305,9 @@ async fn cancelling_pending_and_running_runs(store: Store, _: Clock) -> Result<(
         "a pending run is cancelled at once",
     )?;
     let asked = store.request_cancel(&org.id, &running.id).await?;
-    check(
-        asked.status == RunStatus::InProgress && asked.cancel_requested,
-        "a running run is asked to stop",
-    )?;
-    check(
-        store.heartbeat(&running.id, "w1", 10_000).await? == Some(true),
-        "its worker hears it",
-    )?;
-    check(
-        store.claim("w2", 10_000).await?.is_none(),
-        "a cancelled run is never claimed",
-    )
+    check(asked.status == RunStatus::InProgress && asked.cancel_requested, "a running run is asked to stop")?;
+    check(store.heartbeat(&running.id, "w1", 10_000).await? == Some(true), "its worker hears it")?;
+    check(store.claim("w2", 10_000).await?.is_none(), "a cancelled run is never claimed")
 }
 
 async fn only_the_owner_finishes_a_run(store: Store, _: Clock) -> Result<(), Failed> {
@@ -561,34 +315,12 @@ async fn only_the_owner_finishes_a_run(store: Store, _: Clock) -> Result<(), Fai
     let w = workflow(&store, &org.id, "w").await?;
     let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
     store.claim("owner", 10_000).await?.ok_or("claimed")?;
-    let done = |status| Finish {
-        status,
-        outputs: Some(json!({"x": 1})),
-        error: None,
-    };
-    check(
-        !store
-            .finish(&run.id, "intruder", done(RunStatus::Failed))
-            .await?,
-        "another worker cannot finish it",
-    )?;
-    check(
-        store
-            .finish(&run.id, "owner", done(RunStatus::Completed))
-            .await?,
-        "the owner can",
-    )?;
+    let done = |status| Finish { status, outputs: Some(json!({"x": 1})), error: None };
+    check(!store.finish(&run.id, "intruder", done(RunStatus::Failed)).await?, "another worker cannot finish it")?;
+    check(store.finish(&run.id, "owner", done(RunStatus::Completed)).await?, "the owner can")?;
     let after = store.get_run(&org.id, &run.id).await?;
-    check(
-        after.status == RunStatus::Completed && after.outputs == Some(json!({"x": 1})),
-        "outputs stored",
-    )?;
-    check(
-        !store
-            .finish(&run.id, "owner", done(RunStatus::Failed))
-            .await?,
-        "a finished run stays finished",
-    )
+    check(after.status == RunStatus::Completed && after.outputs == Some(json!({"x": 1})), "outputs stored")?;
+    check(!store.finish(&run.id, "owner", done(RunStatus::Failed)).await?, "a finished run stays finished")
 }
 
 async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Failed> {
@@ -605,12 +337,7 @@ async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Fail
             sequence,
             segment_name: format!("s{sequence}"),
             mode: "code".into(),
-            status: if error.is_some() {
-                "FAILED"
-            } else {
-                "COMPLETED"
-            }
-            .into(),
+            status: if error.is_some() { "FAILED" } else { "COMPLETED" }.into(),
             started_at: 1,
             duration_ms: 10 * sequence,
             error,
@@ -622,14 +349,10 @@ async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Fail
     let names: Vec<&str> = all.iter().map(|s| s.segment_name.as_str()).collect();
     check(names == ["s1", "s2", "s3"], format!("{names:?}"))?;
     check(
-        all[2].error.as_ref().map(|e| e.message.as_str()) == Some("boom")
-            && all[0].logs == ["line 1"],
+        all[2].error.as_ref().map(|e| e.message.as_str()) == Some("boom") && all[0].logs == ["line 1"],
         "fields round-trip",
     )?;
-    check(
-        store.list_segments(&org.id, &run.id, 2, 100).await?.len() == 1,
-        "after a sequence",
-    )
+    check(store.list_segments(&org.id, &run.id, 2, 100).await?.len() == 1, "after a sequence")
 }
 
 async fn metrics_counts(store: Store, _: Clock) -> Result<(), Failed> {

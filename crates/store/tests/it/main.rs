@@ -13,10 +13,7 @@ fn main() {
     for backend in backends::available() {
         for (name, case) in cases::ALL {
             let backend = backend.clone();
-            trials.push(Trial::test(
-                format!("{}::{name}", backend.name()),
-                move || backend.run(*case),
-            ));
+            trials.push(Trial::test(format!("{}::{name}", backend.name()), move || backend.run(*case)));
         }
     }
     libtest_mimic::run(&args, trials).exit();

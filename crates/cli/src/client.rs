@@ -1,0 +1,110 @@
+//! A small client for the REST API, configured by `SEGUE_URL` and
+//! `SEGUE_API_KEY` (else the admin key a local `segue serve` saved).
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::serve_cmd::default_data_dir;
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+/// An error to show the user: the API's own message when it gave one.
+pub struct ClientError(pub String);
+
+impl Client {
+    pub fn from_env() -> Result<Client, ClientError> {
+        let base = std::env::var("SEGUE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+        let key = match std::env::var("SEGUE_API_KEY") {
+            Ok(k) if !k.is_empty() => k,
+            _ => {
+                let dir = std::env::var_os("SEGUE_DATA_DIR").map_or_else(default_data_dir, Into::into);
+                let path = dir.join("admin-key");
+                std::fs::read_to_string(&path).map(|k| k.trim().to_owned()).map_err(|_| {
+                    ClientError(format!(
+                        "no API key: set SEGUE_API_KEY (or run `segue serve`, which saves one to {})",
+                        path.display()
+                    ))
+                })?
+            }
+        };
+        Ok(Client { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned(), key })
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value), ClientError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| ClientError(format!("cannot reach {}: {e}", self.base)))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| ClientError(e.to_string()))?;
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        if status.is_success() {
+            return Ok((status, value));
+        }
+        let error = &value["error"];
+        let mut message = format!("{} {}", status.as_u16(), error["message"].as_str().unwrap_or("request failed"));
+        for d in error["details"]["diagnostics"].as_array().into_iter().flatten() {
+            message.push_str(&format!(
+                "\n  {}[{}] {}: {}",
+                d["severity"].as_str().unwrap_or(""),
+                d["code"].as_str().unwrap_or(""),
+                d["location"].as_str().unwrap_or(""),
+                d["message"].as_str().unwrap_or("")
+            ));
+        }
+        for d in error["details"]["inputs"].as_array().into_iter().flatten() {
+            message.push_str(&format!("\n  {}", d["message"].as_str().unwrap_or("")));
+        }
+        Err(ClientError(message))
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
+        Ok(self.call(Method::GET, path, None).await?.1)
+    }
+
+    /// Calls `on_event(name, data)` for each server-sent event until the stream ends.
+    pub async fn events(&self, path: &str, mut on_event: impl FnMut(&str, &Value)) -> Result<(), ClientError> {
+        let mut response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .map_err(|e| ClientError(format!("cannot reach {}: {e}", self.base)))?;
+        if !response.status().is_success() {
+            return Err(ClientError(format!("{} while following events", response.status())));
+        }
+        let mut buffer = String::new();
+        let (mut name, mut data) = (String::new(), String::new());
+        while let Some(chunk) = response.chunk().await.map_err(|e| ClientError(e.to_string()))? {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find('\n') {
+                let line = buffer[..end].trim_end_matches('\r').to_owned();
+                buffer.drain(..=end);
+                if line.is_empty() {
+                    if !data.is_empty() {
+                        on_event(&name, &serde_json::from_str(&data).unwrap_or(Value::Null));
+                    }
+                    name.clear();
+                    data.clear();
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! `segue serve`: the API with embedded workers, on SQLite in a data folder
+//! by default. `segue worker`: workers alone, sharing a database.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use store::seal::{Sealer, write_private};
+use store::{Role, Store};
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Runs executed at once by the embedded workers (0: none, use `segue worker`).
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Runs executed at once.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+}
+
+#[derive(clap::Args)]
+pub struct DataArgs {
+    /// Folder for the SQLite database, the secret key and the admin key file.
+    #[arg(long, env = "SEGUE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// `postgres://…` to share runs between machines; SQLite in the data folder when absent.
+    #[arg(long, env = "SEGUE_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// `SEGUE_DATA_DIR`, else `~/.local/share/segue`.
+pub fn default_data_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".local/share/segue")
+}
+
+impl DataArgs {
+    fn dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+
+    /// The store and the sealer; `create_key` on a server's start only.
+    async fn open(&self, create_key: bool) -> Result<(Store, Sealer, PathBuf), String> {
+        let dir = self.dir();
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // The database and key files are for this user only.
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        let store = match &self.database_url {
+            Some(url) => Store::connect(url).await,
+            None => Store::open_sqlite(&dir.join("segue.db")).await,
+        }
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+        let sealer = Sealer::from_env_or_file(&dir.join("secret.key"), create_key).map_err(|e| e.to_string())?;
+        Ok((store, sealer, dir))
+    }
+}
+
+/// Ends when SIGINT or SIGTERM arrives.
+async fn termination() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// On a new database: an organization and an admin key, printed once and
+/// saved (mode 0600) so the local CLI works without copying it.
+async fn bootstrap(store: &Store, dir: &Path) -> Result<(), String> {
+    if !store.is_empty().await.map_err(|e| e.to_string())? {
+        return Ok(());
+    }
+    let org = store.create_org("default").await.map_err(|e| e.to_string())?;
+    let (_, key) = store.create_api_key(&org.id, "admin", Role::Admin).await.map_err(|e| e.to_string())?;
+    let path = dir.join("admin-key");
+    let _ = std::fs::remove_file(&path);
+    write_private(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("created organization 'default' with an admin API key (shown once, saved to {}):", path.display());
+    eprintln!("  {key}");
+    Ok(())
+}
+
+pub async fn serve(args: ServeArgs) -> ExitCode {
+    let (store, sealer, dir) = match args.data.open(true).await {
+        Ok(opened) => opened,
+        Err(message) => return fail(&message),
+    };
+    if let Err(message) = bootstrap(&store, &dir).await {
+        return fail(&message);
+    }
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => return fail(&format!("cannot listen on {}: {e}", args.listen)),
+    };
+    let shutdown = executor::CancellationToken::new();
+    let workers = (args.workers > 0).then(|| {
+        let worker = worker::Worker::new(store.clone(), sealer.clone(), worker::Config::new(args.workers));
+        tokio::spawn(worker.run(shutdown.clone()))
+    });
+    let state = server::AppState { store, sealer, metrics: server::metrics_handle() };
+    eprintln!("segue serving on http://{} (API docs at /docs, data in {})", args.listen, dir.display());
+    let stop = shutdown.clone();
+    let served = axum::serve(listener, server::app(state))
+        .with_graceful_shutdown(async move {
+            termination().await;
+            stop.cancel();
+        })
+        .await;
+    shutdown.cancel();
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+pub async fn worker(args: WorkerArgs) -> ExitCode {
+    let (store, sealer, _) = match args.data.open(false).await {
+        Ok(opened) => opened,
+        Err(message) => return fail(&message),
+    };
+    let config = worker::Config::new(args.concurrency);
+    eprintln!("segue worker {} executing up to {} runs at once", config.id, config.concurrency);
+    let shutdown = executor::CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        termination().await;
+        stop.cancel();
+    });
+    worker::Worker::new(store, sealer, config).run(shutdown).await;
+    ExitCode::SUCCESS
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,60 @@
+//! Segment progress from the executor, written to the store in order by a
+//! task of its own (the executor's observer cannot wait on the database).
+
+use engine::Mode;
+use executor::{Observer, SegmentRecord, SegmentStatus};
+use store::{RunError, SegmentExecution, Store};
+use tokio::sync::mpsc;
+
+pub enum Event {
+    Started(String),
+    Finished(SegmentRecord),
+}
+
+pub struct ChannelObserver(pub mpsc::UnboundedSender<Event>);
+
+impl Observer for ChannelObserver {
+    fn segment_started(&mut self, name: &str, _sequence: u32, _mode: Mode) {
+        let _ = self.0.send(Event::Started(name.to_owned()));
+    }
+
+    fn segment_finished(&mut self, record: &SegmentRecord) {
+        let _ = self.0.send(Event::Finished(record.clone()));
+    }
+}
+
+/// Writes events until the sender is dropped.
+pub async fn write(store: Store, run_id: String, worker: String, mut events: mpsc::UnboundedReceiver<Event>) {
+    while let Some(event) = events.recv().await {
+        let written = match event {
+            Event::Started(name) => store.set_current_segment(&run_id, &worker, &name).await,
+            Event::Finished(r) => {
+                let duration_ms = i64::try_from(r.duration.as_millis()).unwrap_or(i64::MAX);
+                metrics::histogram!("segue_segment_duration_seconds", "mode" => r.mode.as_str())
+                    .record(r.duration.as_secs_f64());
+                let execution = SegmentExecution {
+                    sequence: i64::from(r.sequence),
+                    segment_name: r.name,
+                    mode: r.mode.as_str().to_owned(),
+                    status: match r.status {
+                        SegmentStatus::Completed => "COMPLETED",
+                        SegmentStatus::Failed => "FAILED",
+                    }
+                    .to_owned(),
+                    started_at: store.clock().now_ms() - duration_ms,
+                    duration_ms,
+                    error: r.error.map(|f| RunError {
+                        segment_name: f.segment,
+                        code: f.code.as_str().to_owned(),
+                        message: f.message,
+                    }),
+                    logs: r.logs,
+                };
+                store.record_segment(&run_id, &execution).await
+            }
+        };
+        if let Err(e) = written {
+            tracing::warn!(run = %run_id, "recording progress failed: {e}");
+        }
+    }
+}
