@@ -5,11 +5,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-/// RFC 3339 in UTC, e.g. `2026-01-01T00:00:00.123Z`.
+/// RFC 3339 in UTC with milliseconds, e.g. `2026-01-01T00:00:00.123Z`: always the same shape.
 fn time(ms: i64) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    at.format(FORMAT).unwrap_or_default()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -293,7 +295,7 @@ impl PageParams {
 mod tests {
     #[test]
     fn formats_times_as_rfc3339() {
-        assert_eq!(super::time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::time(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(super::time(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
         assert_eq!(super::time(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }

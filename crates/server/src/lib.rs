@@ -92,3 +92,19 @@ pub fn metrics_handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+#[cfg(test)]
+mod tests {
+    /// `docs/openapi.json` is the published contract: it must match the handlers.
+    /// `SEGUE_BLESS=1` rewrites it after a deliberate API change.
+    #[test]
+    fn checked_in_openapi_matches_the_handlers() {
+        let generated = super::openapi().to_pretty_json().expect("OpenAPI serializes") + "\n";
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+        if std::env::var_os("SEGUE_BLESS").is_some() {
+            std::fs::write(&path, &generated).expect("write docs/openapi.json");
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(checked_in == generated, "docs/openapi.json is out of date: run SEGUE_BLESS=1 cargo test -p server");
+    }
+}

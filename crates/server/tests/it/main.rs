@@ -1,0 +1,8 @@
+//! The REST API through real HTTP on port 0, on a SQLite store, with workers
+//! and the demo site in the same process for runs that execute.
+
+mod support;
+
+mod auth;
+mod runs;
+mod workflows;

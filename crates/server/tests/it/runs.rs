@@ -1,0 +1,193 @@
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{TestServer, logic};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_waited_for_completes_with_outputs_and_segments() {
+    let server = TestServer::start(1).await;
+    let wf = server.create_workflow(server.example("shop_price_check.json")).await;
+    let started = server
+        .post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"search_query": "mug"}, "waitSeconds": 60}))
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "finished within waitSeconds: {}", started.body);
+    let run = &started.body;
+    assert_eq!(run["status"], "COMPLETED");
+    assert_eq!(
+        run["outputs"],
+        json!({"top_result_title": "Stainless Steel Travel Mug 16oz", "top_result_price": 18.99})
+    );
+    assert_eq!((run["workflowVersion"].as_i64(), run["error"].clone()), (Some(1), Value::Null));
+    for field in ["createdAt", "startedAt", "completedAt"] {
+        assert!(run[field].is_string(), "{field}");
+    }
+    let id = run["id"].as_str().unwrap();
+    let segments = server.get(&format!("/v1/runs/{id}/segments")).await.body;
+    let names: Vec<_> = segments["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["sequence"].clone(), s["segmentName"].clone(), s["mode"].clone()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (json!(1), json!("nav_to_shop"), json!("code")),
+            (json!(2), json!("search_product"), json!("code")),
+            (json!(3), json!("extract_top_result"), json!("code")),
+        ]
+    );
+    let metrics = server.call_as(None, Method::GET, "/metrics", None).await.body;
+    let metrics = metrics.as_str().unwrap_or_default();
+    assert!(metrics.contains("segue_runs{status=\"COMPLETED\"} 1"), "{metrics}");
+    assert!(metrics.contains("segue_queue_depth 0") && metrics.contains("segue_segment_duration_seconds"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_redacted_in_the_api_and_sealed_at_rest() {
+    let server = TestServer::start(1).await;
+    let wf = server.create_workflow(server.example("login_with_otp.json")).await;
+    let inputs = json!({"username": "demo", "password": "demo-password", "otp_code": "246810"});
+    let run = server.post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": inputs, "waitSeconds": 60})).await.body;
+    assert_eq!(run["status"], "COMPLETED", "{run}");
+    assert_eq!(run["inputs"], json!({"username": "demo", "password": "********", "otp_code": "********"}));
+    assert_eq!(run["outputs"]["account_number"], "ACC-20931");
+    let everything = format!("{run}{}", server.get("/v1/runs").await.body);
+    assert!(!everything.contains("demo-password") && !everything.contains("246810"));
+    server.store.close().await;
+    for file in std::fs::read_dir(server.data_dir()).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("demo-password") && !text.contains("246810"), "a secret is stored in clear");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_name_the_segment_and_mask_secrets() {
+    let server = TestServer::start(1).await;
+    let doc = logic(
+        "async (page, parameters) => { throw new Error('login refused for ' + parameters.token); }",
+        json!([{"name": "token", "type": "secret"}]),
+        json!([]),
+    );
+    let wf = server.create_workflow(doc).await;
+    let run = server
+        .post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"token": "tok-777"}, "waitSeconds": 60}))
+        .await
+        .body;
+    assert_eq!(run["status"], "FAILED");
+    assert_eq!(
+        run["error"],
+        json!({"segmentName": "only", "code": "SEGMENT_THREW", "message": "login refused for ********"})
+    );
+    let segments = server.get(&format!("/v1/runs/{}/segments", run["id"].as_str().unwrap())).await.body;
+    assert_eq!(segments["data"][0]["status"], "FAILED");
+    assert!(!segments.to_string().contains("tok-777"));
+}
+
+#[tokio::test]
+async fn invalid_inputs_are_rejected_before_queueing() {
+    let server = TestServer::start(0).await;
+    let wf = server.create_workflow(server.example("shop_price_check.json")).await;
+    let r = server.post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"max_price": "cheap"}})).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("INVALID_INPUTS"))
+    );
+    let names: Vec<_> =
+        r.body["error"]["details"]["inputs"].as_array().unwrap().iter().map(|i| i["name"].clone()).collect();
+    assert_eq!(names, [json!("search_query"), json!("max_price")]);
+    for body in [
+        json!({"version": "v2"}),
+        json!({"waitSeconds": -1}),
+        json!({"maxAttempts": 0}),
+        json!({"inputs": {"search_query": "x"}, "version": 7}),
+    ] {
+        assert!(
+            server.post(&format!("/v1/workflows/{wf}/runs"), body.clone()).await.status.is_client_error(),
+            "{body}"
+        );
+    }
+    assert_eq!(server.get("/v1/runs").await.body["data"], json!([]), "no run was queued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_executes_the_definition_it_was_started_with() {
+    let server = TestServer::start(0).await;
+    let version =
+        |v: &str| logic(&format!("async () => ({{ v: '{v}' }})"), json!([]), json!([{"name": "v", "type": "string"}]));
+    let wf = server.create_workflow(version("one")).await;
+    let queued = server.post(&format!("/v1/workflows/{wf}/runs"), json!({})).await.body;
+    server.call(Method::PATCH, &format!("/v1/workflows/{wf}"), Some(json!({"definition": version("two")}))).await;
+    server.call(Method::PUT, &format!("/v1/workflows/{wf}/draft"), Some(json!({"definition": version("draft")}))).await;
+    let draft_run =
+        server.post(&format!("/v1/workflows/{wf}/runs"), json!({"version": "draft", "test": true})).await.body;
+    server.spawn_workers(2, Duration::from_secs(60));
+    let first = server.wait_final(queued["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!((first["outputs"]["v"].as_str(), first["workflowVersion"].as_i64()), (Some("one"), Some(1)));
+    let draft = server.wait_final(draft_run["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!((draft["outputs"]["v"].as_str(), draft["workflowVersion"].clone()), (Some("draft"), Value::Null));
+    let tests = server.get("/v1/runs?test=true").await.body;
+    assert_eq!(tests["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        server.get(&format!("/v1/runs?workflowId={wf}&status=COMPLETED")).await.body["data"].as_array().unwrap().len(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_pending_and_running_runs() {
+    let server = TestServer::start(0).await;
+    let wf = server.create_workflow(logic("async () => { await new Promise(() => {}); }", json!([]), json!([]))).await;
+    let pending = server.post(&format!("/v1/workflows/{wf}/runs"), json!({})).await.body;
+    let cancelled =
+        server.post(&format!("/v1/runs/{}/cancel", pending["id"].as_str().unwrap()), json!(null)).await.body;
+    assert_eq!(cancelled["status"], "CANCELLED");
+    let running = server.post(&format!("/v1/workflows/{wf}/runs"), json!({})).await.body;
+    let id = running["id"].as_str().unwrap();
+    server.spawn_workers(1, Duration::from_secs(120));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while server.get(&format!("/v1/runs/{id}")).await.body["currentSegmentName"] != "only" {
+        assert!(tokio::time::Instant::now() < deadline, "the run never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let asked = std::time::Instant::now();
+    server.post(&format!("/v1/runs/{id}/cancel"), json!(null)).await;
+    let done = server.wait_final(id, Duration::from_secs(10)).await;
+    assert_eq!((done["status"].as_str(), done["error"]["code"].as_str()), (Some("CANCELLED"), Some("CANCELLED")));
+    eprintln!("cancelled {} ms after the request", asked.elapsed().as_millis());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_over_its_limit_times_the_run_out() {
+    let server = TestServer::start(0).await;
+    server.spawn_workers(1, Duration::from_secs(2));
+    let wf = server.create_workflow(logic("async () => { while (true) {} }", json!([]), json!([]))).await;
+    let run = server.post(&format!("/v1/workflows/{wf}/runs"), json!({"waitSeconds": 60})).await.body;
+    assert_eq!((run["status"].as_str(), run["error"]["code"].as_str()), (Some("TIMED_OUT"), Some("SEGMENT_TIMEOUT")));
+    assert_eq!(run["error"]["segmentName"], "only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_segments_and_the_end() {
+    let server = TestServer::start(1).await;
+    let wf = server.create_workflow(server.example("shop_price_check.json")).await;
+    let run = server.post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"search_query": "lamp"}})).await.body;
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/runs/{}/events", server.base, run["id"].as_str().unwrap()))
+        .bearer_auth(&server.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let body = tokio::time::timeout(Duration::from_secs(60), response.text())
+        .await
+        .expect("the stream ends with the run")
+        .unwrap();
+    let events: Vec<&str> = body.lines().filter_map(|l| l.strip_prefix("event: ")).collect();
+    assert_eq!(events.iter().filter(|e| **e == "segment").count(), 3, "{body}");
+    assert_eq!(events.last(), Some(&"end"), "{body}");
+    assert!(body.contains("Desk Lamp with USB Port"));
+}

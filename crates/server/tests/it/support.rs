@@ -1,0 +1,148 @@
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use store::seal::Sealer;
+use store::{Role, Store};
+use tokio_util::sync::CancellationToken;
+
+/// The address examples are written against; replaced by the test demo site's.
+const EXAMPLE_BASE: &str = "http://127.0.0.1:8077";
+
+pub struct TestServer {
+    pub base: String,
+    pub admin_key: String,
+    pub store: Store,
+    pub demo: String,
+    sealer: Sealer,
+    http: reqwest::Client,
+    shutdown: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl TestServer {
+    /// A server with `workers` embedded workers (0: runs stay queued until `spawn_workers`).
+    pub async fn start(workers: usize) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open_sqlite(&dir.path().join("segue.db")).await.expect("store");
+        let sealer = Sealer::from_env_or_file(&dir.path().join("secret.key"), true).expect("key");
+        let org = store.create_org("test").await.expect("org");
+        let (_, admin_key) = store.create_api_key(&org.id, "admin", Role::Admin).await.expect("key");
+        let shutdown = CancellationToken::new();
+        let state =
+            server::AppState { store: store.clone(), sealer: sealer.clone(), metrics: server::metrics_handle() };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, server::app(state))
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        });
+        let (demo_addr, _) = demo::spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("demo");
+        let server = TestServer {
+            base: format!("http://{addr}"),
+            admin_key,
+            store,
+            demo: format!("http://{demo_addr}"),
+            http: reqwest::Client::new(),
+            sealer,
+            shutdown,
+            _dir: dir,
+        };
+        if workers > 0 {
+            server.spawn_workers(workers, Duration::from_secs(60));
+        }
+        server
+    }
+
+    /// Starts in-process workers with a segment time limit.
+    pub fn spawn_workers(&self, concurrency: usize, segment_timeout: Duration) {
+        let mut config = worker::Config::new(concurrency);
+        config.heartbeat = Duration::from_millis(300);
+        config.poll = Duration::from_millis(50);
+        config.settings.segment_timeout = segment_timeout;
+        let worker = worker::Worker::new(self.store.clone(), self.sealer.clone(), config);
+        tokio::spawn(worker.run(self.shutdown.clone()));
+    }
+
+    pub async fn call_as(&self, key: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Response { status, body }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        self.call_as(Some(&self.admin_key.clone()), method, path, body).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// A workflow document from `examples/`, pointed at the test demo site.
+    pub fn example(&self, name: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+        let text = std::fs::read_to_string(path).expect("example").replace(EXAMPLE_BASE, &self.demo);
+        serde_json::from_str(&text).expect("example JSON")
+    }
+
+    pub async fn create_workflow(&self, definition: Value) -> String {
+        let created = self.post("/v1/workflows", json!({"name": "w", "definition": definition})).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Polls until the run is in a final state.
+    pub async fn wait_final(&self, run_id: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let run = self.get(&format!("/v1/runs/{run_id}")).await.body;
+            let status = run["status"].as_str().unwrap_or("");
+            if !matches!(status, "PENDING" | "IN_PROGRESS") {
+                return run;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "run {run_id} did not finish: {run}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A one-segment logic workflow running `code`.
+pub fn logic(code: &str, inputs: Value, outputs: Value) -> Value {
+    json!({
+        "name": "logic", "startSegmentName": "only", "inputParameters": inputs.clone(), "outputParameters": outputs.clone(),
+        "segments": [{"name": "only", "type": "logic", "prompt": null, "inputParameters": inputs, "outputParameters": outputs,
+                      "deterministic": code, "next": null, "router": null}]
+    })
+}
