@@ -17,6 +17,8 @@ pub struct ServeArgs {
     /// Runs executed at once by the embedded workers (0: none, use `segue worker`).
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    #[command(flatten)]
+    tuning: Tuning,
 }
 
 #[derive(clap::Args)]
@@ -26,6 +28,32 @@ pub struct WorkerArgs {
     /// Runs executed at once.
     #[arg(long, default_value_t = 2)]
     concurrency: usize,
+    #[command(flatten)]
+    tuning: Tuning,
+}
+
+#[derive(clap::Args)]
+pub struct Tuning {
+    /// How long a run stays claimed without a heartbeat before it counts as lost.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    lease_seconds: f64,
+    /// On SIGTERM, how long in-flight runs may take before they are cancelled.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    drain_seconds: f64,
+}
+
+impl Tuning {
+    fn config(&self, concurrency: usize) -> Result<worker::Config, String> {
+        let positive = |s: f64| (s.is_finite() && s > 0.0).then(|| std::time::Duration::from_secs_f64(s));
+        let lease = positive(self.lease_seconds).ok_or("--lease-seconds must be positive")?;
+        let drain = positive(self.drain_seconds).ok_or("--drain-seconds must be positive")?;
+        let mut config = worker::Config::new(concurrency);
+        config.lease = lease;
+        // A few heartbeats per lease, so one slow write does not lose the run.
+        config.heartbeat = (lease / 4).min(config.heartbeat);
+        config.drain_timeout = drain;
+        Ok(config)
+    }
 }
 
 #[derive(clap::Args)]
@@ -103,9 +131,15 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(&format!("cannot listen on {}: {e}", args.listen)),
     };
+    let config = match args.tuning.config(args.workers) {
+        Ok(c) => c,
+        Err(message) => return fail(&message),
+    };
     let shutdown = executor::CancellationToken::new();
+    // Runs of `segue worker` processes that died are reaped here too, even with no embedded workers.
+    let reaper = tokio::spawn(worker::reap(store.clone(), config.lease / 2, shutdown.clone()));
     let workers = (args.workers > 0).then(|| {
-        let worker = worker::Worker::new(store.clone(), sealer.clone(), worker::Config::new(args.workers));
+        let worker = worker::Worker::new(store.clone(), sealer.clone(), config);
         tokio::spawn(worker.run(shutdown.clone()))
     });
     let state = server::AppState { store, sealer, metrics: server::metrics_handle() };
@@ -121,6 +155,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     if let Some(workers) = workers {
         let _ = workers.await;
     }
+    let _ = reaper.await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string()),
@@ -132,7 +167,10 @@ pub async fn worker(args: WorkerArgs) -> ExitCode {
         Ok(opened) => opened,
         Err(message) => return fail(&message),
     };
-    let config = worker::Config::new(args.concurrency);
+    let config = match args.tuning.config(args.concurrency) {
+        Ok(c) => c,
+        Err(message) => return fail(&message),
+    };
     eprintln!("segue worker {} executing up to {} runs at once", config.id, config.concurrency);
     let shutdown = executor::CancellationToken::new();
     let stop = shutdown.clone();

@@ -2,6 +2,10 @@
 //! segments exist for.
 
 use axum::Router;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
 use axum::response::{Html, Json};
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -11,7 +15,27 @@ use crate::html::page;
 use crate::orders::{ORDER_COUNT, order_total_cents};
 
 pub fn routes() -> Router {
-    Router::new().route("/dashboard", get(dashboard)).route("/api/stats", get(stats))
+    Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/api/stats", get(stats))
+        .route("/api/visit/{tag}", get(visit))
+        .route("/api/visits", get(visits))
+        .with_state(Visits::default())
+}
+
+/// Counts requests per tag, so tests can prove each run did its work exactly once.
+#[derive(Clone, Default)]
+struct Visits(Arc<Mutex<BTreeMap<String, u64>>>);
+
+async fn visit(State(visits): State<Visits>, Path(tag): Path<String>) -> Json<Value> {
+    let mut counts = visits.0.lock().expect("visits");
+    let count = counts.entry(tag.clone()).or_default();
+    *count += 1;
+    Json(json!({"tag": tag, "count": *count}))
+}
+
+async fn visits(State(visits): State<Visits>) -> Json<Value> {
+    Json(json!(*visits.0.lock().expect("visits")))
 }
 
 pub fn stats_value() -> Value {

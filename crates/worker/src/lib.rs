@@ -118,9 +118,10 @@ impl Worker {
     }
 }
 
-/// Fails or re-queues runs whose worker vanished. Every worker reaps; the
-/// statements are idempotent, so they never conflict.
-async fn reap(store: Store, every: Duration, shutdown: CancellationToken) {
+/// Fails or re-queues runs whose worker vanished, every `every` until
+/// `shutdown`. Every worker and server reaps; the statements are idempotent,
+/// so they never conflict.
+pub async fn reap(store: Store, every: Duration, shutdown: CancellationToken) {
     loop {
         match store.reap_expired().await {
             Ok((0, 0)) => {}

@@ -8,6 +8,7 @@
 
 mod isolation;
 mod run;
+mod service;
 mod support;
 mod validate;
 
@@ -19,5 +20,6 @@ fn main() {
     trials.extend(validate::trials());
     trials.extend(run::trials());
     trials.extend(isolation::trials());
+    trials.extend(service::trials());
     libtest_mimic::run(&args, trials).exit();
 }
