@@ -8,6 +8,7 @@ mod auth;
 mod dto;
 mod error;
 mod events;
+mod extract;
 mod routes;
 
 use axum::Router;

@@ -1,5 +1,5 @@
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::{Json, Path};
+use axum::extract::State;
 use axum::http::StatusCode;
 use store::Role;
 use utoipa_axum::router::OpenApiRouter;

@@ -124,3 +124,22 @@ async fn openapi_and_docs_are_served() {
     assert_eq!(docs.status, StatusCode::OK);
     assert!(docs.body.as_str().unwrap_or("").contains("swagger"), "Swagger UI is served offline");
 }
+
+#[tokio::test]
+async fn malformed_requests_get_the_error_shape_too() {
+    let server = TestServer::start(0).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/workflows", server.base);
+    let broken = http.post(&url).bearer_auth(&server.admin_key).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = broken.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "BAD_REQUEST");
+    let no_type = http.post(&url).bearer_auth(&server.admin_key).body("{}").send().await.unwrap();
+    assert_eq!(no_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: serde_json::Value = no_type.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+    let missing = server.post("/v1/workflows", json!({"definition": {}})).await;
+    assert!(missing.status.is_client_error() && missing.body["error"]["message"].as_str().unwrap().contains("name"), "{}", missing.body);
+    let bad_query = server.get("/v1/runs?test=maybe").await;
+    assert_eq!((bad_query.status, bad_query.body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_REQUEST")));
+}
