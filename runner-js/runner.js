@@ -146,6 +146,103 @@ async function route({ name, code, outputs }) {
   return { value: (await fn(outputs)) ?? null };
 }
 
+// The agent's view of the page: compact accessibility snapshot with [ref=eN] markers.
+async function observe({ screenshot }) {
+  if (!session) throw new Error('no browser session open');
+  const { page } = session;
+  await page.waitForLoadState('domcontentloaded').catch(() => {});
+  const snapshot = await page.ariaSnapshot({ mode: 'ai', timeout: 10000 });
+  session.lastSnapshot = snapshot;
+  const png = screenshot ? (await page.screenshot({ type: 'png' })).toString('base64') : null;
+  const htmlChars = (await page.content()).length;
+  return { url: page.url(), title: await page.title(), snapshot, screenshot: png, htmlChars };
+}
+
+const quote = (s) => JSON.stringify(String(s));
+
+// The role and accessible name the last snapshot gave an element: `- button "Go" [ref=e5]`.
+function roleFromSnapshot(ref) {
+  const line = (session.lastSnapshot || '').split('\n').find((l) => l.includes(`[ref=${ref}]`));
+  const m = line && line.match(/^\s*-\s*([a-z]+)(?:\s+"((?:[^"\\]|\\.)*)")?/);
+  return m ? { role: m[1], name: m[2] ? JSON.parse(`"${m[2]}"`) : null } : {};
+}
+
+// A locator for the element that will still find it on the next run, chosen now, while the
+// element exists, in the order the reference ranks them: data-testid, aria-label, name,
+// role and accessible name, text. Only a candidate matching exactly one element is used.
+async function stableLocator(ref) {
+  const { page } = session;
+  const attrs = await page.getByRef(ref).evaluate((e) => ({
+    testid: e.getAttribute('data-testid'),
+    aria: e.getAttribute('aria-label'),
+    name: e.getAttribute('name'),
+    tag: e.tagName.toLowerCase(),
+    text: (e.innerText || '').trim().slice(0, 80),
+  }), null, { timeout: 5000 });
+  const { role, name } = roleFromSnapshot(ref);
+  const candidates = [];
+  if (attrs.testid) candidates.push(['data-testid', `page.getByTestId(${quote(attrs.testid)})`, page.getByTestId(attrs.testid)]);
+  if (attrs.aria) {
+    const css = `[aria-label=${JSON.stringify(attrs.aria)}]`;
+    candidates.push(['aria-label', `page.locator(${quote(css)})`, page.locator(css)]);
+  }
+  if (attrs.name) {
+    const css = `${attrs.tag}[name=${JSON.stringify(attrs.name)}]`;
+    candidates.push(['name', `page.locator(${quote(css)})`, page.locator(css)]);
+  }
+  if (role && name) {
+    candidates.push(['role', `page.getByRole(${quote(role)}, { name: ${quote(name)}, exact: true })`, page.getByRole(role, { name, exact: true })]);
+  }
+  if (attrs.text) candidates.push(['text', `page.getByText(${quote(attrs.text)}, { exact: true })`, page.getByText(attrs.text, { exact: true })]);
+  for (const [strategy, code, locator] of candidates) {
+    if ((await locator.count()) === 1) return { strategy, code, role: role ?? null };
+  }
+  return null;
+}
+
+const ACTION_TIMEOUT = 10000;
+
+// One agent action. Throws with a readable message when it cannot be done.
+async function act({ tool, args }) {
+  if (!session) throw new Error('no browser session open');
+  const { page } = session;
+  const ref = args.ref == null ? null : String(args.ref);
+  const target = () => page.getByRef(ref);
+  const locator = ref ? await stableLocator(ref).catch(() => null) : null;
+  switch (tool) {
+    case 'goto':
+      await page.goto(String(args.url));
+      break;
+    case 'click':
+      await target().click({ timeout: ACTION_TIMEOUT });
+      break;
+    case 'fill':
+      await target().fill(String(args.value ?? ''), { timeout: ACTION_TIMEOUT });
+      break;
+    case 'select_option':
+      await target().selectOption(args.values, { timeout: ACTION_TIMEOUT });
+      break;
+    case 'press':
+      if (ref) await target().press(String(args.key), { timeout: ACTION_TIMEOUT });
+      else await page.keyboard.press(String(args.key));
+      break;
+    case 'scroll':
+      if (ref) await target().scrollIntoViewIfNeeded({ timeout: ACTION_TIMEOUT });
+      else await page.mouse.wheel(0, args.direction === 'up' ? -600 : 600);
+      break;
+    case 'wait':
+      await page.waitForTimeout(Math.min(Math.max(Number(args.seconds) || 1, 0), 30) * 1000);
+      break;
+    case 'upload_file':
+      await target().setInputFiles(String(args.path), { timeout: ACTION_TIMEOUT });
+      break;
+    default:
+      throw new Error(`unknown action '${tool}'`);
+  }
+  await page.waitForLoadState('domcontentloaded').catch(() => {});
+  return { url: page.url(), locator };
+}
+
 async function close() {
   if (!session) return {};
   const { context } = session;
@@ -161,7 +258,7 @@ async function shutdown() {
   return {};
 }
 
-const ops = { launch, open, code: runCode, route, close, shutdown };
+const ops = { launch, open, code: runCode, route, observe, act, close, shutdown };
 
 function errorMessage(e) {
   if (e instanceof Error || (e && typeof e.message === 'string')) return e.message;

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the run failed; 2 the document, the inputs or the
 //! command line are invalid. Data goes to stdout, everything else to stderr.
 
+mod ai;
 mod client;
 mod client_cmd;
 mod demo_cmd;

@@ -28,5 +28,18 @@ impl Observer for Progress {
             Mode::AiFallback => "AI Fallback",
         };
         eprintln!("[{:>3}] {:<6} {} ({how}) {} ms", r.sequence, mark, r.name, r.duration.as_millis());
+        if let Some(f) = &r.fallback_from {
+            eprintln!(
+                "      code failed first ({}): {}",
+                f.code.as_str(),
+                f.message.lines().next().unwrap_or_default()
+            );
+        }
+        // Code's console output was printed as it came; the agent's turns are printed here.
+        if r.mode != Mode::Code {
+            for line in r.logs.iter().skip_while(|l| !l.starts_with("model turn ")) {
+                eprintln!("    {} | {line}", r.name);
+            }
+        }
     }
 }

@@ -67,6 +67,13 @@ pub async fn main(args: Args) -> ExitCode {
         }
     };
 
+    let agent = match crate::ai::agent_from_env() {
+        Ok(agent) => agent,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
     let options = runner::Options { headless: !args.headed, ..runner::Options::default() };
     let mut runner = match runner::Runner::start(&options).await {
         Ok(r) => r,
@@ -79,7 +86,8 @@ pub async fn main(args: Args) -> ExitCode {
     let settings = Settings {
         segment_timeout,
         run_timeout,
-        engine: engine::Config { max_segment_executions: args.max_segment_executions, ai_available: false },
+        engine: engine::Config { max_segment_executions: args.max_segment_executions, ai_available: agent.is_some() },
+        agent,
     };
     // Ctrl-C cancels the run: the browser is stopped and the run reports CANCELLED.
     let cancel = executor::CancellationToken::new();

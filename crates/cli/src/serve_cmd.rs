@@ -48,6 +48,7 @@ impl Tuning {
         let lease = positive(self.lease_seconds).ok_or("--lease-seconds must be positive")?;
         let drain = positive(self.drain_seconds).ok_or("--drain-seconds must be positive")?;
         let mut config = worker::Config::new(concurrency);
+        config.settings.agent = crate::ai::agent_from_env()?;
         config.lease = lease;
         // A few heartbeats per lease, so one slow write does not lose the run.
         config.heartbeat = (lease / 4).min(config.heartbeat);

@@ -16,6 +16,8 @@ pub struct Settings {
     /// Limit for the whole run.
     pub run_timeout: Duration,
     pub engine: engine::Config,
+    /// Completes agent segments and falls back for failing ui/network code; none: no AI.
+    pub agent: Option<Arc<agent::Agent>>,
 }
 
 impl Default for Settings {
@@ -24,6 +26,7 @@ impl Default for Settings {
             segment_timeout: Duration::from_secs(300),
             run_timeout: Duration::from_secs(3600),
             engine: engine::Config::default(),
+            agent: None,
         }
     }
 }
@@ -45,6 +48,10 @@ pub struct SegmentRecord {
     pub duration: Duration,
     pub error: Option<Failure>,
     pub logs: Vec<String>,
+    /// For an AI Fallback: why the deterministic code failed.
+    pub fallback_from: Option<Failure>,
+    /// Model tokens (input, output) the agent used, when it ran.
+    pub tokens: Option<(u64, u64)>,
 }
 
 /// Hears about a run as it happens. Every string it receives is masked.
@@ -88,7 +95,8 @@ pub async fn execute(
 ) -> Outcome {
     let RunRequest { workflow, inputs, cancel } = request;
     let record_network = workflow.segments.iter().any(|s| s.ty == SegmentType::Network);
-    let mut run = Run::new(workflow, inputs, settings.engine.clone());
+    let engine_config = engine::Config { ai_available: settings.agent.is_some(), ..settings.engine.clone() };
+    let mut run = Run::new(workflow, inputs, engine_config);
     let mut execution = Execution {
         settings,
         cancel,
@@ -146,6 +154,8 @@ impl Execution<'_> {
         observer: &mut dyn Observer,
     ) -> Result<Map<String, Value>, Failure> {
         let mut step = run.start();
+        // The code's start and logs when it failed and the agent is taking over.
+        let mut code_attempt: Option<(Instant, Vec<String>)> = None;
         loop {
             for w in &step.warnings {
                 observer.warning(&run.redactor().redact(w));
@@ -169,9 +179,22 @@ impl Execution<'_> {
                         }
                         Io::Failed(failure) => (run.fail(failure.clone()), Some(failure)),
                     };
-                    let record =
-                        SegmentExecution { name: &call.name, sequence, mode: Mode::Code, started, logs, error };
-                    self.finish_segment(run, observer, record);
+                    if matches!(&next.action, Action::Agent(a) if a.fallback_from.is_some()) {
+                        // Not finished: the agent takes over this same execution.
+                        code_attempt = Some((started, logs));
+                    } else {
+                        let record = SegmentExecution {
+                            name: &call.name,
+                            sequence,
+                            mode: Mode::Code,
+                            started,
+                            logs,
+                            error,
+                            fallback_from: None,
+                            tokens: None,
+                        };
+                        self.finish_segment(run, observer, record);
+                    }
                     next
                 }
                 Action::Route(call) => {
@@ -186,8 +209,24 @@ impl Execution<'_> {
                 }
                 // Agents plug in here; until one is configured the engine never asks for it.
                 Action::Agent(call) => {
-                    let failure = Failure::new(ErrorCode::AgentRequired, Some(&call.name), "no AI agent is configured");
-                    run.fail(failure)
+                    // A fallback continues the code's execution: one record, timed from the code's start.
+                    let (started, mut logs) = code_attempt.take().unwrap_or_else(|| (Instant::now(), Vec::new()));
+                    let sequence = run.executions();
+                    observer.segment_started(&call.name, sequence, call.mode());
+                    let (next, error, agent_logs, tokens) = self.agent(run, runner, &call).await;
+                    logs.extend(agent_logs);
+                    let record = SegmentExecution {
+                        name: &call.name,
+                        sequence,
+                        mode: call.mode(),
+                        started,
+                        logs,
+                        error,
+                        fallback_from: call.fallback_from.clone(),
+                        tokens,
+                    };
+                    self.finish_segment(run, observer, record);
+                    next
                 }
             };
         }
@@ -223,6 +262,51 @@ impl Execution<'_> {
                 // The only way to stop code that never yields is to kill its process.
                 runner.kill();
                 Io::Failed(self.stopped_failure(stopped, &call.name, "its code"))
+            }
+        }
+    }
+
+    /// Lets the agent complete a segment; returns the next step, the segment's
+    /// own failure, its log lines and the tokens it used.
+    async fn agent(
+        &mut self,
+        run: &mut Run,
+        runner: &mut Runner,
+        call: &engine::AgentCall,
+    ) -> (engine::Step, Option<Failure>, Vec<String>, Option<(u64, u64)>) {
+        let Some(agent) = self.settings.agent.clone() else {
+            // The engine only asks for an agent when one is configured.
+            let failure = Failure::new(ErrorCode::AgentRequired, Some(&call.name), "no AI agent is configured");
+            return (run.fail(failure.clone()), Some(failure), Vec::new(), None);
+        };
+        let mut parameters = call.parameters.clone();
+        if let Err(message) = self.files.materialize(&mut parameters, &call.file_parameters) {
+            let failure = Failure::new(ErrorCode::InvalidInput, Some(&call.name), message);
+            return (run.fail(failure.clone()), Some(failure), Vec::new(), None);
+        }
+        let segment = run.workflow().segments[call.segment].clone();
+        let redactor = run.redactor().clone();
+        let task =
+            agent::Task { segment: &segment, prompt: &call.prompt, parameters: &parameters, redactor: &redactor };
+        match self.bounded(agent.run(task, runner)).await {
+            Ok(Ok(outcome)) => {
+                let logs = outcome.trace.log_lines();
+                let tokens = Some((outcome.trace.input_tokens, outcome.trace.output_tokens));
+                let next = run.agent_returned(outcome.result.map(Value::Object));
+                let error = match &next.action {
+                    Action::Failed(f) if f.code.is_execution_result() => Some(f.clone()),
+                    _ => None,
+                };
+                (next, error, logs, tokens)
+            }
+            Ok(Err(e)) => {
+                let failure = Failure::new(ErrorCode::BrowserError, Some(&call.name), e.to_string());
+                (run.fail(failure.clone()), Some(failure), Vec::new(), None)
+            }
+            Err(stopped) => {
+                runner.kill();
+                let failure = self.stopped_failure(stopped, &call.name, "the agent");
+                (run.fail(failure.clone()), Some(failure), Vec::new(), None)
             }
         }
     }
@@ -274,6 +358,8 @@ impl Execution<'_> {
             duration: done.started.elapsed(),
             error,
             logs: done.logs,
+            fallback_from: done.fallback_from,
+            tokens: done.tokens,
         };
         observer.segment_finished(&record);
         self.segments.push(record);
@@ -288,6 +374,8 @@ struct SegmentExecution<'a> {
     started: Instant,
     logs: Vec<String>,
     error: Option<Failure>,
+    fallback_from: Option<Failure>,
+    tokens: Option<(u64, u64)>,
 }
 
 fn human(d: Duration) -> String {

@@ -10,4 +10,4 @@ mod locate;
 mod process;
 
 pub use locate::{Options, default_chromium, default_runner_dir};
-pub use process::{Error, Log, Runner, SegmentResult};
+pub use process::{Acted, Error, Log, Observation, Runner, SegmentResult};

@@ -42,6 +42,27 @@ pub struct SegmentResult {
     pub elapsed_ms: f64,
 }
 
+/// The page as the agent sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub url: String,
+    pub title: String,
+    pub snapshot: String,
+    pub screenshot_png_base64: Option<String>,
+    /// Size of the page's HTML, to compare the snapshot against.
+    pub html_chars: u64,
+}
+
+/// A completed agent action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acted {
+    /// The page's URL afterwards.
+    pub url: String,
+    /// `{strategy, code, role}`: a locator chosen at action time that finds the
+    /// same element on a later run, when one exists.
+    pub locator: Option<Value>,
+}
+
 #[derive(Deserialize)]
 struct Message {
     id: Option<u64>,
@@ -160,6 +181,33 @@ impl Runner {
         let reply =
             self.request(json!({"op": "route", "name": name, "code": router, "outputs": outputs}), &mut |_| {}).await?;
         Ok(reply.map(|r| r.get("value").cloned().unwrap_or(Value::Null)))
+    }
+
+    /// What the agent sees: URL, title, the AI-mode accessibility snapshot with
+    /// `[ref=eN]` markers, and a PNG screenshot when asked.
+    pub async fn observe(&mut self, screenshot: bool) -> Result<Observation, Error> {
+        let reply = self
+            .request(json!({"op": "observe", "screenshot": screenshot}), &mut |_| {})
+            .await?
+            .map_err(Error::Runner)?;
+        let text = |k: &str| reply.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        Ok(Observation {
+            url: text("url"),
+            title: text("title"),
+            snapshot: text("snapshot"),
+            screenshot_png_base64: reply.get("screenshot").and_then(Value::as_str).map(str::to_owned),
+            html_chars: reply.get("htmlChars").and_then(Value::as_u64).unwrap_or(0),
+        })
+    }
+
+    /// Performs one agent action (`click`, `fill`, …). The inner `Err` is why the
+    /// page refused it, for the model to read.
+    pub async fn act(&mut self, tool: &str, args: &Value) -> Result<Result<Acted, String>, Error> {
+        let reply = self.request(json!({"op": "act", "tool": tool, "args": args}), &mut |_| {}).await?;
+        Ok(reply.map(|r| Acted {
+            url: r.get("url").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            locator: r.get("locator").filter(|l| !l.is_null()).cloned(),
+        }))
     }
 
     /// Closes the run's context; the browser stays up for the next run.

@@ -171,6 +171,11 @@ pub struct Run {
     pub test: bool,
     pub attempts: i64,
     pub max_attempts: i64,
+    /// Whether any segment completed by AI fallback.
+    pub ai_fallback: bool,
+    /// Model tokens used by the run's agent segments.
+    pub input_tokens: i64,
+    pub output_tokens: i64,
     pub created_at: String,
     pub started_at: Option<String>,
     pub completed_at: Option<String>,
@@ -190,6 +195,9 @@ impl From<store::Run> for Run {
             test: r.test,
             attempts: r.attempts,
             max_attempts: r.max_attempts,
+            ai_fallback: r.ai_fallback,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
             created_at: time(r.created_at),
             started_at: r.started_at.map(time),
             completed_at: r.completed_at.map(time),
@@ -209,7 +217,12 @@ pub struct SegmentExecution {
     pub started_at: String,
     pub duration_ms: i64,
     pub error: Option<RunErrorDto>,
+    /// Code logs, then the agent's turns and actions (secrets masked).
     pub logs: Vec<String>,
+    /// For an `AI Fallback`: the deterministic code's error the agent recovered from.
+    pub fallback_error: Option<RunErrorDto>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
 }
 
 impl From<store::SegmentExecution> for SegmentExecution {
@@ -223,6 +236,9 @@ impl From<store::SegmentExecution> for SegmentExecution {
             duration_ms: s.duration_ms,
             error: s.error.map(Into::into),
             logs: s.logs,
+            fallback_error: s.fallback_error.map(Into::into),
+            input_tokens: s.tokens.map(|t| t.0),
+            output_tokens: s.tokens.map(|t| t.1),
         }
     }
 }

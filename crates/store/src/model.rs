@@ -170,6 +170,11 @@ pub struct Run {
     pub attempts: i64,
     pub max_attempts: i64,
     pub cancel_requested: bool,
+    /// Whether any segment completed by AI fallback.
+    pub ai_fallback: bool,
+    /// Model tokens used by the run's agent segments.
+    pub input_tokens: i64,
+    pub output_tokens: i64,
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
@@ -186,6 +191,10 @@ pub struct SegmentExecution {
     pub duration_ms: i64,
     pub error: Option<RunError>,
     pub logs: Vec<String>,
+    /// For an AI Fallback: the deterministic code's error.
+    pub fallback_error: Option<RunError>,
+    /// Model tokens (input, output), when the agent ran.
+    pub tokens: Option<(i64, i64)>,
 }
 
 /// A page of a list, newest first.

@@ -94,11 +94,14 @@ impl Store {
         Ok(())
     }
 
+    /// Records a finished segment execution and adds its tokens and fallback to the run's totals.
     pub async fn record_segment(&self, run_id: &str, s: &SegmentExecution) -> Result<()> {
         let logs = Value::from(s.logs.clone()).to_string();
+        let (input, output) = s.tokens.unzip();
+        let mut tx = self.pool.begin().await?;
         query(
-            "INSERT INTO segment_executions (run_id, sequence, segment_name, mode, status, started_at, duration_ms, error, logs) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO segment_executions (run_id, sequence, segment_name, mode, status, started_at, duration_ms, error, logs, \
+             fallback_error, input_tokens, output_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             vec![
                 run_id.into(),
                 s.sequence.into(),
@@ -109,10 +112,28 @@ impl Store {
                 s.duration_ms.into(),
                 s.error.as_ref().map(error_json).into(),
                 logs.into(),
+                s.fallback_error.as_ref().map(error_json).into(),
+                input.into(),
+                output.into(),
             ],
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if s.tokens.is_some() || s.fallback_error.is_some() {
+            query(
+                "UPDATE runs SET input_tokens = input_tokens + $1, output_tokens = output_tokens + $2, \
+                 ai_fallback = CASE WHEN $3 = 1 THEN 1 ELSE ai_fallback END WHERE id = $4",
+                vec![
+                    input.unwrap_or(0).into(),
+                    output.unwrap_or(0).into(),
+                    s.fallback_error.is_some().into(),
+                    run_id.into(),
+                ],
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -21,7 +21,7 @@ pub struct NewRun {
 }
 
 pub(crate) const RUN_COLUMNS: &str = "seq, id, org_id, workflow_id, workflow_version, status, current_segment, inputs, outputs, error, \
-     test, attempts, max_attempts, cancel_requested, created_at, started_at, completed_at";
+     test, attempts, max_attempts, cancel_requested, ai_fallback, input_tokens, output_tokens, created_at, started_at, completed_at";
 
 impl Store {
     /// Queues a run. It is durable when this returns.
@@ -83,7 +83,8 @@ impl Store {
     ) -> Result<Vec<SegmentExecution>> {
         self.get_run(org_id, run_id).await?;
         let rows = query(
-            "SELECT sequence, segment_name, mode, status, started_at, duration_ms, error, logs FROM segment_executions \
+            "SELECT sequence, segment_name, mode, status, started_at, duration_ms, error, logs, fallback_error, input_tokens, \
+             output_tokens FROM segment_executions \
              WHERE run_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
             vec![run_id.into(), after.into(), i64::from(limit).into()],
         )
@@ -152,6 +153,9 @@ pub(crate) fn run(row: &AnyRow) -> Result<Run> {
         attempts: int(row, "attempts")?,
         max_attempts: int(row, "max_attempts")?,
         cancel_requested: int(row, "cancel_requested")? != 0,
+        ai_fallback: int(row, "ai_fallback")? != 0,
+        input_tokens: int(row, "input_tokens")?,
+        output_tokens: int(row, "output_tokens")?,
         created_at: int(row, "created_at")?,
         started_at: opt_int(row, "started_at")?,
         completed_at: opt_int(row, "completed_at")?,
@@ -168,6 +172,11 @@ fn segment(row: &AnyRow) -> Result<SegmentExecution> {
         started_at: int(row, "started_at")?,
         duration_ms: int(row, "duration_ms")?,
         error: opt_json(row, "error")?.as_ref().map(run_error),
+        fallback_error: opt_json(row, "fallback_error")?.as_ref().map(run_error),
+        tokens: match (opt_int(row, "input_tokens")?, opt_int(row, "output_tokens")?) {
+            (Some(i), Some(o)) => Some((i, o)),
+            _ => None,
+        },
         logs: logs
             .as_array()
             .map(|a| a.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect())

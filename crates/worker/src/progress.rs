@@ -23,6 +23,10 @@ impl Observer for ChannelObserver {
     }
 }
 
+fn run_error(f: engine::Failure) -> RunError {
+    RunError { segment_name: f.segment, code: f.code.as_str().to_owned(), message: f.message }
+}
+
 /// Writes events until the sender is dropped.
 pub async fn write(store: Store, run_id: String, worker: String, mut events: mpsc::UnboundedReceiver<Event>) {
     while let Some(event) = events.recv().await {
@@ -43,11 +47,11 @@ pub async fn write(store: Store, run_id: String, worker: String, mut events: mps
                     .to_owned(),
                     started_at: store.clock().now_ms() - duration_ms,
                     duration_ms,
-                    error: r.error.map(|f| RunError {
-                        segment_name: f.segment,
-                        code: f.code.as_str().to_owned(),
-                        message: f.message,
-                    }),
+                    error: r.error.map(run_error),
+                    fallback_error: r.fallback_from.map(run_error),
+                    tokens: r
+                        .tokens
+                        .map(|(i, o)| (i64::try_from(i).unwrap_or(i64::MAX), i64::try_from(o).unwrap_or(i64::MAX))),
                     logs: r.logs,
                 };
                 store.record_segment(&run_id, &execution).await

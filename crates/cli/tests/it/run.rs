@@ -7,7 +7,12 @@
 //!   "exit": 0,
 //!   "outputs": { … },          // exit 0: stdout must be exactly this JSON object
 //!   "stderr": ["…"],           // substrings stderr must contain
-//!   "stderrNot": ["…"] }       // substrings neither stdout nor stderr may contain
+//!   "stderrNot": ["…"],        // substrings neither stdout nor stderr may contain
+//!   "llm": {                   // optional: a scripted model for this run
+//!     "provider": "openai" | "anthropic",
+//!     "rules": [{"task": "regex", "when": "regex", "calls": [{"name": "click", "arguments": {"ref": "$1"}}]}],
+//!     "requests": 3,           // how many requests it must receive (optional)
+//!     "receivedNot": ["…"] } } // substrings no request to the model may contain
 //! ```
 
 use std::path::Path;
@@ -15,7 +20,7 @@ use std::path::Path;
 use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
 
-use crate::support::{fixtures, repo_root, segue, stem, text, workflow_file};
+use crate::support::{fixtures, repo_root, scripted_model, segue_with_env, stem, text, workflow_file};
 
 pub fn trials() -> Vec<Trial> {
     fixtures("tests/run")
@@ -40,9 +45,30 @@ fn check(path: &Path) -> Result<(), Failed> {
     let workflow = workflow_file(&document);
     let mut args = vec!["run".to_owned(), workflow.path().to_string_lossy().into_owned()];
     args.extend(strings(&case, "args"));
-    let out = segue(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let llm = &case["llm"];
+    let model = match llm["rules"].as_array() {
+        Some(rules) => Some(scripted_model(rules)?),
+        None => None,
+    };
+    let env: Vec<(&str, String)> = match &model {
+        Some(m) => {
+            let anthropic = llm["provider"] == "anthropic";
+            let base = if anthropic { m.anthropic_base() } else { m.openai_base() };
+            vec![
+                ("SEGUE_LLM_PROVIDER", if anthropic { "anthropic" } else { "openai" }.to_owned()),
+                ("SEGUE_LLM_BASE_URL", base),
+                ("SEGUE_LLM_MODEL", "scripted".to_owned()),
+                ("SEGUE_LLM_API_KEY", "test-key".to_owned()),
+            ]
+        }
+        None => Vec::new(),
+    };
+    let out = segue_with_env(&args.iter().map(String::as_str).collect::<Vec<_>>(), &env);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     let context = || format!("\n--- stdout\n{stdout}--- stderr\n{stderr}");
+    if std::env::var_os("SEGUE_TEST_SHOW_LOGS").is_some() {
+        eprintln!("{}", context());
+    }
 
     let want_exit = case["exit"].as_i64().ok_or("fixture needs `exit`")?;
     if out.status.code().map(i64::from) != Some(want_exit) {
@@ -60,6 +86,21 @@ fn check(path: &Path) -> Result<(), Failed> {
     for needle in strings(&case, "stderr") {
         if !stderr.contains(&needle) {
             return Err(format!("stderr lacks {needle:?}{}", context()).into());
+        }
+    }
+    if let Some(model) = &model {
+        let received = model.received_text();
+        if let Some(n) = llm["requests"].as_u64()
+            && model.request_count() as u64 != n
+        {
+            return Err(
+                format!("the model received {} requests, expected {n}{}", model.request_count(), context()).into()
+            );
+        }
+        for needle in strings(llm, "receivedNot") {
+            if received.contains(&needle) {
+                return Err(format!("the model received {needle:?}").into());
+            }
         }
     }
     for needle in strings(&case, "stderrNot") {

@@ -24,22 +24,27 @@ pub fn stem(path: &Path) -> String {
     path.file_stem().expect("file name").to_string_lossy().into_owned()
 }
 
+/// One runtime per test process for the servers tests talk to (demo site, scripted model).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+    })
+}
+
 /// The demo site, started once per test process on a free port.
 pub fn demo_base() -> String {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     let addr = ADDR.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async {
-                let (addr, server) = demo::spawn("127.0.0.1:0".parse().unwrap()).await.expect("demo site");
-                tx.send(addr).expect("send address");
-                let _ = server.await;
-            });
-        });
-        rx.recv().expect("demo address")
+        runtime().block_on(async { demo::spawn("127.0.0.1:0".parse().unwrap()).await.expect("demo site").0 })
     });
     format!("http://{addr}")
+}
+
+/// A scripted chat model serving these rules (see `testkit`).
+pub fn scripted_model(rules: &[serde_json::Value]) -> Result<testkit::ScriptedModel, String> {
+    let rules = rules.iter().map(testkit::Rule::from_json).collect::<Result<Vec<_>, _>>()?;
+    runtime().block_on(testkit::ScriptedModel::start(rules)).map_err(|e| e.to_string())
 }
 
 /// Writes `text` (a workflow document) pointed at the test demo site.
@@ -51,12 +56,21 @@ pub fn workflow_file(text: &str) -> tempfile::NamedTempFile {
 }
 
 pub fn segue(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_segue"))
-        .args(args)
-        .current_dir(repo_root())
-        .env_remove("SEGUE_LOG")
-        .output()
-        .expect("run segue")
+    segue_with_env(args, &[])
+}
+
+/// Runs `segue` with only these `SEGUE_LLM_*` settings (none: no AI).
+pub fn segue_with_env(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_segue"));
+    command.args(args).current_dir(repo_root()).env_remove("SEGUE_LOG");
+    for var in ["SEGUE_LLM_PROVIDER", "SEGUE_LLM_BASE_URL", "SEGUE_LLM_MODEL", "SEGUE_LLM_API_KEY", "SEGUE_LLM_VISION"]
+    {
+        command.env_remove(var);
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run segue")
 }
 
 pub fn text(bytes: &[u8]) -> String {

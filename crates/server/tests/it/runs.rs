@@ -191,3 +191,59 @@ async fn events_stream_segments_and_the_end() {
     assert_eq!(events.last(), Some(&"end"), "{body}");
     assert!(body.contains("Desk Lamp with USB Port"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ai_fallback_is_recorded_on_the_run_and_its_segments() {
+    let server = TestServer::start(0).await;
+    let rule = |task: &str, when: &str, calls: Value| {
+        testkit::Rule::from_json(&json!({"task": task, "when": when, "calls": calls})).unwrap()
+    };
+    let model = testkit::ScriptedModel::start(vec![
+        rule("Type .* into the search box", r"URL: \S*/shop-v2/search", json!([{"name": "complete", "arguments": {}}])),
+        rule(
+            "Type .* into the search box",
+            r#"searchbox "Find products" \[ref=(\w+)\]"#,
+            json!([{"name": "fill", "arguments": {"ref": "$1", "value": "{{search_query}}"}}, {"name": "press", "arguments": {"key": "Enter", "ref": "$1"}}]),
+        ),
+        rule(
+            "Extract the title",
+            r#"heading "([^"]+)" \[level=3\] \[ref=\w+\]\n\s*- generic \[ref=\w+\]: USD ([0-9.]+)"#,
+            json!([{"name": "complete", "arguments": {"top_result_title": "$1", "top_result_price": {"$number": "$2"}}}]),
+        ),
+    ])
+    .await
+    .unwrap();
+    let config = agent::llm::Config::from_values(
+        Some("openai"),
+        Some("scripted".into()),
+        Some(model.openai_base()),
+        None,
+        false,
+    )
+    .unwrap()
+    .unwrap();
+    server.spawn_workers_with_agent(
+        1,
+        Duration::from_secs(60),
+        Some(agent::Agent::new(config, agent::Settings::default())),
+    );
+    let wf = server.create_workflow(server.example("shop_price_check_redesigned.json")).await;
+    let run = server
+        .post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"search_query": "bottle"}, "waitSeconds": 90}))
+        .await
+        .body;
+    assert_eq!(run["status"], "COMPLETED", "{run}");
+    assert_eq!(run["outputs"]["top_result_title"], "Insulated Water Bottle 1L");
+    assert_eq!(run["aiFallback"], true);
+    assert!(run["inputTokens"].as_i64().unwrap() > 0 && run["outputTokens"].as_i64().unwrap() > 0, "{run}");
+    let segments = server.get(&format!("/v1/runs/{}/segments", run["id"].as_str().unwrap())).await.body;
+    let search = &segments["data"][1];
+    assert_eq!(
+        (search["segmentName"].as_str(), search["mode"].as_str()),
+        (Some("search_product"), Some("AI Fallback"))
+    );
+    assert_eq!(search["fallbackError"]["code"], "SEGMENT_THREW");
+    assert!(search["logs"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().contains("fill {")), "{search}");
+    assert_eq!(segments["data"][0]["mode"], "code");
+    assert_eq!(segments["data"][0]["inputTokens"], Value::Null);
+}

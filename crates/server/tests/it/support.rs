@@ -64,7 +64,12 @@ impl TestServer {
 
     /// Starts in-process workers with a segment time limit.
     pub fn spawn_workers(&self, concurrency: usize, segment_timeout: Duration) {
+        self.spawn_workers_with_agent(concurrency, segment_timeout, None);
+    }
+
+    pub fn spawn_workers_with_agent(&self, concurrency: usize, segment_timeout: Duration, agent: Option<agent::Agent>) {
         let mut config = worker::Config::new(concurrency);
+        config.settings.agent = agent.map(std::sync::Arc::new);
         config.heartbeat = Duration::from_millis(300);
         config.poll = Duration::from_millis(50);
         config.settings.segment_timeout = segment_timeout;

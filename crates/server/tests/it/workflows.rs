@@ -130,7 +130,14 @@ async fn malformed_requests_get_the_error_shape_too() {
     let server = TestServer::start(0).await;
     let http = reqwest::Client::new();
     let url = format!("{}/v1/workflows", server.base);
-    let broken = http.post(&url).bearer_auth(&server.admin_key).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let broken = http
+        .post(&url)
+        .bearer_auth(&server.admin_key)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = broken.json().await.unwrap();
     assert_eq!(body["error"]["code"], "BAD_REQUEST");
@@ -139,7 +146,14 @@ async fn malformed_requests_get_the_error_shape_too() {
     let body: serde_json::Value = no_type.json().await.unwrap();
     assert_eq!(body["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
     let missing = server.post("/v1/workflows", json!({"definition": {}})).await;
-    assert!(missing.status.is_client_error() && missing.body["error"]["message"].as_str().unwrap().contains("name"), "{}", missing.body);
+    assert!(
+        missing.status.is_client_error() && missing.body["error"]["message"].as_str().unwrap().contains("name"),
+        "{}",
+        missing.body
+    );
     let bad_query = server.get("/v1/runs?test=maybe").await;
-    assert_eq!((bad_query.status, bad_query.body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_REQUEST")));
+    assert_eq!(
+        (bad_query.status, bad_query.body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("BAD_REQUEST"))
+    );
 }

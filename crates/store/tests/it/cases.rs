@@ -342,6 +342,12 @@ async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Fail
             duration_ms: 10 * sequence,
             error,
             logs: vec![format!("line {sequence}")],
+            fallback_error: (sequence == 2).then(|| RunError {
+                segment_name: Some("s2".into()),
+                code: "SEGMENT_THREW".into(),
+                message: "selector".into(),
+            }),
+            tokens: (sequence == 2).then_some((100, 7)),
         };
         store.record_segment(&run.id, &s).await?;
     }
@@ -352,7 +358,13 @@ async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Fail
         all[2].error.as_ref().map(|e| e.message.as_str()) == Some("boom") && all[0].logs == ["line 1"],
         "fields round-trip",
     )?;
-    check(store.list_segments(&org.id, &run.id, 2, 100).await?.len() == 1, "after a sequence")
+    check(store.list_segments(&org.id, &run.id, 2, 100).await?.len() == 1, "after a sequence")?;
+    check(
+        all[1].tokens == Some((100, 7)) && all[1].fallback_error.is_some() && all[0].tokens.is_none(),
+        "agent evidence",
+    )?;
+    let totals = store.get_run(&org.id, &run.id).await?;
+    check(totals.ai_fallback && (totals.input_tokens, totals.output_tokens) == (100, 7), "run totals")
 }
 
 async fn metrics_counts(store: Store, _: Clock) -> Result<(), Failed> {

@@ -1,0 +1,246 @@
+use std::time::Instant;
+
+use engine::Redactor;
+use runner::Runner;
+use serde_json::{Map, Value};
+use workflow::{ParamType, Segment};
+
+use crate::llm::{self, Message, Provider, Request};
+use crate::trace::{ActionRecord, Trace, Turn};
+use crate::{prompts, tools};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Browser actions allowed per segment.
+    pub max_actions: u32,
+    /// `complete` calls with invalid outputs answered before giving up.
+    pub max_invalid_completes: u32,
+    /// Replies without any tool call tolerated before giving up.
+    pub max_idle_replies: u32,
+    /// Longer snapshots are cut, to bound what each turn costs.
+    pub max_snapshot_chars: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { max_actions: 25, max_invalid_completes: 3, max_idle_replies: 2, max_snapshot_chars: 40_000 }
+    }
+}
+
+pub struct Agent {
+    provider: Provider,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent").field("provider", self.provider.config()).field("settings", &self.settings).finish()
+    }
+}
+
+/// One segment for the agent to complete.
+pub struct Task<'a> {
+    pub segment: &'a Segment,
+    /// The segment's prompt with `{{name}}` substituted (secrets kept as placeholders).
+    pub prompt: &'a str,
+    /// The segment's inputs with real values; `file` inputs as paths on disk.
+    pub parameters: &'a Map<String, Value>,
+    pub redactor: &'a Redactor,
+}
+
+pub struct Outcome {
+    /// The outputs `complete` returned, or why the agent could not finish.
+    pub result: Result<Map<String, Value>, String>,
+    pub trace: Trace,
+}
+
+impl Agent {
+    pub fn new(config: llm::Config, settings: Settings) -> Agent {
+        Agent { provider: Provider::new(config), settings }
+    }
+
+    /// Runs the loop. `Err` only when the browser runner itself failed.
+    pub async fn run(&self, task: Task<'_>, runner: &mut Runner) -> Result<Outcome, runner::Error> {
+        let mut trace = Trace::default();
+        let result = self.drive(&task, runner, &mut trace).await?;
+        Ok(Outcome { result, trace })
+    }
+
+    async fn drive(
+        &self,
+        task: &Task<'_>,
+        runner: &mut Runner,
+        trace: &mut Trace,
+    ) -> Result<Result<Map<String, Value>, String>, runner::Error> {
+        let segment = task.segment;
+        let tools = tools::all(&segment.output_parameters);
+        let system = prompts::system(segment);
+        let mask = |s: &str| task.redactor.redact(s).into_owned();
+        let first = self.observe(runner, trace, task).await?;
+        let mut messages = vec![Message::User {
+            text: format!("{}\n\n{}", prompts::task(task.prompt, segment, task.parameters), first.0),
+            image_png_base64: first.1,
+        }];
+        let (mut invalid_completes, mut idle_replies) = (0, 0);
+        loop {
+            let request = Request { system: system.clone(), messages: messages.clone(), tools: tools.clone() };
+            let asked = Instant::now();
+            let reply = match self.provider.complete(&request).await {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(mask(&e.to_string()))),
+            };
+            let took = asked.elapsed();
+            trace.model_time += took;
+            trace.input_tokens += reply.usage.input_tokens;
+            trace.output_tokens += reply.usage.output_tokens;
+            trace.turns.push(Turn {
+                text: reply.text.as_deref().map(mask),
+                tool_calls: reply
+                    .tool_calls
+                    .iter()
+                    .map(|c| (c.name.clone(), mask_value(task.redactor, &c.arguments)))
+                    .collect(),
+                usage: reply.usage,
+                duration: took,
+            });
+            messages.push(Message::Assistant { text: reply.text.clone(), tool_calls: reply.tool_calls.clone() });
+            if reply.tool_calls.is_empty() {
+                idle_replies += 1;
+                if idle_replies > self.settings.max_idle_replies {
+                    return Ok(Err("the model stopped calling tools without completing the step".into()));
+                }
+                messages.push(Message::User {
+                    text: "Call one of the tools: act on the page, complete or fail.".into(),
+                    image_png_base64: None,
+                });
+                continue;
+            }
+            let mut acted = false;
+            for call in &reply.tool_calls {
+                let answer = match call.name.as_str() {
+                    tools::COMPLETE => match tools::validate_complete(&segment.output_parameters, &call.arguments) {
+                        Ok(outputs) => return Ok(Ok(outputs)),
+                        Err(reason) => {
+                            invalid_completes += 1;
+                            if invalid_completes > self.settings.max_invalid_completes {
+                                return Ok(Err(format!(
+                                    "the agent's outputs were invalid {invalid_completes} times; last: {}",
+                                    mask(&reason)
+                                )));
+                            }
+                            format!("Invalid outputs: {}. Call complete again with corrected arguments.", mask(&reason))
+                        }
+                    },
+                    tools::FAIL => {
+                        let reason = call.arguments["reason"].as_str().unwrap_or("no reason given");
+                        return Ok(Err(format!("the agent gave up: {}", mask(reason))));
+                    }
+                    action => {
+                        if trace.actions.len() as u32 >= self.settings.max_actions {
+                            return Ok(Err(format!(
+                                "the agent used its budget of {} actions without completing the step",
+                                self.settings.max_actions
+                            )));
+                        }
+                        acted = true;
+                        self.act(runner, task, trace, action, &call.arguments).await?
+                    }
+                };
+                messages.push(Message::ToolResult { call_id: call.id.clone(), content: answer });
+            }
+            if acted {
+                let (text, image) = self.observe(runner, trace, task).await?;
+                messages.push(Message::User { text, image_png_base64: image });
+            }
+        }
+    }
+
+    async fn observe(
+        &self,
+        runner: &mut Runner,
+        trace: &mut Trace,
+        task: &Task<'_>,
+    ) -> Result<(String, Option<String>), runner::Error> {
+        let vision = self.provider.config().vision;
+        let observation = runner.observe(vision).await?;
+        let text = prompts::observation(
+            &observation,
+            |s| task.redactor.redact(s).into_owned(),
+            self.settings.max_snapshot_chars,
+        );
+        trace.last_observation_chars = (observation.snapshot.chars().count(), observation.html_chars);
+        Ok((text, observation.screenshot_png_base64))
+    }
+
+    /// Performs one action and returns what to tell the model.
+    async fn act(
+        &self,
+        runner: &mut Runner,
+        task: &Task<'_>,
+        trace: &mut Trace,
+        tool: &str,
+        args: &Value,
+    ) -> Result<String, runner::Error> {
+        let mut real = substitute(args, task);
+        if tool == "upload_file" {
+            let parameter = args["parameter"].as_str().unwrap_or_default();
+            let declared = task.segment.input_parameters.iter().any(|p| p.name == parameter && p.ty == ParamType::File);
+            match task.parameters.get(parameter).and_then(Value::as_str) {
+                Some(path) if declared => real["path"] = Value::String(path.to_owned()),
+                _ => {
+                    let answer = format!("Failed: '{parameter}' is not a file input of this step.");
+                    trace.actions.push(ActionRecord {
+                        tool: tool.into(),
+                        args: args.clone(),
+                        result: answer.clone(),
+                        ok: false,
+                        locator: None,
+                    });
+                    return Ok(answer);
+                }
+            }
+        }
+        let (answer, ok, locator) = match runner.act(tool, &real).await? {
+            Ok(done) => (format!("Done. The page is now at {}.", done.url), true, done.locator),
+            Err(message) => (format!("Failed: {}", first_line(&message)), false, None),
+        };
+        let answer = task.redactor.redact(&answer).into_owned();
+        trace.actions.push(ActionRecord {
+            tool: tool.into(),
+            args: mask_value(task.redactor, args),
+            result: answer.clone(),
+            ok,
+            locator,
+        });
+        Ok(answer)
+    }
+}
+
+/// Replaces `{{name}}` in string arguments with the segment's input values:
+/// this is how the model types secrets it never sees.
+fn substitute(args: &Value, task: &Task<'_>) -> Value {
+    match args {
+        Value::String(s) => {
+            let mut out = s.clone();
+            for p in &task.segment.input_parameters {
+                if let Some(v) = task.parameters.get(&p.name) {
+                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    out = out.replace(&format!("{{{{{}}}}}", p.name), &text);
+                }
+            }
+            Value::String(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| substitute(v, task)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), substitute(v, task))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn mask_value(redactor: &Redactor, v: &Value) -> Value {
+    redactor.redact_value(v)
+}
+
+/// Playwright errors carry a call log after the first line; the model needs the first.
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message)
+}
