@@ -200,6 +200,45 @@ async function stableLocator(ref) {
   return null;
 }
 
+// Where each output value appears on the page, as a structural CSS selector (test ids,
+// classes and tags, never the value's own text) whose first match is the element, and
+// that element's text. Used to compile extraction code from an agent's answer.
+async function locate({ values }) {
+  if (!session) throw new Error('no browser session open');
+  const found = {};
+  for (const [name, value] of Object.entries(values || {})) {
+    if (value === null || typeof value === 'object') continue;
+    found[name] = await session.page.evaluate((needle) => {
+      const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
+      let best = null;
+      for (const el of document.body.querySelectorAll('*')) {
+        if (el.closest('script, style, head')) continue;
+        if (!norm(el.textContent).includes(needle)) continue;
+        if (!best || best.contains(el)) best = el;
+      }
+      if (!best) return null;
+      const part = (el) => {
+        const testid = el.getAttribute('data-testid');
+        if (testid) return `[data-testid="${CSS.escape(testid)}"]`;
+        const classes = [...el.classList].filter((c) => !/\d/.test(c)).slice(0, 2);
+        return el.tagName.toLowerCase() + classes.map((c) => `.${CSS.escape(c)}`).join('');
+      };
+      const parts = [part(best)];
+      let up = best.parentElement;
+      const distinctive = () => parts.some((p) => p.startsWith('[data-testid') || p.includes('.'));
+      while (up && up !== document.body && parts.length < 4) {
+        if (distinctive() && document.querySelector(parts.join(' ')) === best) break;
+        parts.unshift(part(up));
+        up = up.parentElement;
+      }
+      const selector = parts.join(' ');
+      if (document.querySelector(selector) !== best) return null;
+      return { selector, text: norm(best.textContent) };
+    }, String(value));
+  }
+  return found;
+}
+
 const ACTION_TIMEOUT = 10000;
 
 // One agent action. Throws with a readable message when it cannot be done.
@@ -258,7 +297,7 @@ async function shutdown() {
   return {};
 }
 
-const ops = { launch, open, code: runCode, route, observe, act, close, shutdown };
+const ops = { launch, open, code: runCode, route, observe, act, locate, close, shutdown };
 
 function errorMessage(e) {
   if (e instanceof Error || (e && typeof e.message === 'string')) return e.message;

@@ -8,6 +8,7 @@
 //! `{{name}}`, observations are masked, and the runtime substitutes the real
 //! value when the model types the placeholder.
 
+pub mod heal;
 pub mod llm;
 mod prompts;
 mod run;

@@ -119,7 +119,11 @@ impl Agent {
             for call in &reply.tool_calls {
                 let answer = match call.name.as_str() {
                     tools::COMPLETE => match tools::validate_complete(&segment.output_parameters, &call.arguments) {
-                        Ok(outputs) => return Ok(Ok(outputs)),
+                        Ok(outputs) => {
+                            // Found now, while the page shows them: healing compiles extraction code from it.
+                            trace.located_outputs = runner.locate(&outputs).await?;
+                            return Ok(Ok(outputs));
+                        }
                         Err(reason) => {
                             invalid_completes += 1;
                             if invalid_completes > self.settings.max_invalid_completes {

@@ -18,6 +18,8 @@ pub struct Trace {
     pub model_time: Duration,
     /// Characters of the last snapshot sent and of the page's HTML, to size observations.
     pub last_observation_chars: (usize, u64),
+    /// Where each output `complete` returned was found on the page (`{name: {selector, text}}`).
+    pub located_outputs: Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +31,9 @@ pub struct Args {
     /// Show the browser window.
     #[arg(long)]
     headed: bool,
+    /// Write the workflow with code compiled from what the AI fallback did, checked by running it without AI.
+    #[arg(long, value_name = "FILE")]
+    heal_out: Option<PathBuf>,
 }
 
 pub async fn main(args: Args) -> ExitCode {
@@ -97,8 +100,11 @@ pub async fn main(args: Args) -> ExitCode {
             on_interrupt.cancel();
         }
     });
-    let request = executor::RunRequest { workflow: Arc::new(workflow), inputs, cancel };
+    let request = executor::RunRequest { workflow: Arc::new(workflow), inputs: inputs.clone(), cancel: cancel.clone() };
     let outcome = executor::execute(request, &settings, &mut runner, &mut Progress).await;
+    if let Some(path) = &args.heal_out {
+        heal(&args.file, path, &outcome, inputs, &settings, &mut runner, cancel).await;
+    }
     runner.shutdown().await;
     match outcome.result {
         Ok(outputs) => {
@@ -114,4 +120,55 @@ pub async fn main(args: Args) -> ExitCode {
 
 fn seconds(s: f64) -> Option<Duration> {
     (s.is_finite() && s > 0.0).then(|| Duration::from_secs_f64(s))
+}
+
+/// Writes the healed workflow and checks it by running it again with AI disabled.
+async fn heal(
+    source: &Path,
+    out: &Path,
+    outcome: &executor::Outcome,
+    inputs: serde_json::Map<String, serde_json::Value>,
+    settings: &Settings,
+    runner: &mut runner::Runner,
+    cancel: executor::CancellationToken,
+) {
+    if outcome.heals.is_empty() {
+        eprintln!("heal: nothing to heal, no segment needed the AI fallback; {} not written", out.display());
+        return;
+    }
+    for note in executor::heal_notes(&outcome.heals) {
+        eprintln!("heal: {note}");
+    }
+    let document = std::fs::read_to_string(source).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let Some(healed) = document.as_ref().and_then(|d| executor::healed_document(d, &outcome.heals)) else {
+        eprintln!("heal: no segment could be healed; {} not written", out.display());
+        return;
+    };
+    let text = serde_json::to_string_pretty(&healed).expect("JSON") + "\n";
+    if let Err(e) = std::fs::write(out, text) {
+        eprintln!("heal: cannot write {}: {e}", out.display());
+        return;
+    }
+    eprintln!("heal: wrote {}; checking it with AI disabled…", out.display());
+    let Some(workflow) = workflow::check_value(&healed).workflow else {
+        eprintln!("heal: check failed: the healed workflow is not valid");
+        return;
+    };
+    if !runner.is_alive() {
+        match runner::Runner::start(&runner::Options::default()).await {
+            Ok(fresh) => *runner = fresh,
+            Err(e) => return eprintln!("heal: check not run: {e}"),
+        }
+    }
+    let without_ai = Settings {
+        agent: None,
+        engine: engine::Config { ai_available: false, ..settings.engine.clone() },
+        ..settings.clone()
+    };
+    let request = executor::RunRequest { workflow: Arc::new(workflow), inputs, cancel };
+    let check = executor::execute(request, &without_ai, runner, &mut ()).await;
+    match check.result {
+        Ok(outputs) => eprintln!("heal: check passed without AI, outputs {}", serde_json::Value::Object(outputs)),
+        Err(failure) => eprintln!("heal: check failed without AI: {failure}"),
+    }
 }

@@ -73,6 +73,17 @@ pub struct Outcome {
     pub in_code: Duration,
     /// Time spent opening and closing the run's browser context and page.
     pub session_setup: Duration,
+    /// For each segment the agent completed by fallback: deterministic code
+    /// compiled from what it did, or why none could be.
+    pub heals: Vec<Heal>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heal {
+    /// Index into the workflow's segments.
+    pub segment: usize,
+    pub name: String,
+    pub code: Result<String, String>,
 }
 
 /// One run to execute.
@@ -104,6 +115,7 @@ pub async fn execute(
         files: RunFiles::new(),
         segments: Vec::new(),
         in_code: Duration::ZERO,
+        heals: Vec::new(),
     };
     let opening = Instant::now();
     let opened = runner.open(record_network).await;
@@ -122,7 +134,7 @@ pub async fn execute(
         Ok(outputs) => Ok(outputs.iter().map(|(k, v)| (k.clone(), redactor.redact_value(v))).collect()),
         Err(f) => Err(Failure { message: redactor.redact(&f.message).into_owned(), ..f }),
     };
-    Outcome { result, segments: execution.segments, in_code: execution.in_code, session_setup }
+    Outcome { result, segments: execution.segments, in_code: execution.in_code, session_setup, heals: execution.heals }
 }
 
 struct Execution<'s> {
@@ -132,6 +144,7 @@ struct Execution<'s> {
     files: RunFiles,
     segments: Vec<SegmentRecord>,
     in_code: Duration,
+    heals: Vec<Heal>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,6 +303,11 @@ impl Execution<'_> {
             agent::Task { segment: &segment, prompt: &call.prompt, parameters: &parameters, redactor: &redactor };
         match self.bounded(agent.run(task, runner)).await {
             Ok(Ok(outcome)) => {
+                if let (Some(_), Ok(outputs)) = (&call.fallback_from, &outcome.result) {
+                    let code = agent::heal::compile(&segment, &outcome.trace, outputs, &parameters);
+                    let code = code.map_err(|reason| redactor.redact(&reason).into_owned());
+                    self.heals.push(Heal { segment: call.segment, name: call.name.clone(), code });
+                }
                 let logs = outcome.trace.log_lines();
                 let tokens = Some((outcome.trace.input_tokens, outcome.trace.output_tokens));
                 let next = run.agent_returned(outcome.result.map(Value::Object));

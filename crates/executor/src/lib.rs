@@ -6,6 +6,8 @@
 
 mod execute;
 mod files;
+mod heal;
 
-pub use execute::{Observer, Outcome, RunRequest, SegmentRecord, SegmentStatus, Settings, execute};
+pub use execute::{Heal, Observer, Outcome, RunRequest, SegmentRecord, SegmentStatus, Settings, execute};
+pub use heal::{healed_document, notes as heal_notes};
 pub use tokio_util::sync::CancellationToken;

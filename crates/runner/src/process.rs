@@ -210,6 +210,12 @@ impl Runner {
         }))
     }
 
+    /// For each value, `{selector, text}`: a structural CSS selector whose first
+    /// match shows the value, and that element's text; `null` when not found.
+    pub async fn locate(&mut self, values: &serde_json::Map<String, Value>) -> Result<Value, Error> {
+        self.request(json!({"op": "locate", "values": values}), &mut |_| {}).await?.map_err(Error::Runner)
+    }
+
     /// Closes the run's context; the browser stays up for the next run.
     pub async fn close(&mut self) -> Result<(), Error> {
         self.request(json!({"op": "close"}), &mut |_| {}).await?.map_err(Error::Runner)?;

@@ -106,6 +106,21 @@ pub struct Version {
     #[schema(value_type = Object)]
     pub definition: Value,
     pub created_at: String,
+    /// For a draft written by self-healing: why, from which run, and its check without AI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healing: Option<Healing>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Healing {
+    /// One line per segment healed or left agent-assisted.
+    pub notes: Vec<String>,
+    /// The run whose AI fallbacks were compiled into this draft.
+    pub from_run_id: String,
+    /// The draft run with AI disabled on that run's inputs: `PENDING`, `PASSED` or `FAILED`.
+    pub check_status: String,
+    pub check_message: Option<String>,
 }
 
 impl Version {
@@ -115,6 +130,12 @@ impl Version {
             version: v.version.map_or_else(|| Value::from("draft"), Value::from),
             definition: serde_json::from_str(&v.definition).unwrap_or(Value::Null),
             created_at: time(v.created_at),
+            healing: v.healing.map(|h| Healing {
+                notes: h.notes,
+                from_run_id: h.from_run,
+                check_status: h.check_status,
+                check_message: h.check_message,
+            }),
         }
     }
 }
@@ -173,6 +194,8 @@ pub struct Run {
     pub max_attempts: i64,
     /// Whether any segment completed by AI fallback.
     pub ai_fallback: bool,
+    /// Whether self-healing saved the workflow's draft from this run.
+    pub healed_draft: bool,
     /// Model tokens used by the run's agent segments.
     pub input_tokens: i64,
     pub output_tokens: i64,
@@ -196,6 +219,7 @@ impl From<store::Run> for Run {
             attempts: r.attempts,
             max_attempts: r.max_attempts,
             ai_fallback: r.ai_fallback,
+            healed_draft: r.healed_draft,
             input_tokens: r.input_tokens,
             output_tokens: r.output_tokens,
             created_at: time(r.created_at),

@@ -104,6 +104,19 @@ pub struct Version {
     /// The workflow document, as JSON text exactly as it was saved.
     pub definition: String,
     pub created_at: i64,
+    /// For a draft written by self-healing.
+    pub healing: Option<Healing>,
+}
+
+/// How a healed draft came to be and whether it ran without AI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Healing {
+    /// One line per segment healed or left agent-assisted.
+    pub notes: Vec<String>,
+    pub from_run: String,
+    /// `PENDING`, `PASSED` or `FAILED`.
+    pub check_status: String,
+    pub check_message: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,6 +183,8 @@ pub struct Run {
     pub attempts: i64,
     pub max_attempts: i64,
     pub cancel_requested: bool,
+    /// Whether self-healing saved a draft from this run.
+    pub healed_draft: bool,
     /// Whether any segment completed by AI fallback.
     pub ai_fallback: bool,
     /// Model tokens used by the run's agent segments.

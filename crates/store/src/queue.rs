@@ -14,6 +14,7 @@ use crate::{Result, RunError, RunStatus, SegmentExecution, Store};
 pub struct ClaimedRun {
     pub id: String,
     pub org_id: String,
+    pub workflow_id: String,
     pub definition: String,
     pub sealed_inputs: String,
     /// 1 on the first attempt.
@@ -39,12 +40,12 @@ impl Store {
             Backend::Postgres => {
                 "UPDATE runs SET status = $1, lease_owner = $2, lease_expires_at = $3, started_at = COALESCE(started_at, $4), \
                  attempts = attempts + 1 WHERE seq = (SELECT seq FROM runs WHERE status = $5 ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, org_id, definition, sealed_inputs, attempts"
+                 RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts"
             }
             Backend::Sqlite => {
                 "UPDATE runs SET status = $1, lease_owner = $2, lease_expires_at = $3, started_at = COALESCE(started_at, $4), \
                  attempts = attempts + 1 WHERE seq = (SELECT seq FROM runs WHERE status = $5 ORDER BY seq LIMIT 1) AND status = $5 \
-                 RETURNING id, org_id, definition, sealed_inputs, attempts"
+                 RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts"
             }
         };
         let row = query(
@@ -63,6 +64,7 @@ impl Store {
             Ok(ClaimedRun {
                 id: text(&r, "id")?,
                 org_id: text(&r, "org_id")?,
+                workflow_id: text(&r, "workflow_id")?,
                 definition: text(&r, "definition")?,
                 sealed_inputs: text(&r, "sealed_inputs")?,
                 attempts: int(&r, "attempts")?,

@@ -21,7 +21,7 @@ pub struct NewRun {
 }
 
 pub(crate) const RUN_COLUMNS: &str = "seq, id, org_id, workflow_id, workflow_version, status, current_segment, inputs, outputs, error, \
-     test, attempts, max_attempts, cancel_requested, ai_fallback, input_tokens, output_tokens, created_at, started_at, completed_at";
+     test, attempts, max_attempts, cancel_requested, healed_draft, ai_fallback, input_tokens, output_tokens, created_at, started_at, completed_at";
 
 impl Store {
     /// Queues a run. It is durable when this returns.
@@ -153,6 +153,7 @@ pub(crate) fn run(row: &AnyRow) -> Result<Run> {
         attempts: int(row, "attempts")?,
         max_attempts: int(row, "max_attempts")?,
         cancel_requested: int(row, "cancel_requested")? != 0,
+        healed_draft: int(row, "healed_draft")? != 0,
         ai_fallback: int(row, "ai_fallback")? != 0,
         input_tokens: int(row, "input_tokens")?,
         output_tokens: int(row, "output_tokens")?,

@@ -133,34 +133,106 @@ impl Store {
         let now = self.clock.now_ms();
         query(
             "INSERT INTO workflow_drafts (workflow_id, definition, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
+             ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at, \
+             heal_notes = NULL, healed_from_run = NULL, check_status = NULL, check_message = NULL",
             vec![id.into(), definition.into(), now.into()],
         )
         .execute(&self.pool)
         .await?;
-        Ok(Version { workflow_id: id.to_owned(), version: None, definition: definition.to_owned(), created_at: now })
+        Ok(Version {
+            workflow_id: id.to_owned(),
+            version: None,
+            definition: definition.to_owned(),
+            created_at: now,
+            healing: None,
+        })
+    }
+
+    /// Saves a healed workflow as the draft (never published), with why, and marks the run.
+    pub async fn save_healed_draft(
+        &self,
+        org_id: &str,
+        id: &str,
+        definition: &str,
+        notes: &[String],
+        run_id: &str,
+    ) -> Result<()> {
+        self.get_live_workflow(org_id, id).await?;
+        let now = self.clock.now_ms();
+        let notes = serde_json::Value::from(notes.to_vec()).to_string();
+        let mut tx = self.pool.begin().await?;
+        query(
+            "INSERT INTO workflow_drafts (workflow_id, definition, updated_at, heal_notes, healed_from_run, check_status) \
+             VALUES ($1, $2, $3, $4, $5, 'PENDING') ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, \
+             updated_at = excluded.updated_at, heal_notes = excluded.heal_notes, healed_from_run = excluded.healed_from_run, \
+             check_status = excluded.check_status, check_message = NULL",
+            vec![id.into(), definition.into(), now.into(), notes.into(), run_id.into()],
+        )
+        .execute(&mut *tx)
+        .await?;
+        query("UPDATE runs SET healed_draft = 1 WHERE id = $1 AND org_id = $2", vec![run_id.into(), org_id.into()])
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records the check of a healed draft, unless the draft was replaced meanwhile.
+    pub async fn record_draft_check(
+        &self,
+        id: &str,
+        run_id: &str,
+        passed: bool,
+        message: Option<String>,
+    ) -> Result<()> {
+        query(
+            "UPDATE workflow_drafts SET check_status = $1, check_message = $2 WHERE workflow_id = $3 AND healed_from_run = $4",
+            vec![if passed { "PASSED" } else { "FAILED" }.into(), message.into(), id.into(), run_id.into()],
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     pub async fn get_version(&self, org_id: &str, id: &str, which: VersionRef) -> Result<Version> {
         let w = self.get_workflow(org_id, id).await?;
         let row = match which {
-            VersionRef::Draft => {
-                let row =
-                    query("SELECT definition, updated_at FROM workflow_drafts WHERE workflow_id = $1", vec![id.into()])
-                        .fetch_optional(&self.pool)
-                        .await?
-                        .ok_or(Error::NotFound)?;
-                return Ok(Version {
-                    workflow_id: w.id,
-                    version: None,
-                    definition: text(&row, "definition")?,
-                    created_at: int(&row, "updated_at")?,
-                });
-            }
+            VersionRef::Draft => return self.draft(&w.id).await,
             VersionRef::Latest => self.version_row(id, w.latest_version).await?,
             VersionRef::Number(n) => self.version_row(id, n).await?,
         };
         version(&row)
+    }
+
+    async fn draft(&self, id: &str) -> Result<Version> {
+        let row = query(
+            "SELECT definition, updated_at, heal_notes, healed_from_run, check_status, check_message \
+             FROM workflow_drafts WHERE workflow_id = $1",
+            vec![id.into()],
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
+        let healing = match opt_text(&row, "healed_from_run")? {
+            Some(from_run) => Some(crate::Healing {
+                notes: crate::db::opt_json(&row, "heal_notes")?
+                    .and_then(|v| {
+                        v.as_array().map(|a| a.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+                    })
+                    .unwrap_or_default(),
+                from_run,
+                check_status: opt_text(&row, "check_status")?.unwrap_or_else(|| "PENDING".into()),
+                check_message: opt_text(&row, "check_message")?,
+            }),
+            None => None,
+        };
+        Ok(Version {
+            workflow_id: id.to_owned(),
+            version: None,
+            definition: text(&row, "definition")?,
+            created_at: int(&row, "updated_at")?,
+            healing,
+        })
     }
 
     async fn version_row(&self, id: &str, n: i64) -> Result<AnyRow> {
@@ -197,7 +269,7 @@ impl Store {
         query("DELETE FROM workflow_drafts WHERE workflow_id = $1", vec![id.into()]).execute(&mut *tx).await?;
         let number = publish_in(&mut tx, id, definition.clone(), now).await?;
         tx.commit().await?;
-        Ok(Version { workflow_id: id.to_owned(), version: Some(number), definition, created_at: now })
+        Ok(Version { workflow_id: id.to_owned(), version: Some(number), definition, created_at: now, healing: None })
     }
 }
 
@@ -242,5 +314,6 @@ fn version(row: &AnyRow) -> Result<Version> {
         version: Some(int(row, "version")?),
         definition: text(row, "definition")?,
         created_at: int(row, "created_at")?,
+        healing: None,
     })
 }

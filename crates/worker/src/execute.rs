@@ -35,7 +35,7 @@ impl Job {
             Arc::clone(&lost),
             done.clone(),
         ));
-        let finish = self.run(&claimed).await;
+        let (finish, healing) = self.run(&claimed).await;
         done.cancel();
         let _ = heartbeat.await;
         if lost.load(Ordering::SeqCst) {
@@ -48,9 +48,62 @@ impl Job {
             Ok(false) => tracing::warn!(run = %run_id, "the run was no longer ours to finish"),
             Err(e) => tracing::error!(run = %run_id, "recording the run's end failed: {e}"),
         }
+        if let (RunStatus::Completed, Some(healing)) = (status, healing) {
+            self.heal(&claimed, healing).await;
+        }
     }
 
-    async fn run(&self, claimed: &ClaimedRun) -> Finish {
+    /// Saves the healed workflow as the draft, then checks it by running it
+    /// with AI disabled on the same inputs, and records the outcome with it.
+    async fn heal(&self, claimed: &ClaimedRun, healing: Healing) {
+        let notes = executor::heal_notes(&healing.heals);
+        let Some(document) =
+            serde_json::from_str(&claimed.definition).ok().and_then(|d| executor::healed_document(&d, &healing.heals))
+        else {
+            tracing::info!(run = %claimed.id, ?notes, "nothing could be healed");
+            return;
+        };
+        let saved = self
+            .store
+            .save_healed_draft(&claimed.org_id, &claimed.workflow_id, &document.to_string(), &notes, &claimed.id)
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(run = %claimed.id, "saving the healed draft failed: {e}");
+            return;
+        }
+        let (passed, message) = match workflow::check_value(&document).workflow {
+            None => (false, Some("the healed workflow is not valid".to_owned())),
+            Some(healed) => match runner::Runner::start(&self.config.runner).await {
+                Err(e) => (false, Some(e.to_string())),
+                Ok(mut runner) => {
+                    let settings = executor::Settings { agent: None, ..self.config.settings.clone() };
+                    let request = executor::RunRequest {
+                        workflow: Arc::new(healed),
+                        inputs: healing.inputs,
+                        cancel: self.cancel.clone(),
+                    };
+                    let check = executor::execute(request, &settings, &mut runner, &mut ()).await;
+                    runner.shutdown().await;
+                    match check.result {
+                        Ok(_) => (true, None),
+                        Err(f) => (false, Some(f.to_string())),
+                    }
+                }
+            },
+        };
+        tracing::info!(run = %claimed.id, passed, "healed draft checked without AI");
+        if let Err(e) = self.store.record_draft_check(&claimed.workflow_id, &claimed.id, passed, message).await {
+            tracing::warn!(run = %claimed.id, "recording the healed draft's check failed: {e}");
+        }
+    }
+
+    async fn run(&self, claimed: &ClaimedRun) -> (Finish, Option<Healing>) {
+        let mut healing = None;
+        let finish = self.execute_run(claimed, &mut healing).await;
+        (finish, healing)
+    }
+
+    async fn execute_run(&self, claimed: &ClaimedRun, healing: &mut Option<Healing>) -> Finish {
         let failed = |code: ErrorCode, message: String| Finish {
             status: RunStatus::Failed,
             outputs: None,
@@ -88,8 +141,12 @@ impl Job {
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write(self.store.clone(), claimed.id.clone(), self.config.id.clone(), rx));
-        let request = executor::RunRequest { workflow: Arc::new(workflow), inputs, cancel: self.cancel.clone() };
+        let request =
+            executor::RunRequest { workflow: Arc::new(workflow), inputs: inputs.clone(), cancel: self.cancel.clone() };
         let outcome = executor::execute(request, &self.config.settings, &mut runner, &mut ChannelObserver(tx)).await;
+        if !outcome.heals.is_empty() {
+            *healing = Some(Healing { heals: outcome.heals.clone(), inputs });
+        }
         // Every segment is recorded before the run is marked finished.
         let _ = writer.await;
         runner.shutdown().await;
@@ -106,6 +163,12 @@ impl Job {
             },
         }
     }
+}
+
+/// What a run's AI fallbacks left to heal.
+struct Healing {
+    heals: Vec<executor::Heal>,
+    inputs: Map<String, Value>,
 }
 
 /// Extends the lease until `done`. A cancel request or a lost lease cancels the run.

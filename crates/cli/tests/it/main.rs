@@ -6,6 +6,7 @@
 //! Adding a case is adding a file. `SEGUE_BLESS=1` rewrites the expected
 //! diagnostics of validation fixtures.
 
+mod healing;
 mod isolation;
 mod run;
 mod service;
@@ -20,6 +21,7 @@ fn main() {
     trials.extend(validate::trials());
     trials.extend(run::trials());
     trials.extend(isolation::trials());
+    trials.extend(healing::trials());
     trials.extend(service::trials());
     libtest_mimic::run(&args, trials).exit();
 }

@@ -247,3 +247,67 @@ async fn ai_fallback_is_recorded_on_the_run_and_its_segments() {
     assert_eq!(segments["data"][0]["mode"], "code");
     assert_eq!(segments["data"][0]["inputTokens"], Value::Null);
 }
+
+/// After a run completed by fallback, the worker saves a healed draft (never
+/// published) and checks it without AI; the draft then runs as code alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fallback_run_leaves_a_checked_healed_draft() {
+    let server = TestServer::start(0).await;
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/run/ai_fallback_redesigned_shop_openai.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let rules =
+        fixture["llm"]["rules"].as_array().unwrap().iter().map(|r| testkit::Rule::from_json(r).unwrap()).collect();
+    let model = testkit::ScriptedModel::start(rules).await.unwrap();
+    let config = agent::llm::Config::from_values(None, Some("scripted".into()), Some(model.openai_base()), None, false)
+        .unwrap()
+        .unwrap();
+    server.spawn_workers_with_agent(
+        1,
+        Duration::from_secs(60),
+        Some(agent::Agent::new(config, agent::Settings::default())),
+    );
+    let wf = server.create_workflow(server.example("shop_price_check_redesigned.json")).await;
+    let run = server
+        .post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"search_query": "mug"}, "waitSeconds": 90}))
+        .await
+        .body;
+    assert_eq!((run["status"].as_str(), run["aiFallback"].as_bool()), (Some("COMPLETED"), Some(true)), "{run}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let draft = loop {
+        let draft = server.get(&format!("/v1/workflows/{wf}/draft")).await;
+        if draft.status == StatusCode::OK && draft.body["healing"]["checkStatus"] != "PENDING" {
+            break draft.body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no checked healed draft: {}", draft.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let healing = &draft["healing"];
+    assert_eq!(
+        (healing["checkStatus"].as_str(), healing["fromRunId"].as_str()),
+        (Some("PASSED"), run["id"].as_str()),
+        "{healing}"
+    );
+    assert_eq!(healing["notes"].as_array().unwrap().len(), 2, "{healing}");
+    assert_eq!(server.get(&format!("/v1/runs/{}", run["id"].as_str().unwrap())).await.body["healedDraft"], true);
+    assert_eq!(server.get(&format!("/v1/workflows/{wf}")).await.body["latestVersion"], 1, "never published");
+    let requests = model.request_count();
+    let healed = server
+        .post(
+            &format!("/v1/workflows/{wf}/runs"),
+            json!({"inputs": {"search_query": "keyboard"}, "version": "draft", "waitSeconds": 90}),
+        )
+        .await
+        .body;
+    assert_eq!(healed["outputs"]["top_result_title"], "Mechanical Keyboard with Brown Switches", "{healed}");
+    assert_eq!(
+        (healed["aiFallback"].as_bool(), model.request_count()),
+        (Some(false), requests),
+        "the draft needs no model"
+    );
+}

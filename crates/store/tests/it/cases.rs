@@ -31,6 +31,7 @@ cases![
     only_the_owner_finishes_a_run,
     segments_are_listed_in_order,
     metrics_counts,
+    healed_drafts_carry_their_notes_and_check,
 ];
 
 fn check(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
@@ -380,4 +381,31 @@ async fn metrics_counts(store: Store, _: Clock) -> Result<(), Failed> {
         format!("{counts:?}"),
     )?;
     check(store.queue_depth().await? == 2, "queue depth")
+}
+
+async fn healed_drafts_carry_their_notes_and_check(store: Store, _: Clock) -> Result<(), Failed> {
+    let org = store.create_org("acme").await?;
+    let w = workflow(&store, &org.id, "w").await?;
+    let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    store.save_healed_draft(&org.id, &w.id, &doc("healed"), &["segment 'a' healed".to_owned()], &run.id).await?;
+    let draft = store.get_version(&org.id, &w.id, VersionRef::Draft).await?;
+    let healing = draft.healing.ok_or("healing recorded")?;
+    check(
+        healing.notes == ["segment 'a' healed"] && healing.from_run == run.id && healing.check_status == "PENDING",
+        "notes",
+    )?;
+    check(store.get_run(&org.id, &run.id).await?.healed_draft, "the run says it healed a draft")?;
+    check(
+        store.get_version(&org.id, &w.id, VersionRef::Latest).await?.definition == doc("w"),
+        "nothing was published",
+    )?;
+    store.record_draft_check(&w.id, &run.id, true, None).await?;
+    let checked = store.get_version(&org.id, &w.id, VersionRef::Draft).await?.healing.ok_or("healing")?;
+    check(checked.check_status == "PASSED", "check recorded")?;
+    store.put_draft(&org.id, &w.id, &doc("by hand")).await?;
+    store.record_draft_check(&w.id, &run.id, false, Some("late".into())).await?;
+    check(
+        store.get_version(&org.id, &w.id, VersionRef::Draft).await?.healing.is_none(),
+        "a draft saved by hand is not a healed one",
+    )
 }
