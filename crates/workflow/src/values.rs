@@ -68,7 +68,8 @@ fn check_type(ty: ParamType, value: &Value, mode: Mode) -> Result<Value, ValueEr
     match (ty, value) {
         (ParamType::String | ParamType::Secret, Value::String(_)) => Ok(value.clone()),
         (ParamType::String, Value::Number(_) | Value::Bool(_)) if convert => Ok(Value::String(value.to_string())),
-        (ParamType::Number, Value::Number(_)) => Ok(value.clone()),
+        // JavaScript has one number type: 23.0 and 23 are the same value, shown as 23.
+        (ParamType::Number, Value::Number(n)) => Ok(n.as_f64().and_then(number).unwrap_or_else(|| value.clone())),
         (ParamType::Number, Value::String(s)) if convert => s
             .trim()
             .parse::<f64>()

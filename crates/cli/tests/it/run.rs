@@ -12,6 +12,8 @@
 //!     "provider": "openai" | "anthropic",
 //!     "rules": [{"task": "regex", "when": "regex", "calls": [{"name": "click", "arguments": {"ref": "$1"}}]}],
 //!     "requests": 3,           // how many requests it must receive (optional)
+//!     "vision": true,          // send screenshots (SEGUE_LLM_VISION=1)
+//!     "received": ["…"],       // substrings some request to the model must contain
 //!     "receivedNot": ["…"] } } // substrings no request to the model may contain
 //! ```
 
@@ -59,6 +61,7 @@ fn check(path: &Path) -> Result<(), Failed> {
                 ("SEGUE_LLM_BASE_URL", base),
                 ("SEGUE_LLM_MODEL", "scripted".to_owned()),
                 ("SEGUE_LLM_API_KEY", "test-key".to_owned()),
+                ("SEGUE_LLM_VISION", if llm["vision"] == true { "1" } else { "0" }.to_owned()),
             ]
         }
         None => Vec::new(),
@@ -96,6 +99,11 @@ fn check(path: &Path) -> Result<(), Failed> {
             return Err(
                 format!("the model received {} requests, expected {n}{}", model.request_count(), context()).into()
             );
+        }
+        for needle in strings(llm, "received") {
+            if !received.contains(&needle) {
+                return Err(format!("no request to the model contained {needle:?}").into());
+            }
         }
         for needle in strings(llm, "receivedNot") {
             if received.contains(&needle) {

@@ -55,3 +55,9 @@ fn file_requires_a_data_uri() {
     assert!(check(&param(ParamType::File, true), Some(&json!("/etc/passwd")), Mode::Convert).is_err());
     assert!(check(&param(ParamType::File, true), Some(&json!("data:text/plain;base64,aGk=")), Mode::Strict).is_ok());
 }
+
+#[test]
+fn whole_numbers_are_integers() {
+    assert_eq!(check_ok(&param(ParamType::Number, true), json!(23.0), Mode::Strict), Some(json!(23)));
+    assert_eq!(check_ok(&param(ParamType::Number, true), json!(18.99), Mode::Strict), Some(json!(18.99)));
+}
