@@ -147,14 +147,15 @@ async function route({ name, code, outputs }) {
 }
 
 // The agent's view of the page: compact accessibility snapshot with [ref=eN] markers.
-async function observe({ screenshot }) {
+async function observe({ screenshot, measureHtml }) {
   if (!session) throw new Error('no browser session open');
   const { page } = session;
   await page.waitForLoadState('domcontentloaded').catch(() => {});
   const snapshot = await page.ariaSnapshot({ mode: 'ai', timeout: 10000 });
   session.lastSnapshot = snapshot;
   const png = screenshot ? (await page.screenshot({ type: 'png' })).toString('base64') : null;
-  const htmlChars = (await page.content()).length;
+  // Serialising the page costs time on every turn; only benchmarks ask for it.
+  const htmlChars = measureHtml ? (await page.content()).length : null;
   return { url: page.url(), title: await page.title(), snapshot, screenshot: png, htmlChars };
 }
 

@@ -76,7 +76,7 @@ impl Agent {
         let tools = tools::all(&segment.output_parameters);
         let system = prompts::system(segment);
         let mask = |s: &str| task.redactor.redact(s).into_owned();
-        let first = self.observe(runner, trace, task).await?;
+        let first = self.observe(runner, task).await?;
         let mut messages = vec![Message::User {
             text: format!("{}\n\n{}", prompts::task(task.prompt, segment, task.parameters), first.0),
             image_png_base64: first.1,
@@ -153,26 +153,20 @@ impl Agent {
                 messages.push(Message::ToolResult { call_id: call.id.clone(), content: answer });
             }
             if acted {
-                let (text, image) = self.observe(runner, trace, task).await?;
+                let (text, image) = self.observe(runner, task).await?;
                 messages.push(Message::User { text, image_png_base64: image });
             }
         }
     }
 
-    async fn observe(
-        &self,
-        runner: &mut Runner,
-        trace: &mut Trace,
-        task: &Task<'_>,
-    ) -> Result<(String, Option<String>), runner::Error> {
+    async fn observe(&self, runner: &mut Runner, task: &Task<'_>) -> Result<(String, Option<String>), runner::Error> {
         let vision = self.provider.config().vision;
-        let observation = runner.observe(vision).await?;
+        let observation = runner.observe(vision, false).await?;
         let text = prompts::observation(
             &observation,
             |s| task.redactor.redact(s).into_owned(),
             self.settings.max_snapshot_chars,
         );
-        trace.last_observation_chars = (observation.snapshot.chars().count(), observation.html_chars);
         Ok((text, observation.screenshot_png_base64))
     }
 

@@ -16,8 +16,6 @@ pub struct Trace {
     pub output_tokens: u64,
     /// Time waiting for the model; the rest of the segment is browser and segue.
     pub model_time: Duration,
-    /// Characters of the last snapshot sent and of the page's HTML, to size observations.
-    pub last_observation_chars: (usize, u64),
     /// Where each output `complete` returned was found on the page (`{name: {selector, text}}`).
     pub located_outputs: Value,
 }

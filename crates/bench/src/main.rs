@@ -2,7 +2,9 @@
 //!
 //! - `segue-bench engine [ITERATIONS]`: segue against a plain Playwright script.
 //! - `segue-bench service [RUNS_IN_LIST]`: the API, the queue and list pages at scale.
+//! - `segue-bench agent [ACTIONS]`: observation sizes and the agent's overhead per action.
 
+mod agent_bench;
 mod engine_bench;
 mod service_bench;
 mod stats;
@@ -14,8 +16,9 @@ async fn main() {
     match args.first().map(String::as_str) {
         Some("engine") | None => engine_bench::main(number(1, 20) as usize).await,
         Some("service") => service_bench::main(number(1, 1_000_000)).await,
+        Some("agent") => agent_bench::main(number(1, 50) as u32).await,
         Some(other) => {
-            eprintln!("unknown benchmark '{other}': use engine or service");
+            eprintln!("unknown benchmark '{other}': use engine, service or agent");
             std::process::exit(2);
         }
     }

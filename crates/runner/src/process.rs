@@ -49,8 +49,8 @@ pub struct Observation {
     pub title: String,
     pub snapshot: String,
     pub screenshot_png_base64: Option<String>,
-    /// Size of the page's HTML, to compare the snapshot against.
-    pub html_chars: u64,
+    /// Size of the page's HTML, when measured.
+    pub html_chars: Option<u64>,
 }
 
 /// A completed agent action.
@@ -184,19 +184,18 @@ impl Runner {
     }
 
     /// What the agent sees: URL, title, the AI-mode accessibility snapshot with
-    /// `[ref=eN]` markers, and a PNG screenshot when asked.
-    pub async fn observe(&mut self, screenshot: bool) -> Result<Observation, Error> {
-        let reply = self
-            .request(json!({"op": "observe", "screenshot": screenshot}), &mut |_| {})
-            .await?
-            .map_err(Error::Runner)?;
+    /// `[ref=eN]` markers, a PNG screenshot when asked, and the size of the
+    /// page's HTML when `measure_html` (for benchmarks: it costs a serialisation).
+    pub async fn observe(&mut self, screenshot: bool, measure_html: bool) -> Result<Observation, Error> {
+        let request = json!({"op": "observe", "screenshot": screenshot, "measureHtml": measure_html});
+        let reply = self.request(request, &mut |_| {}).await?.map_err(Error::Runner)?;
         let text = |k: &str| reply.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         Ok(Observation {
             url: text("url"),
             title: text("title"),
             snapshot: text("snapshot"),
             screenshot_png_base64: reply.get("screenshot").and_then(Value::as_str).map(str::to_owned),
-            html_chars: reply.get("htmlChars").and_then(Value::as_u64).unwrap_or(0),
+            html_chars: reply.get("htmlChars").and_then(Value::as_u64),
         })
     }
 
