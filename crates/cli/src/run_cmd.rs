@@ -34,6 +34,8 @@ pub struct Args {
     /// Write the workflow with code compiled from what the AI fallback did, checked by running it without AI.
     #[arg(long, value_name = "FILE")]
     heal_out: Option<PathBuf>,
+    #[command(flatten)]
+    llm: crate::ai::LlmArgs,
 }
 
 pub async fn main(args: Args) -> ExitCode {
@@ -70,7 +72,7 @@ pub async fn main(args: Args) -> ExitCode {
         }
     };
 
-    let agent = match crate::ai::agent_from_env() {
+    let agent = match args.llm.agent() {
         Ok(agent) => agent,
         Err(message) => {
             eprintln!("error: {message}");

@@ -34,6 +34,8 @@ pub struct WorkerArgs {
 
 #[derive(clap::Args)]
 pub struct Tuning {
+    #[command(flatten)]
+    llm: crate::ai::LlmArgs,
     /// How long a run stays claimed without a heartbeat before it counts as lost.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     lease_seconds: f64,
@@ -48,7 +50,7 @@ impl Tuning {
         let lease = positive(self.lease_seconds).ok_or("--lease-seconds must be positive")?;
         let drain = positive(self.drain_seconds).ok_or("--drain-seconds must be positive")?;
         let mut config = worker::Config::new(concurrency);
-        config.settings.agent = crate::ai::agent_from_env()?;
+        config.settings.agent = self.llm.agent()?;
         config.lease = lease;
         // A few heartbeats per lease, so one slow write does not lose the run.
         config.heartbeat = (lease / 4).min(config.heartbeat);
