@@ -16,7 +16,7 @@ pub struct LlmArgs {
     #[arg(long, env = "SEGUE_LLM_BASE_URL", value_name = "URL")]
     llm_base_url: Option<String>,
     /// Send a screenshot with each observation (vision models).
-    #[arg(long, env = "SEGUE_LLM_VISION")]
+    #[arg(long, env = "SEGUE_LLM_VISION", value_parser = clap::builder::BoolishValueParser::new())]
     llm_vision: bool,
 }
 
