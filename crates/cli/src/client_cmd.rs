@@ -141,12 +141,7 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
 }
 
 fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    workflow::data_uri::percent_encode(v)
 }
 
 fn print(value: &Value, json: bool, summary: impl Fn(&Value) -> String) {

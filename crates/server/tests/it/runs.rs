@@ -3,7 +3,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, logic};
+use crate::support::{TestServer, logic, scripted_shop_agent};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_waited_for_completes_with_outputs_and_segments() {
@@ -195,38 +195,8 @@ async fn events_stream_segments_and_the_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ai_fallback_is_recorded_on_the_run_and_its_segments() {
     let server = TestServer::start(0).await;
-    let rule = |task: &str, when: &str, calls: Value| {
-        testkit::Rule::from_json(&json!({"task": task, "when": when, "calls": calls})).unwrap()
-    };
-    let model = testkit::ScriptedModel::start(vec![
-        rule("Type .* into the search box", r"URL: \S*/shop-v2/search", json!([{"name": "complete", "arguments": {}}])),
-        rule(
-            "Type .* into the search box",
-            r#"searchbox "Find products" \[ref=(\w+)\]"#,
-            json!([{"name": "fill", "arguments": {"ref": "$1", "value": "{{search_query}}"}}, {"name": "press", "arguments": {"key": "Enter", "ref": "$1"}}]),
-        ),
-        rule(
-            "Extract the title",
-            r#"heading "([^"]+)" \[level=3\] \[ref=\w+\]\n\s*- generic \[ref=\w+\]: USD ([0-9.]+)"#,
-            json!([{"name": "complete", "arguments": {"top_result_title": "$1", "top_result_price": {"$number": "$2"}}}]),
-        ),
-    ])
-    .await
-    .unwrap();
-    let config = agent::llm::Config::from_values(
-        Some("openai"),
-        Some("scripted".into()),
-        Some(model.openai_base()),
-        None,
-        false,
-    )
-    .unwrap()
-    .unwrap();
-    server.spawn_workers_with_agent(
-        1,
-        Duration::from_secs(60),
-        Some(agent::Agent::new(config, agent::Settings::default())),
-    );
+    let (agent, _model) = scripted_shop_agent().await;
+    server.spawn_workers_with_agent(1, Duration::from_secs(60), Some(agent));
     let wf = server.create_workflow(server.example("shop_price_check_redesigned.json")).await;
     let run = server
         .post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"search_query": "bottle"}, "waitSeconds": 90}))
@@ -253,25 +223,8 @@ async fn ai_fallback_is_recorded_on_the_run_and_its_segments() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fallback_run_leaves_a_checked_healed_draft() {
     let server = TestServer::start(0).await;
-    let fixture: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../tests/run/ai_fallback_redesigned_shop_openai.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let rules =
-        fixture["llm"]["rules"].as_array().unwrap().iter().map(|r| testkit::Rule::from_json(r).unwrap()).collect();
-    let model = testkit::ScriptedModel::start(rules).await.unwrap();
-    let config = agent::llm::Config::from_values(None, Some("scripted".into()), Some(model.openai_base()), None, false)
-        .unwrap()
-        .unwrap();
-    server.spawn_workers_with_agent(
-        1,
-        Duration::from_secs(60),
-        Some(agent::Agent::new(config, agent::Settings::default())),
-    );
+    let (agent, model) = scripted_shop_agent().await;
+    server.spawn_workers_with_agent(1, Duration::from_secs(60), Some(agent));
     let wf = server.create_workflow(server.example("shop_price_check_redesigned.json")).await;
     let run = server
         .post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"search_query": "mug"}, "waitSeconds": 90}))

@@ -151,3 +151,21 @@ pub fn logic(code: &str, inputs: Value, outputs: Value) -> Value {
                       "deterministic": code, "next": null, "router": null}]
     })
 }
+
+/// An agent backed by the scripted model of the redesigned-shop fallback fixture.
+pub async fn scripted_shop_agent() -> (agent::Agent, testkit::ScriptedModel) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/run/ai_fallback_redesigned_shop_openai.json");
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("fixture JSON");
+    let rules = fixture["llm"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| testkit::Rule::from_json(r).expect("rule"))
+        .collect();
+    let model = testkit::ScriptedModel::start(rules).await.expect("scripted model");
+    let config = agent::llm::Config::from_values(None, Some("scripted".into()), Some(model.openai_base()), None, false)
+        .expect("config")
+        .expect("a model");
+    (agent::Agent::new(config, agent::Settings::default()), model)
+}
