@@ -235,9 +235,7 @@ impl Runner {
     pub fn kill(&mut self) {
         self.dead = true;
         kill_group(&mut self.child);
-        for group in self.child_groups.drain(..) {
-            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
-        }
+        kill_groups(&mut self.child_groups);
     }
 
     pub fn is_alive(&self) -> bool {
@@ -298,8 +296,15 @@ impl Runner {
     }
 }
 
+/// Kills each process group and forgets it.
+pub(crate) fn kill_groups(groups: &mut Vec<i32>) {
+    for group in groups.drain(..) {
+        let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+    }
+}
+
 /// Children of `parent` that lead a process group of their own, read from /proc.
-fn group_leading_children(parent: u32) -> Vec<i32> {
+pub(crate) fn group_leading_children(parent: u32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

@@ -7,6 +7,7 @@
 //! brings back cancel requests; a lost lease stops the run without recording
 //! anything more, since another party now decides its fate.
 
+mod browser;
 mod execute;
 mod progress;
 
@@ -34,6 +35,8 @@ pub struct Config {
     pub drain_timeout: Duration,
     pub settings: executor::Settings,
     pub runner: runner::Options,
+    /// Share one Chromium between this worker's runs (each still has its own runner process).
+    pub shared_browser: bool,
 }
 
 impl Config {
@@ -47,6 +50,7 @@ impl Config {
             drain_timeout: Duration::from_secs(60),
             settings: executor::Settings::default(),
             runner: runner::Options::default(),
+            shared_browser: true,
         }
     }
 }
@@ -69,6 +73,7 @@ impl Worker {
         tracing::info!(worker = %config.id, concurrency = config.concurrency, "worker started");
         let permits = Arc::new(Semaphore::new(config.concurrency));
         let in_flight = CancellationToken::new();
+        let browser = Arc::new(browser::SharedBrowser::new(config.runner.clone(), config.shared_browser));
         let mut tasks = JoinSet::new();
         let reaper = tokio::spawn(reap(self.store.clone(), config.lease / 2, shutdown.clone()));
         loop {
@@ -85,6 +90,7 @@ impl Worker {
                         store: self.store.clone(),
                         sealer: self.sealer.clone(),
                         config: Arc::clone(config),
+                        browser: Arc::clone(&browser),
                         cancel: in_flight.child_token(),
                     };
                     tasks.spawn(async move {

@@ -168,6 +168,13 @@ async fn a_segment_over_its_limit_times_the_run_out() {
     let run = server.post(&format!("/v1/workflows/{wf}/runs"), json!({"waitSeconds": 60})).await.body;
     assert_eq!((run["status"].as_str(), run["error"]["code"].as_str()), (Some("TIMED_OUT"), Some("SEGMENT_TIMEOUT")));
     assert_eq!(run["error"]["segmentName"], "only");
+    // The killed run's runner is gone; the worker's shared browser still serves the next run.
+    let ok = server.create_workflow(server.example("shop_price_check.json")).await;
+    let next = server
+        .post(&format!("/v1/workflows/{ok}/runs"), json!({"inputs": {"search_query": "mug"}, "waitSeconds": 60}))
+        .await
+        .body;
+    assert_eq!(next["status"], "COMPLETED", "{next}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
