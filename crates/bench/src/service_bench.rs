@@ -88,7 +88,7 @@ pub async fn main(list_size: i64) {
     api.store.close().await;
 
     // 2. Throughput per worker concurrency, each on a fresh queue.
-    println!("runs completed per minute, one-segment demo workflow, a runner process per run");
+    println!("runs completed per minute, one-segment demo workflow, a runner process per run on a shared Chromium");
     for concurrency in [1, 2, 4, 6] {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open_sqlite(&dir.path().join("segue.db")).await.expect("sqlite");
