@@ -24,6 +24,7 @@ pub fn trials() -> Vec<Trial> {
             a_killed_worker_is_retried_when_attempts_remain,
         ),
         Trial::test("service::sigterm_drains_in_flight_runs", sigterm_drains_in_flight_runs),
+        Trial::test("service::a_drain_deadline_cancels_what_is_left", a_drain_deadline_cancels_what_is_left),
         Trial::test("service::the_cli_client_round_trip", the_cli_client_round_trip),
     ];
     if postgres_url().is_some() {
@@ -249,6 +250,23 @@ fn sigterm_drains_in_flight_runs() -> Result<(), Failed> {
     check(done["status"] == "COMPLETED", format!("the in-flight run finished: {done}"))?;
     let waiting = server.get(&format!("/v1/runs/{second}"))?;
     check(waiting["status"] == "PENDING", format!("no new claims while draining: {waiting}"))
+}
+
+fn a_drain_deadline_cancels_what_is_left() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), &["--workers", "0", "--lease-seconds", "10"])?;
+    let data = dir.path().to_str().unwrap();
+    let mut worker = spawn(&["worker", "--data-dir", data, "--lease-seconds", "10", "--drain-seconds", "2"], &[]);
+    let wf = server.create_workflow(slow_workflow(120_000))?;
+    let run = server.start_run(&wf, json!({}))?;
+    server.wait_for(&run, Duration::from_secs(30), |r| r["currentSegmentName"] == "wait")?;
+    let stopping = Instant::now();
+    worker.signal(Signal::SIGTERM);
+    check(worker.wait_exit(Duration::from_secs(20))? == 0, "the worker exits cleanly after its drain deadline")?;
+    let waited = stopping.elapsed();
+    check(waited < Duration::from_secs(15), format!("it waited {waited:?}, not the run's two minutes"))?;
+    let done = server.get(&format!("/v1/runs/{run}"))?;
+    check(done["status"] == "CANCELLED" && done["error"]["code"] == "CANCELLED", format!("the unfinished run is cancelled, not lost: {done}"))
 }
 
 fn segue_client(server: &Server, args: &[&str]) -> std::process::Output {
