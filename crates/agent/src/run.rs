@@ -98,7 +98,7 @@ impl Agent {
                 tool_calls: reply
                     .tool_calls
                     .iter()
-                    .map(|c| (c.name.clone(), mask_value(task.redactor, &c.arguments)))
+                    .map(|c| (c.name.clone(), task.redactor.redact_value(&c.arguments)))
                     .collect(),
                 usage: reply.usage,
                 duration: took,
@@ -205,7 +205,7 @@ impl Agent {
         let answer = task.redactor.redact(&answer).into_owned();
         trace.actions.push(ActionRecord {
             tool: tool.into(),
-            args: mask_value(task.redactor, args),
+            args: task.redactor.redact_value(args),
             result: answer.clone(),
             ok,
             locator,
@@ -232,10 +232,6 @@ fn substitute(args: &Value, task: &Task<'_>) -> Value {
         Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), substitute(v, task))).collect()),
         other => other.clone(),
     }
-}
-
-fn mask_value(redactor: &Redactor, v: &Value) -> Value {
-    redactor.redact_value(v)
 }
 
 /// Playwright errors carry a call log after the first line; the model needs the first.

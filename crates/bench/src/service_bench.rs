@@ -130,11 +130,11 @@ pub async fn main(list_size: i64) {
     list_pages("SQLite", sqlite, dir.path(), list_size).await;
     if let Ok(admin) = std::env::var("SEGUE_TEST_DATABASE_URL") {
         let name = format!("segue_bench_{}", std::process::id());
-        let url = admin_database(&admin, &name, true).await;
+        let url = testkit::postgres::create_database(&admin, &name).await.expect("a bench database");
         let pg = Store::connect(&url).await.expect("postgres");
         list_pages("PostgreSQL", pg.clone(), dir.path(), list_size).await;
         pg.close().await;
-        admin_database(&admin, &name, false).await;
+        testkit::postgres::drop_database(&admin, &name).await.expect("drop the bench database");
     }
 }
 
@@ -182,16 +182,4 @@ async fn list_pages(backend: &str, store: Store, dir: &std::path::Path, count: i
         percentile(&filtered, 99.0)
     );
     api.shutdown.cancel();
-}
-
-/// Creates (or drops) a database on the server of `admin_url`; returns its URL.
-async fn admin_database(admin_url: &str, name: &str, create: bool) -> String {
-    use sqlx::{Connection as _, Executor as _};
-    let mut conn = sqlx::PgConnection::connect(admin_url).await.expect("postgres");
-    conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.expect("drop");
-    if create {
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create");
-    }
-    let base = admin_url.split('?').next().unwrap_or(admin_url);
-    format!("{}/{name}", base.rsplit_once('/').map_or(base, |(s, _)| s))
 }

@@ -253,10 +253,10 @@ impl Execution<'_> {
         call: &engine::CodeCall,
         logs: &mut Vec<String>,
     ) -> Io<Result<Value, String>> {
-        let mut parameters = call.parameters.clone();
-        if let Err(message) = self.files.materialize(&mut parameters, &call.file_parameters) {
-            return Io::Failed(Failure::new(ErrorCode::InvalidInput, Some(&call.name), message));
-        }
+        let parameters = match self.on_disk(&call.name, &call.parameters, &call.file_parameters) {
+            Ok(p) => p,
+            Err(failure) => return Io::Failed(failure),
+        };
         let redactor = run.redactor().clone();
         let name = call.name.clone();
         let mut on_log = |log: runner::Log| {
@@ -292,11 +292,10 @@ impl Execution<'_> {
             let failure = Failure::new(ErrorCode::AgentRequired, Some(&call.name), "no AI agent is configured");
             return (run.fail(failure.clone()), Some(failure), Vec::new(), None);
         };
-        let mut parameters = call.parameters.clone();
-        if let Err(message) = self.files.materialize(&mut parameters, &call.file_parameters) {
-            let failure = Failure::new(ErrorCode::InvalidInput, Some(&call.name), message);
-            return (run.fail(failure.clone()), Some(failure), Vec::new(), None);
-        }
+        let parameters = match self.on_disk(&call.name, &call.parameters, &call.file_parameters) {
+            Ok(p) => p,
+            Err(failure) => return (run.fail(failure.clone()), Some(failure), Vec::new(), None),
+        };
         let segment = run.workflow().segments[call.segment].clone();
         let redactor = run.redactor().clone();
         let task =
@@ -327,6 +326,20 @@ impl Execution<'_> {
                 (run.fail(failure.clone()), Some(failure), Vec::new(), None)
             }
         }
+    }
+
+    /// A segment's inputs with each `file` input written to disk and replaced by its path.
+    fn on_disk(
+        &mut self,
+        segment: &str,
+        parameters: &Map<String, Value>,
+        files: &[String],
+    ) -> Result<Map<String, Value>, Failure> {
+        let mut parameters = parameters.clone();
+        self.files
+            .materialize(&mut parameters, files)
+            .map_err(|message| Failure::new(ErrorCode::InvalidInput, Some(segment), message))?;
+        Ok(parameters)
     }
 
     /// Waits for browser work until it finishes, the deadline passes or the run is cancelled.

@@ -8,6 +8,8 @@
 //! replaced by the regex's captures. Every request body is kept for
 //! assertions (`GET /received`).
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 

@@ -3,16 +3,16 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use engine::ErrorCode;
+use engine::{ErrorCode, Failure};
 use serde_json::{Map, Value};
 use store::seal::Sealer;
-use store::{ClaimedRun, Finish, RunError, RunStatus, Store};
+use store::{ClaimedRun, Finish, RunStatus, Store};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::Config;
 use crate::browser::SharedBrowser;
-use crate::progress::{ChannelObserver, write};
+use crate::progress::{ChannelObserver, run_error, write};
 
 pub struct Job {
     pub store: Store,
@@ -109,7 +109,7 @@ impl Job {
         let failed = |code: ErrorCode, message: String| Finish {
             status: RunStatus::Failed,
             outputs: None,
-            error: Some(RunError { segment_name: None, code: code.as_str().to_owned(), message }),
+            error: Some(run_error(Failure::new(code, None, message))),
         };
         let Some(workflow) = workflow::check(&claimed.definition).workflow else {
             return failed(ErrorCode::BrowserError, "the run's workflow snapshot is not valid".into());
@@ -161,7 +161,7 @@ impl Job {
                     _ => RunStatus::Failed,
                 },
                 outputs: None,
-                error: Some(RunError { segment_name: f.segment, code: f.code.as_str().to_owned(), message: f.message }),
+                error: Some(run_error(f)),
             },
         }
     }
@@ -182,7 +182,7 @@ async fn heartbeat(
     lost: Arc<AtomicBool>,
     done: CancellationToken,
 ) {
-    let lease_ms = i64::try_from(config.lease.as_millis()).unwrap_or(i64::MAX);
+    let lease_ms = config.lease_ms();
     loop {
         tokio::select! {
             () = done.cancelled() => return,

@@ -40,6 +40,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The lease as the store takes it.
+    pub fn lease_ms(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
     pub fn new(concurrency: usize) -> Config {
         Config {
             id: store::new_id("worker"),
@@ -83,8 +88,7 @@ impl Worker {
                 () = shutdown.cancelled() => break,
                 p = Arc::clone(&permits).acquire_owned() => p.expect("semaphore is never closed"),
             };
-            let lease_ms = i64::try_from(config.lease.as_millis()).unwrap_or(i64::MAX);
-            match self.store.claim(&config.id, lease_ms).await {
+            match self.store.claim(&config.id, config.lease_ms()).await {
                 Ok(Some(claimed)) => {
                     let job = execute::Job {
                         store: self.store.clone(),

@@ -23,7 +23,8 @@ impl Observer for ChannelObserver {
     }
 }
 
-fn run_error(f: engine::Failure) -> RunError {
+/// How a failure is stored and shown.
+pub fn run_error(f: engine::Failure) -> RunError {
     RunError { segment_name: f.segment, code: f.code.as_str().to_owned(), message: f.message }
 }
 

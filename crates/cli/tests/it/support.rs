@@ -79,27 +79,9 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Creates database `name` on the server of `admin_url` and returns its URL.
 pub fn postgres_database(admin_url: &str, name: &str) -> Result<String, libtest_mimic::Failed> {
-    admin_statement(admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-    admin_statement(admin_url, &format!("CREATE DATABASE {name}"))?;
-    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
-    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
-    Ok(match query {
-        Some(q) => format!("{server}/{name}?{q}"),
-        None => format!("{server}/{name}"),
-    })
+    Ok(runtime().block_on(testkit::postgres::create_database(admin_url, name))?)
 }
 
 pub fn drop_postgres_database(admin_url: &str, name: &str) -> Result<(), libtest_mimic::Failed> {
-    admin_statement(admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-}
-
-fn admin_statement(url: &str, statement: &str) -> Result<(), libtest_mimic::Failed> {
-    use sqlx::{Connection as _, Executor as _};
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
-        let mut conn = sqlx::PgConnection::connect(url).await?;
-        conn.execute(sqlx::AssertSqlSafe(statement.to_owned())).await?;
-        conn.close().await?;
-        Ok(())
-    })
+    Ok(runtime().block_on(testkit::postgres::drop_database(admin_url, name))?)
 }

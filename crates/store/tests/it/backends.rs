@@ -48,8 +48,7 @@ impl Backend {
                 }
                 Backend::Postgres { admin_url } => {
                     let name = format!("segue_test_{}", store::new_id("db").trim_start_matches("db_"));
-                    admin(admin_url, &format!("CREATE DATABASE {name}")).await?;
-                    let url = replace_database(admin_url, &name);
+                    let url = testkit::postgres::create_database(admin_url, &name).await?;
                     let result = async {
                         let store = Store::connect(&url).await?.with_clock(clock.clone());
                         let result = case(store.clone(), clock).await;
@@ -57,28 +56,10 @@ impl Backend {
                         result
                     }
                     .await;
-                    admin(admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+                    testkit::postgres::drop_database(admin_url, &name).await?;
                     result
                 }
             }
         })
-    }
-}
-
-/// Runs one statement on the server's maintenance database (creating and dropping test databases).
-async fn admin(url: &str, statement: &str) -> Result<(), Failed> {
-    use sqlx::{Connection as _, Executor as _};
-    let mut conn = sqlx::PgConnection::connect(url).await?;
-    conn.execute(sqlx::AssertSqlSafe(statement.to_owned())).await?;
-    conn.close().await?;
-    Ok(())
-}
-
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
     }
 }
