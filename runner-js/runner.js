@@ -10,6 +10,7 @@
 // process's event loop; Rust then kills the whole process group, which is why runs do not
 // share runner processes.
 
+const net = require('node:net');
 const readline = require('node:readline');
 const util = require('node:util');
 const vm = require('node:vm');
@@ -57,12 +58,37 @@ function compile(code, filename) {
   return fn;
 }
 
-async function launch({ executablePath, headless, args, wsEndpoint }) {
+// The browser and Playwright's own requests reach the network only through segue's egress
+// proxy, a Unix socket. Chromium cannot speak to a Unix socket, so a local relay listens on
+// the sandbox's own loopback and passes each connection through unchanged.
+async function startEgressRelay(socketPath) {
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(socketPath);
+    const end = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve, reject) => relay.once('error', reject).listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${relay.address().port}`;
+}
+
+async function launch({ executablePath, headless, args, chromiumSandbox, egressProxy }) {
   if (browser) throw new Error('browser already launched');
-  browser = wsEndpoint
-    ? await chromium.connect(wsEndpoint)
-    : await chromium.launch({ executablePath, headless, args });
-  return { version: browser.version() };
+  // No bypass list: Playwright then adds <-loopback>, so even localhost goes through the proxy.
+  const proxy = { server: await startEgressRelay(egressProxy) };
+  const options = { executablePath, headless, args, proxy, chromiumSandbox: Boolean(chromiumSandbox) };
+  try {
+    browser = await chromium.launch(options);
+  } catch (e) {
+    // Chromium's own sandbox needs nested user namespaces; where the machine refuses them the
+    // browser still runs inside segue's sandbox.
+    if (!options.chromiumSandbox || !/sandbox/i.test(errorMessage(e))) throw e;
+    options.chromiumSandbox = false;
+    browser = await chromium.launch(options);
+  }
+  return { version: browser.version(), chromiumSandbox: options.chromiumSandbox };
 }
 
 function isText(headers) {

@@ -4,6 +4,7 @@
 //! command line are invalid. Data goes to stdout, everything else to stderr.
 
 mod ai;
+mod boundary;
 mod client;
 mod client_cmd;
 mod demo_cmd;

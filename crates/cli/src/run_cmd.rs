@@ -36,6 +36,12 @@ pub struct Args {
     heal_out: Option<PathBuf>,
     #[command(flatten)]
     llm: crate::ai::LlmArgs,
+    /// Refuse loopback and private addresses too, as `segue serve` does by default
+    /// (on one's own machine they are allowed: local development servers).
+    #[arg(long)]
+    deny_private_network: bool,
+    #[command(flatten)]
+    boundary: crate::boundary::BoundaryArgs,
 }
 
 pub async fn main(args: Args) -> ExitCode {
@@ -79,7 +85,10 @@ pub async fn main(args: Args) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let options = runner::Options { headless: !args.headed, ..runner::Options::default() };
+    let options = runner::Options {
+        headless: !args.headed,
+        ..args.boundary.runner_options(!args.deny_private_network, Vec::new())
+    };
     let mut runner = match runner::Runner::start(&options).await {
         Ok(r) => r,
         Err(e) => {
@@ -105,7 +114,7 @@ pub async fn main(args: Args) -> ExitCode {
     let request = executor::RunRequest { workflow: Arc::new(workflow), inputs: inputs.clone(), cancel: cancel.clone() };
     let outcome = executor::execute(request, &settings, &mut runner, &mut Progress).await;
     if let Some(path) = &args.heal_out {
-        heal(&args.file, path, &outcome, inputs, &settings, &mut runner, cancel).await;
+        heal(&args.file, path, &outcome, inputs, &settings, &options, &mut runner, cancel).await;
     }
     runner.shutdown().await;
     match outcome.result {
@@ -131,6 +140,7 @@ async fn heal(
     outcome: &executor::Outcome,
     inputs: serde_json::Map<String, serde_json::Value>,
     settings: &Settings,
+    options: &runner::Options,
     runner: &mut runner::Runner,
     cancel: executor::CancellationToken,
 ) {
@@ -157,7 +167,7 @@ async fn heal(
         return;
     };
     if !runner.is_alive() {
-        match runner::Runner::start(&runner::Options::default()).await {
+        match runner::Runner::start(options).await {
             Ok(fresh) => *runner = fresh,
             Err(e) => return eprintln!("heal: check not run: {e}"),
         }

@@ -36,6 +36,8 @@ pub struct WorkerArgs {
 pub struct Tuning {
     #[command(flatten)]
     llm: crate::ai::LlmArgs,
+    #[command(flatten)]
+    network: crate::boundary::PrivateNetworkArgs,
     /// How long a run stays claimed without a heartbeat before it counts as lost.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     lease_seconds: f64,
@@ -45,7 +47,8 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    fn config(&self, concurrency: usize) -> Result<worker::Config, String> {
+    /// `blocked`: segue's own listening sockets, which runs may never reach.
+    fn config(&self, concurrency: usize, blocked: Vec<SocketAddr>) -> Result<worker::Config, String> {
         let positive = |s: f64| (s.is_finite() && s > 0.0).then(|| std::time::Duration::from_secs_f64(s));
         let lease = positive(self.lease_seconds).ok_or("--lease-seconds must be positive")?;
         let drain = positive(self.drain_seconds).ok_or("--drain-seconds must be positive")?;
@@ -55,6 +58,7 @@ impl Tuning {
         // A few heartbeats per lease, so one slow write does not lose the run.
         config.heartbeat = (lease / 4).min(config.heartbeat);
         config.drain_timeout = drain;
+        config.runner = self.network.boundary.runner_options(self.network.allow_private_network, blocked);
         Ok(config)
     }
 }
@@ -134,7 +138,9 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(&format!("cannot listen on {}: {e}", args.listen)),
     };
-    let config = match args.tuning.config(args.workers) {
+    let mut blocked = crate::boundary::database_addresses(args.data.database_url.as_deref()).await;
+    blocked.push(args.listen);
+    let config = match args.tuning.config(args.workers, blocked) {
         Ok(c) => c,
         Err(message) => return fail(&message),
     };
@@ -170,7 +176,8 @@ pub async fn worker(args: WorkerArgs) -> ExitCode {
         Ok(opened) => opened,
         Err(message) => return fail(&message),
     };
-    let config = match args.tuning.config(args.concurrency) {
+    let blocked = crate::boundary::database_addresses(args.data.database_url.as_deref()).await;
+    let config = match args.tuning.config(args.concurrency, blocked) {
         Ok(c) => c,
         Err(message) => return fail(&message),
     };

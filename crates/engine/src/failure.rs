@@ -27,13 +27,15 @@ pub enum ErrorCode {
     RunTimeout,
     /// The browser or its runner process failed underneath the segment.
     BrowserError,
+    /// The segment's browser or code tried to reach an address the egress policy refuses.
+    EgressDenied,
     /// A required workflow output was absent from the state at the end.
     MissingWorkflowOutput,
     Cancelled,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::MissingInput,
         ErrorCode::InvalidInput,
         ErrorCode::SegmentThrew,
@@ -47,6 +49,7 @@ impl ErrorCode {
         ErrorCode::SegmentTimeout,
         ErrorCode::RunTimeout,
         ErrorCode::BrowserError,
+        ErrorCode::EgressDenied,
         ErrorCode::MissingWorkflowOutput,
         ErrorCode::Cancelled,
     ];
@@ -80,6 +83,7 @@ impl ErrorCode {
             ErrorCode::SegmentTimeout => "SEGMENT_TIMEOUT",
             ErrorCode::RunTimeout => "RUN_TIMEOUT",
             ErrorCode::BrowserError => "BROWSER_ERROR",
+            ErrorCode::EgressDenied => "EGRESS_DENIED",
             ErrorCode::MissingWorkflowOutput => "MISSING_WORKFLOW_OUTPUT",
             ErrorCode::Cancelled => "CANCELLED",
         }

@@ -112,11 +112,13 @@ pub async fn execute(
         settings,
         cancel,
         run_deadline: Instant::now() + settings.run_timeout,
-        files: RunFiles::new(),
+        files: RunFiles::new(runner.files_dir()),
         segments: Vec::new(),
         in_code: Duration::ZERO,
         heals: Vec::new(),
     };
+    // Refusals belong to the segment that caused them; none is carried over from an earlier run.
+    runner.take_denials();
     let opening = Instant::now();
     let opened = runner.open(record_network).await;
     let mut session_setup = opening.elapsed();
@@ -211,7 +213,12 @@ impl Execution<'_> {
                     next
                 }
                 Action::Route(call) => {
-                    match self.bounded(runner.route(&call.name, &call.router, &call.outputs)).await {
+                    let routed = self.bounded(runner.route(&call.name, &call.router, &call.outputs)).await;
+                    if let (Ok(_), Some(failure)) = (&routed, egress_failure(runner, &call.name)) {
+                        step = run.fail(failure);
+                        continue;
+                    }
+                    match routed {
                         Ok(Ok(result)) => run.route_returned(result),
                         Ok(Err(e)) => run.fail(Failure::new(ErrorCode::BrowserError, Some(&call.name), e.to_string())),
                         Err(stopped) => {
@@ -265,6 +272,9 @@ impl Execution<'_> {
             logs.push(text);
         };
         let ran = self.bounded(runner.run_code(&call.name, &call.code, &parameters, call.network, &mut on_log)).await;
+        if let (Ok(_), Some(failure)) = (&ran, egress_failure(runner, &call.name)) {
+            return Io::Failed(failure);
+        }
         match ran {
             Ok(Ok(result)) => {
                 self.in_code += Duration::from_secs_f64(result.elapsed_ms / 1000.0);
@@ -300,7 +310,11 @@ impl Execution<'_> {
         let redactor = run.redactor().clone();
         let task =
             agent::Task { segment: &segment, prompt: &call.prompt, parameters: &parameters, redactor: &redactor };
-        match self.bounded(agent.run(task, runner)).await {
+        let ran = self.bounded(agent.run(task, runner)).await;
+        if let (Ok(_), Some(failure)) = (&ran, egress_failure(runner, &call.name)) {
+            return (run.fail(failure.clone()), Some(failure), Vec::new(), None);
+        }
+        match ran {
             Ok(Ok(outcome)) => {
                 if let (Some(_), Ok(outputs)) = (&call.fallback_from, &outcome.result) {
                     let code = agent::heal::compile(&segment, &outcome.trace, outputs, &parameters);
@@ -407,6 +421,19 @@ struct SegmentExecution<'a> {
     error: Option<Failure>,
     fallback_from: Option<Failure>,
     tokens: Option<(u64, u64)>,
+}
+
+/// A connection the egress policy refused during the step just finished fails
+/// its segment, whatever the code made of the refusal (caught it, ignored it).
+fn egress_failure(runner: &Runner, segment: &str) -> Option<Failure> {
+    let denials = runner.take_denials();
+    let first = denials.first()?;
+    let more = match denials.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    let message = format!("the egress policy refused a connection: {first}{more}");
+    Some(Failure::new(ErrorCode::EgressDenied, Some(segment), message))
 }
 
 fn human(d: Duration) -> String {

@@ -1,6 +1,7 @@
 //! `file` parameters: data URIs written to a per-run temporary folder, so that
 //! segment code can call `setInputFiles(parameters.NAME)`.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
@@ -9,13 +10,15 @@ use workflow::data_uri;
 
 /// Deleted with everything in it when dropped, i.e. when the run ends.
 pub struct RunFiles {
+    /// The runner's files folder, which its sandbox sees at the same path.
+    base: PathBuf,
     dir: Option<TempDir>,
     written: usize,
 }
 
 impl RunFiles {
-    pub fn new() -> RunFiles {
-        RunFiles { dir: None, written: 0 }
+    pub fn new(base: PathBuf) -> RunFiles {
+        RunFiles { base, dir: None, written: 0 }
     }
 
     /// Replaces each named parameter's data URI with the path of a file holding its bytes.
@@ -35,19 +38,23 @@ impl RunFiles {
 
     fn write(&mut self, param: &str, file_name: Option<&str>, bytes: &[u8]) -> std::io::Result<PathBuf> {
         if self.dir.is_none() {
-            self.dir = Some(tempfile::Builder::new().prefix("segue-run-").tempdir()?);
+            // Readable by the sandbox's unprivileged user; the base folder itself is private to it.
+            let readable = std::fs::Permissions::from_mode(0o755);
+            self.dir = Some(tempfile::Builder::new().prefix("run-").permissions(readable).tempdir_in(&self.base)?);
         }
         let root = self.dir.as_ref().expect("created above").path();
         // A folder per write keeps the original file name (sites show it) without collisions.
         self.written += 1;
         let folder = root.join(self.written.to_string());
         std::fs::create_dir(&folder)?;
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755))?;
         let safe_name = file_name
             .and_then(|n| std::path::Path::new(n).file_name())
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| param.to_owned());
         let path = folder.join(safe_name);
         std::fs::write(&path, bytes)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
         Ok(path)
     }
 
@@ -65,7 +72,8 @@ mod tests {
 
     #[test]
     fn writes_named_files_and_removes_them_when_dropped() {
-        let mut files = RunFiles::new();
+        let base = tempfile::tempdir().unwrap();
+        let mut files = RunFiles::new(base.path().to_owned());
         let uri = data_uri::encode("text/plain", Some("../notes.txt"), b"hello");
         let mut params = json!({"doc": uri, "other": "x"}).as_object().unwrap().clone();
         files.materialize(&mut params, &["doc".into()]).unwrap();

@@ -6,10 +6,11 @@
 //! (timeout, cancel) the caller kills the runner: a synchronous loop in segment
 //! code cannot be interrupted any other way.
 
-mod host;
 mod locate;
 mod process;
+mod sandbox;
 
-pub use host::BrowserHost;
+pub use egress::{Allowed, Denial, Policy};
 pub use locate::{Options, default_chromium, default_runner_dir};
 pub use process::{Acted, Error, Log, Observation, Runner, SegmentResult};
+pub use sandbox::{Isolation, Limits};

@@ -1,6 +1,9 @@
 //! Where Node, the runner script and Chromium are found.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::sandbox::Isolation;
 
 /// How to start a runner.
 #[derive(Debug, Clone)]
@@ -12,8 +15,11 @@ pub struct Options {
     /// The Chromium executable (Debian's `chromium` by default).
     pub chromium: PathBuf,
     pub headless: bool,
-    /// Connect to an already running Playwright browser server instead of launching one.
-    pub ws_endpoint: Option<String>,
+    /// The sandbox around Node and Chromium (on unless `SEGUE_SANDBOX=off`).
+    pub isolation: Isolation,
+    /// Where the run's browser and runner may connect. Public addresses only
+    /// unless the caller opens more.
+    pub egress: Arc<egress::Policy>,
 }
 
 impl Default for Options {
@@ -23,7 +29,8 @@ impl Default for Options {
             runner_dir: default_runner_dir(),
             chromium: default_chromium(),
             headless: true,
-            ws_endpoint: std::env::var("SEGUE_BROWSER_WS").ok().filter(|s| !s.is_empty()),
+            isolation: Isolation::from_env(),
+            egress: Arc::new(egress::Policy::default()),
         }
     }
 }
@@ -45,10 +52,10 @@ pub fn default_chromium() -> PathBuf {
     std::env::var_os("SEGUE_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
 }
 
-/// Flags Chromium needs to run as root on a closed network without trying to
-/// reach the internet in the background.
+/// Flags Chromium needs on a closed network, without trying to reach the
+/// internet in the background. (`--no-sandbox` is added only outside segue's
+/// sandbox, where Chromium may be running as root.)
 pub(crate) const CHROMIUM_ARGS: &[&str] = &[
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--disable-background-networking",

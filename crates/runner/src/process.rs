@@ -1,6 +1,8 @@
 //! One Node runner process and its request/response protocol.
 
 use std::collections::VecDeque;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::locate::{CHROMIUM_ARGS, Options};
+use crate::sandbox::{self, Isolation, WorkDir};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -93,26 +96,53 @@ pub struct Runner {
     child_groups: Vec<i32>,
     /// Set once the process is known to be unusable (killed, exited, desynchronised).
     dead: bool,
+    /// The only way out to the network for this runner and its browser.
+    proxy: egress::Proxy,
+    /// Removed (with the run's files) when the runner is dropped.
+    work: WorkDir,
 }
 
 impl Runner {
-    /// Starts Node and launches (or connects to) the browser.
+    /// Starts Node (inside the sandbox unless `options.isolation` says
+    /// otherwise) with its egress proxy, and launches the browser.
     pub async fn start(options: &Options) -> Result<Runner, Error> {
+        let setup = |what: &str, source: std::io::Error| Error::Spawn { command: what.to_owned(), source };
+        let work = WorkDir::create().map_err(|e| setup("creating the runner's folder", e))?;
+        let proxy = egress::Proxy::bind(&work.egress_socket(), Arc::clone(&options.egress))
+            .map_err(|e| setup("starting the egress proxy", e))?;
         let script = options.runner_dir.join("runner.js");
-        let mut command = Command::new(&options.node);
+        let sandboxed = matches!(options.isolation, Isolation::Sandbox(_));
+        let (mut command, inherited, described, egress_socket) = match &options.isolation {
+            Isolation::Sandbox(limits) => {
+                sandbox::open_socket(&work.egress_socket()).map_err(|e| setup("opening the egress socket", e))?;
+                let spec = sandbox::command(limits, &options.node, &options.runner_dir, &options.chromium, &work)
+                    .map_err(|e| setup("preparing the sandbox", e))?;
+                let mut command = Command::new(&spec.program);
+                command.args(&spec.args);
+                if let Some((uid, gid)) = spec.user {
+                    command.uid(uid.as_raw()).gid(gid.as_raw());
+                }
+                inherit(&mut command, &spec.inherited);
+                let described = format!("{} (the sandbox; install bubblewrap, or set SEGUE_SANDBOX=off for code you trust)", spec.program.display());
+                (command, spec.inherited, described, PathBuf::from(sandbox::EGRESS_SOCKET_INSIDE))
+            }
+            Isolation::Unsafe => {
+                let mut command = Command::new(&options.node);
+                command.arg(&script).current_dir(&options.runner_dir);
+                let described = format!("{} {}", options.node.display(), script.display());
+                (command, Vec::new(), described, work.egress_socket())
+            }
+        };
         command
-            .arg(&script)
-            .current_dir(&options.runner_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group, so that a kill reaches everything it started.
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = command.spawn().map_err(|source| Error::Spawn {
-            command: format!("{} {}", options.node.display(), script.display()),
-            source,
-        })?;
+        let mut child = command.spawn().map_err(|source| Error::Spawn { command: described, source })?;
+        // The child has its copies; ours are no longer needed.
+        drop(inherited);
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
@@ -128,19 +158,49 @@ impl Runner {
                 kept.push_back(line);
             }
         });
-        let mut runner = Runner { child, stdin, stdout, stderr, next_id: 0, child_groups: Vec::new(), dead: false };
+        let mut runner = Runner {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            next_id: 0,
+            child_groups: Vec::new(),
+            dead: false,
+            proxy,
+            work,
+        };
+        let mut args: Vec<&str> = CHROMIUM_ARGS.to_vec();
+        if !sandboxed {
+            // Outside the sandbox Chromium may be running as root, where its own sandbox refuses to start.
+            args.push("--no-sandbox");
+        }
         let launch = json!({
             "op": "launch",
             "executablePath": options.chromium,
             "headless": options.headless,
-            "args": CHROMIUM_ARGS,
-            "wsEndpoint": options.ws_endpoint,
+            "args": args,
+            "chromiumSandbox": sandboxed,
+            "egressProxy": egress_socket,
         });
-        runner.request(launch, &mut |_| {}).await?.map_err(Error::Runner)?;
+        let launched = runner.request(launch, &mut |_| {}).await?.map_err(Error::Runner)?;
+        if sandboxed && launched.get("chromiumSandbox") == Some(&Value::Bool(false)) {
+            tracing::warn!(target: "runner", "Chromium's own sandbox is unavailable here; it runs inside segue's sandbox without it");
+        }
         if let Some(pid) = runner.child.id() {
             runner.child_groups = group_leading_children(pid);
         }
         Ok(runner)
+    }
+
+    /// The folder, visible to the runner at the same path, where a run's
+    /// files (file inputs) are written.
+    pub fn files_dir(&self) -> PathBuf {
+        self.work.files()
+    }
+
+    /// Connections the egress policy refused since the last call.
+    pub fn take_denials(&self) -> Vec<egress::Denial> {
+        self.proxy.take_denials()
     }
 
     /// Opens a fresh browser context and page for a run.
@@ -323,6 +383,25 @@ pub(crate) fn group_leading_children(parent: u32) -> Vec<i32> {
                 && fields.get(2).and_then(|f| f.parse::<i32>().ok()) == Some(*pid)
         })
         .collect()
+}
+
+/// Lets the child inherit `fds` (opened close-on-exec, so no other child does).
+#[allow(unsafe_code)]
+fn inherit(command: &mut Command, fds: &[OwnedFd]) {
+    let raw: Vec<i32> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+    // SAFETY: the closure runs between fork and exec; it only calls fcntl, which
+    // is async-signal-safe, on descriptors that stay open until after the spawn,
+    // and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            for &fd in &raw {
+                if nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
 }
 
 fn kill_group(child: &mut Child) {

@@ -11,14 +11,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::Config;
-use crate::browser::SharedBrowser;
 use crate::progress::{ChannelObserver, run_error, write};
 
 pub struct Job {
     pub store: Store,
     pub sealer: Sealer,
     pub config: Arc<Config>,
-    pub browser: Arc<SharedBrowser>,
     /// Cancelled when the worker gives up on in-flight runs (drain deadline).
     pub cancel: CancellationToken,
 }
@@ -75,7 +73,7 @@ impl Job {
         }
         let (passed, message) = match workflow::check_value(&document).workflow {
             None => (false, Some("the healed workflow is not valid".to_owned())),
-            Some(healed) => match self.browser.runner().await {
+            Some(healed) => match runner::Runner::start(&self.config.runner).await {
                 Err(e) => (false, Some(e.to_string())),
                 Ok(mut runner) => {
                     let settings = executor::Settings { agent: None, ..self.config.settings.clone() };
@@ -137,7 +135,7 @@ impl Job {
                 );
             }
         };
-        let mut runner = match self.browser.runner().await {
+        let mut runner = match runner::Runner::start(&self.config.runner).await {
             Ok(r) => r,
             Err(e) => return failed(ErrorCode::BrowserError, e.to_string()),
         };

@@ -7,7 +7,6 @@
 //! brings back cancel requests; a lost lease stops the run without recording
 //! anything more, since another party now decides its fate.
 
-mod browser;
 mod execute;
 mod progress;
 
@@ -34,9 +33,10 @@ pub struct Config {
     /// On shutdown, how long in-flight runs may take before they are cancelled.
     pub drain_timeout: Duration,
     pub settings: executor::Settings,
+    /// How runners start: each run gets a runner process and a Chromium of its
+    /// own inside its own sandbox (a browser shared between runs would let one
+    /// run's code reach another's pages through the DevTools protocol).
     pub runner: runner::Options,
-    /// Share one Chromium between this worker's runs (each still has its own runner process).
-    pub shared_browser: bool,
 }
 
 impl Config {
@@ -55,7 +55,6 @@ impl Config {
             drain_timeout: Duration::from_secs(60),
             settings: executor::Settings::default(),
             runner: runner::Options::default(),
-            shared_browser: true,
         }
     }
 }
@@ -78,7 +77,6 @@ impl Worker {
         tracing::info!(worker = %config.id, concurrency = config.concurrency, "worker started");
         let permits = Arc::new(Semaphore::new(config.concurrency));
         let in_flight = CancellationToken::new();
-        let browser = Arc::new(browser::SharedBrowser::new(config.runner.clone(), config.shared_browser));
         let mut tasks = JoinSet::new();
         let reaper = tokio::spawn(reap(self.store.clone(), config.lease / 2, shutdown.clone()));
         loop {
@@ -94,7 +92,6 @@ impl Worker {
                         store: self.store.clone(),
                         sealer: self.sealer.clone(),
                         config: Arc::clone(config),
-                        browser: Arc::clone(&browser),
                         cancel: in_flight.child_token(),
                     };
                     tasks.spawn(async move {

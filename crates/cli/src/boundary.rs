@@ -1,0 +1,61 @@
+//! Flags for the trust boundary around workflow code: where runs may connect
+//! and whether the sandbox is on. See docs/security.md.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use runner::{Allowed, Isolation, Policy};
+
+#[derive(clap::Args)]
+pub struct BoundaryArgs {
+    /// A host, host:port, `*.domain`, IP or CIDR that runs may reach whatever
+    /// its address (repeatable; comma-separated in the environment).
+    #[arg(long = "allow-host", env = "SEGUE_ALLOWED_HOSTS", value_delimiter = ',', value_name = "HOST|CIDR")]
+    allowed_hosts: Vec<Allowed>,
+    /// Run workflow code without the sandbox (it can then read this machine's
+    /// files and reach its services): only for code you trust, on machines
+    /// without user namespaces. Same as SEGUE_SANDBOX=off.
+    #[arg(long)]
+    unsafe_no_sandbox: bool,
+}
+
+impl BoundaryArgs {
+    /// Runner options for this boundary. `blocked`: segue's own listening
+    /// sockets, refused whatever else is allowed.
+    pub fn runner_options(&self, allow_private: bool, blocked: Vec<SocketAddr>) -> runner::Options {
+        let mut options = runner::Options::default();
+        if self.unsafe_no_sandbox {
+            options.isolation = Isolation::Unsafe;
+        }
+        if options.isolation == Isolation::Unsafe {
+            eprintln!("warning: the sandbox is off: workflow code can read this machine's files and reach its services");
+        }
+        options.egress = Arc::new(Policy { allow_private, allowed: self.allowed_hosts.clone(), blocked });
+        options
+    }
+}
+
+/// `--allow-private-network` for `serve` and `worker`, where it is off by default.
+#[derive(clap::Args)]
+pub struct PrivateNetworkArgs {
+    /// Let runs reach loopback, private and link-local addresses (an intranet
+    /// portal, a site on this machine). segue's own API and database ports and
+    /// the cloud metadata address stay refused unless listed with --allow-host.
+    #[arg(long, env = "SEGUE_ALLOW_PRIVATE_NETWORK", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_private_network: bool,
+    #[command(flatten)]
+    pub boundary: BoundaryArgs,
+}
+
+/// The addresses a `postgres://` URL connects to, to refuse them to runs.
+pub async fn database_addresses(url: Option<&str>) -> Vec<SocketAddr> {
+    let Some(parsed) = url.and_then(|u| url::Url::parse(u).ok()) else {
+        return Vec::new();
+    };
+    let Some(host) = parsed.host_str() else {
+        return Vec::new();
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = parsed.port().unwrap_or(5432);
+    tokio::net::lookup_host((host.as_str(), port)).await.map(Iterator::collect).unwrap_or_default()
+}

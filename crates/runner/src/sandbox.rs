@@ -1,0 +1,222 @@
+//! The boundary around a run's JavaScript and its browser.
+//!
+//! A sandboxed runner is `bwrap` (bubblewrap) around `prlimit` around Node:
+//! new user, PID, network, IPC and UTS namespaces; an empty environment; a
+//! file system made of read-only `/usr`, the runner's folder, a size-limited
+//! `/tmp` and the run's own files folder, so the data folder, keys and other
+//! runs do not exist inside; no network but a Unix socket to the egress proxy;
+//! per-run process, memory and file-size limits. When segue runs as root the
+//! sandbox runs as an unprivileged user (`nobody` unless `SEGUE_SANDBOX_UID`).
+//! Chromium starts inside it with its own sandbox on and a managed policy that
+//! blocks `file:`, `chrome:`, `devtools:` and `view-source:` URLs.
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
+use nix::unistd::{Gid, Uid, chown, geteuid};
+
+/// Where the egress proxy's socket appears inside the sandbox.
+pub const EGRESS_SOCKET_INSIDE: &str = "/run/segue/egress.sock";
+
+/// Blocks every URL scheme that reads local state rather than the web.
+const CHROMIUM_POLICY: &str = r#"{
+  "URLBlocklist": ["file://*", "chrome://*", "chrome-untrusted://*", "devtools://*", "view-source:*", "chrome-extension://*", "chrome-search://*"]
+}
+"#;
+
+/// Limits for one run's processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Data segment per process (RLIMIT_DATA): heap and array buffers.
+    pub memory_bytes: u64,
+    /// Processes and threads of the run together (RLIMIT_NPROC, counted in its own user namespace).
+    pub processes: u64,
+    /// The run's `/tmp` (downloads, profiles), held in memory.
+    pub tmp_bytes: u64,
+    /// Largest file a run may write.
+    pub file_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            memory_bytes: 2 << 30,
+            processes: 512,
+            tmp_bytes: 512 << 20,
+            file_bytes: 256 << 20,
+        }
+    }
+}
+
+/// How a runner is confined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// The bubblewrap sandbox described above.
+    Sandbox(Limits),
+    /// The runner runs as the calling user with its full view of the machine.
+    /// Only the browser's traffic goes through the egress proxy. For machines
+    /// without user namespaces, and only for code one trusts.
+    Unsafe,
+}
+
+impl Isolation {
+    /// `SEGUE_SANDBOX=off` turns the sandbox off; anything else keeps it.
+    pub fn from_env() -> Isolation {
+        match std::env::var("SEGUE_SANDBOX").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Ok("off" | "0" | "false" | "no") => Isolation::Unsafe,
+            _ => Isolation::Sandbox(Limits::default()),
+        }
+    }
+}
+
+/// `SEGUE_BWRAP`, else the first `bwrap` on the PATH.
+fn bwrap() -> PathBuf {
+    std::env::var_os("SEGUE_BWRAP").map(PathBuf::from).unwrap_or_else(|| find_program("bwrap"))
+}
+
+fn find_program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()).unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// The user a root segue runs sandboxes as.
+fn sandbox_user() -> Option<(Uid, Gid)> {
+    if !geteuid().is_root() {
+        return None;
+    }
+    let id = std::env::var("SEGUE_SANDBOX_UID").ok().and_then(|s| s.parse().ok()).unwrap_or(65534);
+    Some((Uid::from_raw(id), Gid::from_raw(id)))
+}
+
+/// A runner's private folder on the host: the run's files (bound read-write
+/// into the sandbox at the same path, so file inputs keep their paths), the
+/// egress socket and Chromium's policy. Removed when dropped.
+pub struct WorkDir {
+    dir: tempfile::TempDir,
+}
+
+impl WorkDir {
+    pub fn create() -> std::io::Result<WorkDir> {
+        let dir = tempfile::Builder::new().prefix("segue-runner-").tempdir()?;
+        std::fs::create_dir(dir.path().join("files"))?;
+        std::fs::create_dir(dir.path().join("policy"))?;
+        std::fs::write(dir.path().join("policy/segue.json"), CHROMIUM_POLICY)?;
+        std::fs::set_permissions(dir.path().join("policy"), std::fs::Permissions::from_mode(0o755))?;
+        if let Some((uid, gid)) = sandbox_user() {
+            // The folder stays private (0700) but is the sandbox user's, so that
+            // an unprivileged bubblewrap can bind it and Node can write files.
+            for path in [dir.path().to_owned(), dir.path().join("files")] {
+                chown(&path, Some(uid), Some(gid))?;
+            }
+        }
+        Ok(WorkDir { dir })
+    }
+
+    pub fn files(&self) -> PathBuf {
+        self.dir.path().join("files")
+    }
+
+    pub fn egress_socket(&self) -> PathBuf {
+        self.dir.path().join("egress.sock")
+    }
+
+    fn policy(&self) -> PathBuf {
+        self.dir.path().join("policy")
+    }
+}
+
+/// Makes the egress socket usable by the sandbox user (its folder stays private).
+pub fn open_socket(path: &Path) -> std::io::Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777))
+}
+
+/// The command that starts Node with `args` inside the sandbox, and the
+/// descriptors it must inherit (read-only binds of folders the sandbox user
+/// may not be able to reach by path, such as a checkout under `/root`).
+pub struct Command {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub user: Option<(Uid, Gid)>,
+    pub inherited: Vec<OwnedFd>,
+}
+
+pub fn command(limits: &Limits, node: &Path, runner_dir: &Path, chromium: &Path, work: &WorkDir) -> std::io::Result<Command> {
+    let node = std::fs::canonicalize(find_program_path(node))?;
+    let runner_dir = std::fs::canonicalize(runner_dir)?;
+    let mut b = Builder { args: Vec::new(), inherited: Vec::new() };
+    b.flags(&["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]);
+    b.flags(&["--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", "/usr/bin:/bin"]);
+    b.flags(&["--setenv", "LANG", "C.UTF-8"]);
+    b.flags(&["--ro-bind", "/usr", "/usr"]);
+    // Merged-/usr systems have /lib → usr/lib symlinks; older ones real folders.
+    for top in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
+        match std::fs::read_link(top) {
+            Ok(target) => b.path_flags("--symlink", &target, Path::new(top)),
+            Err(_) if Path::new(top).is_dir() => b.path_flags("--ro-bind", Path::new(top), Path::new(top)),
+            Err(_) => {}
+        }
+    }
+    for etc in ["/etc/fonts", "/etc/chromium.d", "/etc/localtime", "/etc/ld.so.cache", "/etc/alternatives"] {
+        b.path_flags("--ro-bind-try", Path::new(etc), Path::new(etc));
+    }
+    b.flags(&["--proc", "/proc", "--dev", "/dev"]);
+    b.flags(&["--size", &limits.tmp_bytes.to_string(), "--tmpfs", "/tmp"]);
+    b.flags(&["--size", &(64u64 << 20).to_string(), "--tmpfs", "/dev/shm"]);
+    b.path_flags("--ro-bind", &work.policy(), Path::new("/etc/chromium/policies/managed"));
+    b.read_only(&runner_dir)?;
+    for program in [&node, &std::fs::canonicalize(chromium).unwrap_or_else(|_| chromium.to_owned())] {
+        // Installations outside /usr (nvm, /opt) are bound read-only where they are.
+        if !program.starts_with("/usr") {
+            let prefix = program.parent().and_then(Path::parent).unwrap_or(Path::new("/"));
+            b.read_only(prefix)?;
+        }
+    }
+    b.path_flags("--bind", &work.files(), &work.files());
+    b.path_flags("--ro-bind", &work.egress_socket(), Path::new(EGRESS_SOCKET_INSIDE));
+    b.flags(&["--chdir", "/tmp", "--"]);
+    b.flags(&["prlimit"]);
+    b.args.push(format!("--nproc={}", limits.processes).into());
+    b.args.push(format!("--data={}", limits.memory_bytes).into());
+    b.args.push(format!("--fsize={}", limits.file_bytes).into());
+    b.flags(&["--core=0", "--nofile=4096", "--"]);
+    b.args.push(node.into_os_string());
+    b.args.push(runner_dir.join("runner.js").into_os_string());
+    Ok(Command { program: bwrap(), args: b.args, user: sandbox_user(), inherited: b.inherited })
+}
+
+/// `node` as given, or found on the PATH.
+fn find_program_path(program: &Path) -> PathBuf {
+    if program.components().count() > 1 { program.to_owned() } else { find_program(&program.to_string_lossy()) }
+}
+
+struct Builder {
+    args: Vec<OsString>,
+    inherited: Vec<OwnedFd>,
+}
+
+impl Builder {
+    fn flags(&mut self, flags: &[&str]) {
+        self.args.extend(flags.iter().map(OsString::from));
+    }
+
+    fn path_flags(&mut self, flag: &str, from: &Path, to: &Path) {
+        self.args.extend([OsString::from(flag), from.into(), to.into()]);
+    }
+
+    /// Binds `path` read-only at the same place. As root, through a descriptor
+    /// opened now, since the unprivileged sandbox user may not reach the path.
+    fn read_only(&mut self, path: &Path) -> std::io::Result<()> {
+        if sandbox_user().is_none() {
+            self.path_flags("--ro-bind", path, path);
+            return Ok(());
+        }
+        let fd = open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+        self.args.extend([OsString::from("--ro-bind-fd"), fd.as_raw_fd().to_string().into(), path.into()]);
+        self.inherited.push(fd);
+        Ok(())
+    }
+}
