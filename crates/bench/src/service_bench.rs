@@ -102,6 +102,7 @@ pub async fn main(list_size: i64) {
         }
         let mut config = worker::Config::new(concurrency);
         config.poll = Duration::from_millis(20);
+        config.runner.egress = std::sync::Arc::new(runner::Policy::private_network());
         let started = Instant::now();
         tokio::spawn(worker::Worker::new(api.store.clone(), api.sealer.clone(), config).run(api.shutdown.clone()));
         for id in &ids {

@@ -6,6 +6,7 @@
 //! Adding a case is adding a file. `SEGUE_BLESS=1` rewrites the expected
 //! diagnostics of validation fixtures.
 
+mod attacks;
 mod healing;
 mod isolation;
 mod run;
@@ -23,5 +24,8 @@ fn main() {
     trials.extend(isolation::trials());
     trials.extend(healing::trials());
     trials.extend(service::trials());
-    libtest_mimic::run(&args, trials).exit();
+    trials.extend(attacks::trials());
+    let conclusion = libtest_mimic::run(&args, trials);
+    attacks::shutdown();
+    conclusion.exit();
 }

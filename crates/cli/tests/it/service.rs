@@ -42,7 +42,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A child process killed when dropped, so a failing test leaves nothing behind.
-struct Proc(Child);
+pub(crate) struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -70,35 +70,55 @@ impl Proc {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
-    let log = std::env::var_os("SEGUE_TEST_SHOW_LOGS").is_some();
+pub(crate) fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
+    spawn_logged(args, env, None)
+}
+
+/// `spawn`, with stderr written to `log` when given.
+fn spawn_logged(args: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> Proc {
+    let show = std::env::var_os("SEGUE_TEST_SHOW_LOGS").is_some();
     let mut command = Command::new(env!("CARGO_BIN_EXE_segue"));
     command.args(args).current_dir(repo_root()).stdin(Stdio::null()).stdout(Stdio::null());
-    command.stderr(if log { Stdio::inherit() } else { Stdio::null() });
+    command.stderr(match log {
+        Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+        None if show => Stdio::inherit(),
+        None => Stdio::null(),
+    });
+    // The demo site is on loopback; a case that tests the default passes "0".
+    command.env("SEGUE_ALLOW_PRIVATE_NETWORK", "1");
     for (k, v) in env {
         command.env(k, v);
     }
     Proc(command.spawn().expect("spawn segue"))
 }
 
-struct Server {
+pub(crate) struct Server {
     proc: Proc,
-    base: String,
-    key: String,
+    pub(crate) base: String,
+    pub(crate) key: String,
     http: reqwest::Client,
 }
 
 impl Server {
     fn start(data_dir: &Path, extra: &[&str]) -> Result<Server, Failed> {
+        Server::launch(data_dir, extra, &[], None)
+    }
+
+    /// `start`, with this environment and stderr written to `log`.
+    pub(crate) fn start_logged(data_dir: &Path, extra: &[&str], env: &[(&str, &str)], log: &Path) -> Result<Server, Failed> {
+        Server::launch(data_dir, extra, env, Some(log))
+    }
+
+    fn launch(data_dir: &Path, extra: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> Result<Server, Failed> {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut args = vec!["serve", "--listen", &listen, "--data-dir", data_dir.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let proc = spawn(&args, &[]);
+        let proc = spawn_logged(&args, env, log);
         let base = format!("http://{listen}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(&listen).is_err() {
@@ -112,8 +132,12 @@ impl Server {
     }
 
     fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Failed> {
+        self.call_as(&self.key, method, path, body)
+    }
+
+    pub(crate) fn call_as(&self, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Failed> {
         runtime().block_on(async {
-            let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.key);
+            let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(key);
             if let Some(body) = body {
                 request = request.json(&body);
             }
@@ -124,20 +148,20 @@ impl Server {
         })
     }
 
-    fn get(&self, path: &str) -> Result<Value, Failed> {
+    pub(crate) fn get(&self, path: &str) -> Result<Value, Failed> {
         self.call(reqwest::Method::GET, path, None)
     }
 
-    fn post(&self, path: &str, body: Value) -> Result<Value, Failed> {
+    pub(crate) fn post(&self, path: &str, body: Value) -> Result<Value, Failed> {
         self.call(reqwest::Method::POST, path, Some(body))
     }
 
-    fn create_workflow(&self, definition: Value) -> Result<String, Failed> {
+    pub(crate) fn create_workflow(&self, definition: Value) -> Result<String, Failed> {
         let created = self.post("/v1/workflows", json!({"name": "w", "definition": definition}))?;
         Ok(created["id"].as_str().ok_or("no id")?.to_owned())
     }
 
-    fn start_run(&self, workflow: &str, body: Value) -> Result<String, Failed> {
+    pub(crate) fn start_run(&self, workflow: &str, body: Value) -> Result<String, Failed> {
         let run = self.post(&format!("/v1/workflows/{workflow}/runs"), body)?;
         Ok(run["id"].as_str().ok_or("no id")?.to_owned())
     }
@@ -156,7 +180,7 @@ impl Server {
         }
     }
 
-    fn wait_final(&self, run: &str, within: Duration) -> Result<Value, Failed> {
+    pub(crate) fn wait_final(&self, run: &str, within: Duration) -> Result<Value, Failed> {
         self.wait_for(run, within, |r| !matches!(r["status"].as_str(), Some("PENDING" | "IN_PROGRESS")))
     }
 }
