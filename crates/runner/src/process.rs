@@ -118,7 +118,9 @@ impl Runner {
                 let spec = sandbox::command(limits, &options.node, &options.runner_dir, &options.chromium, &work)
                     .map_err(|e| setup("preparing the sandbox", e))?;
                 let mut command = Command::new(&spec.program);
-                command.args(&spec.args);
+                // bubblewrap stays the sandbox's PID 1, and /proc/1/environ inside shows the
+                // environment it was started with: give it none.
+                command.args(&spec.args).env_clear();
                 if let Some((uid, gid)) = spec.user {
                     command.uid(uid.as_raw()).gid(gid.as_raw());
                 }
