@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what segue needs on Debian, idempotently: Chromium (Debian's package, never a
-# Playwright download), Node.js if missing, the runner's pinned Node packages (npm ci),
-# and builds the workspace. Safe to run again: each step skips what is already there.
+# Playwright download), bubblewrap (the sandbox around workflow code), Node.js if missing,
+# the runner's pinned Node packages (npm ci), and builds the workspace. Safe to run again: each step skips what is already there.
 #
 # usage: scripts/setup.sh [--release]
 set -euo pipefail
@@ -18,6 +18,8 @@ as_root() {
 
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+# The sandbox around workflow code (docs/security.md).
+command -v bwrap >/dev/null || missing+=(bubblewrap)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then

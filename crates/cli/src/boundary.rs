@@ -28,7 +28,9 @@ impl BoundaryArgs {
             options.isolation = Isolation::Unsafe;
         }
         if options.isolation == Isolation::Unsafe {
-            eprintln!("warning: the sandbox is off: workflow code can read this machine's files and reach its services");
+            eprintln!(
+                "warning: the sandbox is off: workflow code can read this machine's files and reach its services"
+            );
         }
         options.egress = Arc::new(Policy { allow_private, allowed: self.allowed_hosts.clone(), blocked });
         options

@@ -114,7 +114,14 @@ pub async fn main(args: Args) -> ExitCode {
     let request = executor::RunRequest { workflow: Arc::new(workflow), inputs: inputs.clone(), cancel: cancel.clone() };
     let outcome = executor::execute(request, &settings, &mut runner, &mut Progress).await;
     if let Some(path) = &args.heal_out {
-        heal(&args.file, path, &outcome, inputs, &settings, &options, &mut runner, cancel).await;
+        if !runner.is_alive() {
+            // A timeout or cancel killed it; the heal's check needs a browser.
+            match runner::Runner::start(&options).await {
+                Ok(fresh) => runner = fresh,
+                Err(e) => eprintln!("heal: the check will not run: {e}"),
+            }
+        }
+        heal(&args.file, path, &outcome, inputs, &settings, &mut runner, cancel).await;
     }
     runner.shutdown().await;
     match outcome.result {
@@ -140,7 +147,6 @@ async fn heal(
     outcome: &executor::Outcome,
     inputs: serde_json::Map<String, serde_json::Value>,
     settings: &Settings,
-    options: &runner::Options,
     runner: &mut runner::Runner,
     cancel: executor::CancellationToken,
 ) {
@@ -166,12 +172,6 @@ async fn heal(
         eprintln!("heal: check failed: the healed workflow is not valid");
         return;
     };
-    if !runner.is_alive() {
-        match runner::Runner::start(options).await {
-            Ok(fresh) => *runner = fresh,
-            Err(e) => return eprintln!("heal: check not run: {e}"),
-        }
-    }
     let without_ai = Settings {
         agent: None,
         engine: engine::Config { ai_available: false, ..settings.engine.clone() },

@@ -11,7 +11,10 @@ use crate::address::{Class, canonical, classify};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Allowed {
     /// A host name (lower case, no trailing dot), `*.example.com` for its subdomains.
-    Host { name: String, port: Option<u16> },
+    Host {
+        name: String,
+        port: Option<u16>,
+    },
     Net(IpNet),
 }
 
@@ -169,7 +172,10 @@ mod tests {
     #[test]
     fn by_default_only_public_addresses_pass() {
         let policy = Policy::default();
-        assert_eq!(policy.check("example.com", 443, &ips(&["93.184.216.34"])).unwrap().to_string(), "93.184.216.34:443");
+        assert_eq!(
+            policy.check("example.com", 443, &ips(&["93.184.216.34"])).unwrap().to_string(),
+            "93.184.216.34:443"
+        );
         for ip in ["127.0.0.1", "::1", "10.0.0.8", "192.168.0.1", "169.254.169.254", "fe80::1", "0.0.0.0"] {
             let denial = policy.check("x.test", 80, &ips(&[ip])).unwrap_err();
             assert!(matches!(denial.reason, Reason::Class(_)), "{ip}");
@@ -201,7 +207,10 @@ mod tests {
             blocked: vec!["0.0.0.0:8080".parse().unwrap(), "127.0.0.1:5432".parse().unwrap()],
         };
         assert_eq!(policy.check("localhost", 8080, &ips(&["127.0.0.1"])).unwrap_err().reason, Reason::Service);
-        assert_eq!(policy.check("::ffff:127.0.0.1", 5432, &ips(&["::ffff:127.0.0.1"])).unwrap_err().reason, Reason::Service);
+        assert_eq!(
+            policy.check("::ffff:127.0.0.1", 5432, &ips(&["::ffff:127.0.0.1"])).unwrap_err().reason,
+            Reason::Service
+        );
         assert!(policy.check("localhost", 8077, &ips(&["127.0.0.1"])).is_ok());
         let message = policy.check("localhost", 8080, &ips(&["127.0.0.1"])).unwrap_err().to_string();
         assert_eq!(message, "localhost:8080 (127.0.0.1:8080) is one of segue's own services");

@@ -103,7 +103,8 @@ async fn handle(request: Request<Incoming>, shared: Arc<Shared>) -> Result<Respo
 
 /// `CONNECT host:port`: check, connect, answer 200, then copy bytes both ways.
 async fn tunnel(request: Request<Incoming>, shared: &Shared) -> Result<Response<Body>, Response<Body>> {
-    let authority = request.uri().authority().ok_or_else(|| plain(StatusCode::BAD_REQUEST, "CONNECT needs host:port"))?;
+    let authority =
+        request.uri().authority().ok_or_else(|| plain(StatusCode::BAD_REQUEST, "CONNECT needs host:port"))?;
     let port = authority.port_u16().ok_or_else(|| plain(StatusCode::BAD_REQUEST, "CONNECT needs a port"))?;
     let upstream = connect(authority.host(), port, shared).await?;
     tokio::spawn(async move {

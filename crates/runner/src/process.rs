@@ -125,7 +125,10 @@ impl Runner {
                     command.uid(uid.as_raw()).gid(gid.as_raw());
                 }
                 inherit(&mut command, &spec.inherited);
-                let described = format!("{} (the sandbox; install bubblewrap, or set SEGUE_SANDBOX=off for code you trust)", spec.program.display());
+                let described = format!(
+                    "{} (the sandbox; install bubblewrap, or set SEGUE_SANDBOX=off for code you trust)",
+                    spec.program.display()
+                );
                 (command, spec.inherited, described, PathBuf::from(sandbox::EGRESS_SOCKET_INSIDE))
             }
             Isolation::Unsafe => {
@@ -160,17 +163,8 @@ impl Runner {
                 kept.push_back(line);
             }
         });
-        let mut runner = Runner {
-            child,
-            stdin,
-            stdout,
-            stderr,
-            next_id: 0,
-            child_groups: Vec::new(),
-            dead: false,
-            proxy,
-            work,
-        };
+        let mut runner =
+            Runner { child, stdin, stdout, stderr, next_id: 0, child_groups: Vec::new(), dead: false, proxy, work };
         let mut args: Vec<&str> = CHROMIUM_ARGS.to_vec();
         if !sandboxed {
             // Outside the sandbox Chromium may be running as root, where its own sandbox refuses to start.

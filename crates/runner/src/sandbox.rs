@@ -43,12 +43,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            memory_bytes: 2 << 30,
-            processes: 512,
-            tmp_bytes: 512 << 20,
-            file_bytes: 256 << 20,
-        }
+        Limits { memory_bytes: 2 << 30, processes: 512, tmp_bytes: 512 << 20, file_bytes: 256 << 20 }
     }
 }
 
@@ -144,7 +139,13 @@ pub struct Command {
     pub inherited: Vec<OwnedFd>,
 }
 
-pub fn command(limits: &Limits, node: &Path, runner_dir: &Path, chromium: &Path, work: &WorkDir) -> std::io::Result<Command> {
+pub fn command(
+    limits: &Limits,
+    node: &Path,
+    runner_dir: &Path,
+    chromium: &Path,
+    work: &WorkDir,
+) -> std::io::Result<Command> {
     let node = std::fs::canonicalize(find_program_path(node))?;
     let runner_dir = std::fs::canonicalize(runner_dir)?;
     let mut b = Builder { args: Vec::new(), inherited: Vec::new() };

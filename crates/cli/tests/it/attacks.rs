@@ -121,11 +121,11 @@ fn through_run(path: &Path) -> Result<(), Failed> {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     canaries.check("stdout", &stdout)?;
     canaries.check("stderr", &stderr)?;
-    if let Some(code) = &attack.fails_with {
-        if out.status.code() != Some(1) || !stderr.contains(code.as_str()) {
-            return Err(format!("expected the run to fail with {code}; exit {:?}\n{stdout}\n{stderr}", out.status.code())
-                .into());
-        }
+    if let Some(code) = &attack.fails_with
+        && (out.status.code() != Some(1) || !stderr.contains(code.as_str()))
+    {
+        let exit = out.status.code();
+        return Err(format!("expected the run to fail with {code}; exit {exit:?}\n{stdout}\n{stderr}").into());
     }
     // Nothing the run planted outlives it: the runner's files are unchanged.
     let runner = std::fs::read_to_string(crate::support::repo_root().join("runner-js/runner.js"))?;
@@ -214,15 +214,17 @@ fn through_serve(path: &Path) -> Result<(), Failed> {
     let segments = server.get(&format!("/v1/runs/{run}/segments"))?;
     let runs = server.get("/v1/runs?limit=100")?;
     let workflows = server.get("/v1/workflows?limit=100")?;
-    for (place, value) in [("the run", &done), ("its segments", &segments), ("the run list", &runs), ("the workflow list", &workflows)] {
+    for (place, value) in
+        [("the run", &done), ("its segments", &segments), ("the run list", &runs), ("the workflow list", &workflows)]
+    {
         service.canaries.check(place, &value.to_string())?;
     }
     let log = std::fs::read(&service.log)?;
     service.canaries.check("the server's log", &String::from_utf8_lossy(&log[service.log_start..]))?;
-    if let Some(code) = &attack.fails_with {
-        if done["status"] != "FAILED" || done["error"]["code"] != code.as_str() {
-            return Err(format!("expected the run to fail with {code}: {done}").into());
-        }
+    if let Some(code) = &attack.fails_with
+        && (done["status"] != "FAILED" || done["error"]["code"] != code.as_str())
+    {
+        return Err(format!("expected the run to fail with {code}: {done}").into());
     }
     // The worker survived and still serves.
     let ping = server.create_workflow(workflow("async (page) => ({ loot: 'pong' })"))?;

@@ -109,7 +109,12 @@ impl Server {
     }
 
     /// `start`, with this environment and stderr written to `log`.
-    pub(crate) fn start_logged(data_dir: &Path, extra: &[&str], env: &[(&str, &str)], log: &Path) -> Result<Server, Failed> {
+    pub(crate) fn start_logged(
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        log: &Path,
+    ) -> Result<Server, Failed> {
         Server::launch(data_dir, extra, env, Some(log))
     }
 
@@ -135,7 +140,13 @@ impl Server {
         self.call_as(&self.key, method, path, body)
     }
 
-    pub(crate) fn call_as(&self, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Failed> {
+    pub(crate) fn call_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Failed> {
         runtime().block_on(async {
             let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(key);
             if let Some(body) = body {

@@ -75,8 +75,11 @@ impl TestServer {
         config.settings.segment_timeout = segment_timeout;
         // The demo site is on loopback; the API itself stays out of reach.
         let api: std::net::SocketAddr = self.base.trim_start_matches("http://").parse().expect("the API's address");
-        config.runner.egress =
-            std::sync::Arc::new(runner::Policy { allow_private: true, blocked: vec![api], ..runner::Policy::default() });
+        config.runner.egress = std::sync::Arc::new(runner::Policy {
+            allow_private: true,
+            blocked: vec![api],
+            ..runner::Policy::default()
+        });
         let worker = worker::Worker::new(self.store.clone(), self.sealer.clone(), config);
         tokio::spawn(worker.run(self.shutdown.clone()));
     }
