@@ -271,3 +271,29 @@ async fn a_fallback_run_leaves_a_checked_healed_draft() {
         "the draft needs no model"
     );
 }
+
+/// Workers here may reach private addresses (the demo site is on loopback),
+/// but never the API they serve, whichever way it is spelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_network_access_never_opens_the_service_itself() {
+    let server = TestServer::start(1).await;
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    for url in [format!("{}/healthz", server.base), format!("http://localhost:{port}/metrics")] {
+        let code = format!("async (page) => {{ await page.goto('{url}').catch(() => {{}}); return {{}}; }}");
+        let wf = server.create_workflow(logic(&code, json!([]), json!([]))).await;
+        let run = server.post(&format!("/v1/workflows/{wf}/runs"), json!({"waitSeconds": 60})).await.body;
+        assert_eq!(run["status"], "FAILED", "{url}: {run}");
+        assert_eq!(run["error"]["code"], "EGRESS_DENIED", "{url}: {run}");
+        let message = run["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("127.0.0.1:{port}")) && message.contains("segue's own services"),
+            "{message}"
+        );
+    }
+    let wf = server.create_workflow(server.example("shop_price_check.json")).await;
+    let run = server
+        .post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"search_query": "mug"}, "waitSeconds": 60}))
+        .await
+        .body;
+    assert_eq!(run["status"], "COMPLETED", "the demo site on loopback stays reachable: {run}");
+}
