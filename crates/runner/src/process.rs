@@ -10,8 +10,10 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 use crate::locate::{CHROMIUM_ARGS, Options};
 use crate::sandbox::{self, Isolation, WorkDir};
@@ -82,13 +84,20 @@ struct RemoteError {
     message: String,
 }
 
+/// The longest protocol line the runner may send. The runner runs hostile code,
+/// which can write to its stdout: without a bound one endless line would grow
+/// this process's memory until it died.
+const MAX_LINE_BYTES: usize = 64 << 20;
+/// The longest stderr line kept (longer ones are skipped).
+const MAX_STDERR_LINE_BYTES: usize = 16 << 10;
+
 /// Keeps the last lines of the runner's stderr to explain a crash.
 const STDERR_LINES_KEPT: usize = 20;
 
 pub struct Runner {
     child: Child,
     stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
+    stdout: FramedRead<ChildStdout, LinesCodec>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     next_id: u64,
     /// Process groups the runner's children lead (Playwright starts Chromium
@@ -149,12 +158,21 @@ impl Runner {
         // The child has its copies; ours are no longer needed.
         drop(inherited);
         let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let stdout =
+            FramedRead::new(child.stdout.take().expect("piped stdout"), LinesCodec::new_with_max_length(MAX_LINE_BYTES));
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
-        let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+        let mut lines = FramedRead::new(
+            child.stderr.take().expect("piped stderr"),
+            LinesCodec::new_with_max_length(MAX_STDERR_LINE_BYTES),
+        );
         let kept = Arc::clone(&stderr);
         tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
+            while let Some(read) = lines.next().await {
+                let line = match read {
+                    Ok(line) => line,
+                    Err(LinesCodecError::MaxLineLengthExceeded) => continue,
+                    Err(LinesCodecError::Io(_)) => break,
+                };
                 tracing::debug!(target: "runner", "{line}");
                 let mut kept = kept.lock().expect("stderr buffer");
                 if kept.len() == STDERR_LINES_KEPT {
@@ -320,8 +338,14 @@ impl Runner {
             return Err(self.exited());
         }
         loop {
-            let Ok(Some(line)) = self.stdout.next_line().await else {
-                return Err(self.exited());
+            let line = match self.stdout.next().await {
+                Some(Ok(line)) => line,
+                Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
+                    self.kill();
+                    let limit = MAX_LINE_BYTES >> 20;
+                    return Err(Error::Runner(format!("the runner sent a line longer than {limit} MiB")));
+                }
+                Some(Err(LinesCodecError::Io(_))) | None => return Err(self.exited()),
             };
             let message: Message = match serde_json::from_str(&line) {
                 Ok(m) => m,
