@@ -6,6 +6,7 @@
 //!   every turn with one action, and the time outside the model is divided by the
 //!   number of actions (each action is: perform it, wait for the page, observe again).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, json};
@@ -13,7 +14,9 @@ use serde_json::{Map, json};
 pub async fn main(actions: u32) {
     let (demo_addr, _) = demo::spawn("127.0.0.1:0".parse().unwrap()).await.expect("demo");
     let base = format!("http://{demo_addr}");
-    let mut runner = runner::Runner::start(&runner::Options::default()).await.expect("runner");
+    // The demo site is on loopback.
+    let options = runner::Options { egress: Arc::new(runner::Policy::private_network()), ..runner::Options::default() };
+    let mut runner = runner::Runner::start(&options).await.expect("runner");
     runner.open(false).await.expect("session");
 
     println!("observation size per demo page (tokens ≈ characters / 4)");

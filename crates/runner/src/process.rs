@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
+use futures_util::StreamExt;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
@@ -158,8 +158,10 @@ impl Runner {
         // The child has its copies; ours are no longer needed.
         drop(inherited);
         let stdin = child.stdin.take().expect("piped stdin");
-        let stdout =
-            FramedRead::new(child.stdout.take().expect("piped stdout"), LinesCodec::new_with_max_length(MAX_LINE_BYTES));
+        let stdout = FramedRead::new(
+            child.stdout.take().expect("piped stdout"),
+            LinesCodec::new_with_max_length(MAX_LINE_BYTES),
+        );
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
         let mut lines = FramedRead::new(
             child.stderr.take().expect("piped stderr"),
