@@ -111,42 +111,63 @@ pub struct Runner {
     work: WorkDir,
 }
 
+/// How a runner process is started.
+struct Launch {
+    command: Command,
+    /// Descriptors the child must inherit; closed here once it has started.
+    inherited: Vec<OwnedFd>,
+    /// Names the command in a spawn error.
+    described: String,
+    /// Where the runner finds the egress proxy, as it sees the file system.
+    egress_socket: PathBuf,
+}
+
+/// A failure preparing a runner, before any process started.
+fn setup(what: &str, source: std::io::Error) -> Error {
+    Error::Spawn { command: what.to_owned(), source }
+}
+
+/// Node inside the sandbox, or (unsafe) directly, with its work folder ready.
+fn prepare(options: &Options, work: &WorkDir) -> Result<Launch, Error> {
+    match &options.isolation {
+        Isolation::Sandbox(limits) => {
+            work.share_egress_socket().map_err(|e| setup("opening the egress socket", e))?;
+            let spec = sandbox::command(limits, &options.node, &options.runner_dir, &options.chromium, work)
+                .map_err(|e| setup("preparing the sandbox", e))?;
+            let mut command = Command::new(&spec.program);
+            // bubblewrap stays the sandbox's PID 1, and /proc/1/environ inside shows the
+            // environment it was started with: give it none.
+            command.args(&spec.args).env_clear();
+            if let Some((uid, gid)) = spec.user {
+                command.uid(uid.as_raw()).gid(gid.as_raw());
+            }
+            inherit(&mut command, &spec.inherited);
+            let described = format!(
+                "{} (the sandbox; install bubblewrap, or set SEGUE_SANDBOX=off for code you trust)",
+                spec.program.display()
+            );
+            let egress_socket = PathBuf::from(sandbox::EGRESS_SOCKET_INSIDE);
+            Ok(Launch { command, inherited: spec.inherited, described, egress_socket })
+        }
+        Isolation::Unsafe => {
+            let script = options.runner_dir.join("runner.js");
+            let mut command = Command::new(&options.node);
+            command.arg(&script).current_dir(&options.runner_dir);
+            let described = format!("{} {}", options.node.display(), script.display());
+            Ok(Launch { command, inherited: Vec::new(), described, egress_socket: work.egress_socket() })
+        }
+    }
+}
+
 impl Runner {
     /// Starts Node (inside the sandbox unless `options.isolation` says
     /// otherwise) with its egress proxy, and launches the browser.
     pub async fn start(options: &Options) -> Result<Runner, Error> {
-        let setup = |what: &str, source: std::io::Error| Error::Spawn { command: what.to_owned(), source };
         let work = WorkDir::create().map_err(|e| setup("creating the runner's folder", e))?;
         let proxy = egress::Proxy::bind(&work.egress_socket(), Arc::clone(&options.egress))
             .map_err(|e| setup("starting the egress proxy", e))?;
-        let script = options.runner_dir.join("runner.js");
         let sandboxed = matches!(options.isolation, Isolation::Sandbox(_));
-        let (mut command, inherited, described, egress_socket) = match &options.isolation {
-            Isolation::Sandbox(limits) => {
-                sandbox::open_socket(&work.egress_socket()).map_err(|e| setup("opening the egress socket", e))?;
-                let spec = sandbox::command(limits, &options.node, &options.runner_dir, &options.chromium, &work)
-                    .map_err(|e| setup("preparing the sandbox", e))?;
-                let mut command = Command::new(&spec.program);
-                // bubblewrap stays the sandbox's PID 1, and /proc/1/environ inside shows the
-                // environment it was started with: give it none.
-                command.args(&spec.args).env_clear();
-                if let Some((uid, gid)) = spec.user {
-                    command.uid(uid.as_raw()).gid(gid.as_raw());
-                }
-                inherit(&mut command, &spec.inherited);
-                let described = format!(
-                    "{} (the sandbox; install bubblewrap, or set SEGUE_SANDBOX=off for code you trust)",
-                    spec.program.display()
-                );
-                (command, spec.inherited, described, PathBuf::from(sandbox::EGRESS_SOCKET_INSIDE))
-            }
-            Isolation::Unsafe => {
-                let mut command = Command::new(&options.node);
-                command.arg(&script).current_dir(&options.runner_dir);
-                let described = format!("{} {}", options.node.display(), script.display());
-                (command, Vec::new(), described, work.egress_socket())
-            }
-        };
+        let Launch { mut command, inherited, described, egress_socket } = prepare(options, &work)?;
         command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -379,14 +400,14 @@ impl Runner {
 }
 
 /// Kills each process group and forgets it.
-pub(crate) fn kill_groups(groups: &mut Vec<i32>) {
+fn kill_groups(groups: &mut Vec<i32>) {
     for group in groups.drain(..) {
         let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
     }
 }
 
 /// Children of `parent` that lead a process group of their own, read from /proc.
-pub(crate) fn group_leading_children(parent: u32) -> Vec<i32> {
+fn group_leading_children(parent: u32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

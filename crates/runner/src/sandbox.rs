@@ -119,14 +119,14 @@ impl WorkDir {
         self.dir.path().join("egress.sock")
     }
 
+    /// Makes the bound egress socket usable by the sandbox user (its folder stays private).
+    pub fn share_egress_socket(&self) -> std::io::Result<()> {
+        std::fs::set_permissions(self.egress_socket(), std::fs::Permissions::from_mode(0o777))
+    }
+
     fn policy(&self) -> PathBuf {
         self.dir.path().join("policy")
     }
-}
-
-/// Makes the egress socket usable by the sandbox user (its folder stays private).
-pub fn open_socket(path: &Path) -> std::io::Result<()> {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777))
 }
 
 /// The command that starts Node with `args` inside the sandbox, and the
@@ -148,7 +148,8 @@ pub fn command(
 ) -> std::io::Result<Command> {
     let node = std::fs::canonicalize(find_program_path(node))?;
     let runner_dir = std::fs::canonicalize(runner_dir)?;
-    let mut b = Builder { args: Vec::new(), inherited: Vec::new() };
+    let user = sandbox_user();
+    let mut b = Builder { args: Vec::new(), inherited: Vec::new(), by_descriptor: user.is_some() };
     b.flags(&["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]);
     b.flags(&["--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", "/usr/bin:/bin"]);
     b.flags(&["--setenv", "LANG", "C.UTF-8"]);
@@ -186,7 +187,7 @@ pub fn command(
     b.flags(&["--core=0", "--nofile=4096", "--"]);
     b.args.push(node.into_os_string());
     b.args.push(runner_dir.join("runner.js").into_os_string());
-    Ok(Command { program: bwrap(), args: b.args, user: sandbox_user(), inherited: b.inherited })
+    Ok(Command { program: bwrap(), args: b.args, user, inherited: b.inherited })
 }
 
 /// `node` as given, or found on the PATH.
@@ -197,6 +198,8 @@ fn find_program_path(program: &Path) -> PathBuf {
 struct Builder {
     args: Vec<OsString>,
     inherited: Vec<OwnedFd>,
+    /// Bind read-only folders through descriptors (root drops to an unprivileged user).
+    by_descriptor: bool,
 }
 
 impl Builder {
@@ -211,7 +214,7 @@ impl Builder {
     /// Binds `path` read-only at the same place. As root, through a descriptor
     /// opened now, since the unprivileged sandbox user may not reach the path.
     fn read_only(&mut self, path: &Path) -> std::io::Result<()> {
-        if sandbox_user().is_none() {
+        if !self.by_descriptor {
             self.path_flags("--ro-bind", path, path);
             return Ok(());
         }
