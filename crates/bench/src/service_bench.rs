@@ -28,8 +28,14 @@ impl Api {
         let sealer = Sealer::from_env_or_file(&dir.join("secret.key"), true).expect("key");
         let org = store.create_org("bench").await.expect("org");
         let (_, key) = store.create_api_key(&org.id, "bench", Role::Admin).await.expect("key");
-        let state =
-            server::AppState { store: store.clone(), sealer: sealer.clone(), metrics: server::metrics_handle() };
+        let defaults = executor::Settings::default();
+        let max_time = server::MaxTime { segment: defaults.segment_timeout, run: defaults.run_timeout };
+        let state = server::AppState {
+            store: store.clone(),
+            sealer: sealer.clone(),
+            metrics: server::metrics_handle(),
+            max_time,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let shutdown = CancellationToken::new();

@@ -96,6 +96,12 @@ pub enum Runs {
         /// Attempts allowed if a worker is lost mid-run.
         #[arg(long)]
         max_attempts: Option<i64>,
+        /// Time limit for each segment execution (at most the server's).
+        #[arg(long, value_name = "SECONDS")]
+        segment_timeout: Option<f64>,
+        /// Time limit for the whole run (at most the server's).
+        #[arg(long, value_name = "SECONDS")]
+        run_timeout: Option<f64>,
         /// Follow the run until it ends, then print its outputs.
         #[arg(long)]
         watch: bool,
@@ -275,7 +281,17 @@ pub async fn runs(command: Runs, out: Output) -> ExitCode {
 async fn runs_inner(command: Runs, json: bool) -> Result<ExitCode, ClientError> {
     let client = Client::from_env()?;
     match command {
-        Runs::Start { workflow_id, inputs, inputs_file, version, test, max_attempts, watch } => {
+        Runs::Start {
+            workflow_id,
+            inputs,
+            inputs_file,
+            version,
+            test,
+            max_attempts,
+            segment_timeout,
+            run_timeout,
+            watch,
+        } => {
             let which = version.clone().unwrap_or_else(|| "latest".into());
             let found = client.get(&format!("/v1/workflows/{workflow_id}/versions/{}", encode(&which))).await?;
             // The definition tells which inputs are files, so `@path` can be read here.
@@ -287,7 +303,16 @@ async fn runs_inner(command: Runs, json: bool) -> Result<ExitCode, ClientError> 
                 Some(Ok(n)) => json!(n),
                 _ => json!(which),
             };
-            let body = json!({"inputs": given, "version": version_value, "test": test, "maxAttempts": max_attempts});
+            let mut body = json!({"inputs": given, "version": version_value, "test": test});
+            for (field, value) in [
+                ("maxAttempts", max_attempts.map(Value::from)),
+                ("segmentTimeoutSeconds", segment_timeout.map(Value::from)),
+                ("runTimeoutSeconds", run_timeout.map(Value::from)),
+            ] {
+                if let Some(value) = value {
+                    body[field] = value;
+                }
+            }
             let (_, run) = client.call(Method::POST, &format!("/v1/workflows/{workflow_id}/runs"), Some(&body)).await?;
             let id = run["id"].as_str().unwrap_or_default().to_owned();
             if watch {

@@ -44,6 +44,16 @@ pub struct Tuning {
     /// On SIGTERM, how long in-flight runs may take before they are cancelled.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     drain_seconds: f64,
+    /// Time limit for each segment execution; also the most a run may ask for.
+    #[arg(long, env = "SEGUE_SEGMENT_TIMEOUT", value_name = "SECONDS", default_value_t = 300.0)]
+    segment_timeout: f64,
+    /// Time limit for a whole run; also the most a run may ask for.
+    #[arg(long, env = "SEGUE_RUN_TIMEOUT", value_name = "SECONDS", default_value_t = 3600.0)]
+    run_timeout: f64,
+    /// The most runs of one organization executed here at once, while the database
+    /// holds several organizations [default: one less than the runs executed at once, at least 1].
+    #[arg(long, env = "SEGUE_MAX_RUNS_PER_ORG", value_name = "N")]
+    max_runs_per_org: Option<usize>,
 }
 
 impl Tuning {
@@ -52,7 +62,16 @@ impl Tuning {
         let positive = |s: f64| (s.is_finite() && s > 0.0).then(|| std::time::Duration::from_secs_f64(s));
         let lease = positive(self.lease_seconds).ok_or("--lease-seconds must be positive")?;
         let drain = positive(self.drain_seconds).ok_or("--drain-seconds must be positive")?;
+        let segment = positive(self.segment_timeout).ok_or("--segment-timeout must be positive")?;
+        let run = positive(self.run_timeout).ok_or("--run-timeout must be positive")?;
         let mut config = worker::Config::new(concurrency);
+        config.settings.segment_timeout = segment;
+        config.settings.run_timeout = run;
+        match self.max_runs_per_org {
+            Some(0) => return Err("--max-runs-per-org must be at least 1".into()),
+            Some(n) => config.max_runs_per_org = n,
+            None => {}
+        }
         config.settings.agent = self.llm.agent()?;
         config.lease = lease;
         // A few heartbeats per lease, so one slow write does not lose the run.
@@ -144,6 +163,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         Ok(c) => c,
         Err(message) => return fail(&message),
     };
+    let max_time = server::MaxTime { segment: config.settings.segment_timeout, run: config.settings.run_timeout };
     let shutdown = executor::CancellationToken::new();
     // Runs of `segue worker` processes that died are reaped here too, even with no embedded workers.
     let reaper = tokio::spawn(worker::reap(store.clone(), config.lease / 2, shutdown.clone()));
@@ -151,7 +171,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         let worker = worker::Worker::new(store.clone(), sealer.clone(), config);
         tokio::spawn(worker.run(shutdown.clone()))
     });
-    let state = server::AppState { store, sealer, metrics: server::metrics_handle() };
+    let state = server::AppState { store, sealer, metrics: server::metrics_handle(), max_time };
     eprintln!("segue serving on http://{} (API docs at /docs, data in {})", args.listen, dir.display());
     let stop = shutdown.clone();
     let served = axum::serve(listener, server::app(state))

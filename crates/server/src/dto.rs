@@ -6,6 +6,13 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-01T00:00:00.123Z`: always the same shape.
+fn seconds(ms: i64) -> f64 {
+    // Limits are whole milliseconds, far below 2^53: the conversion is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let s = ms as f64 / 1000.0;
+    s
+}
+
 fn time(ms: i64) -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
@@ -157,6 +164,10 @@ pub struct CreateRun {
     pub wait_seconds: Option<f64>,
     /// Attempts allowed if a worker is lost mid-run (default 1: never re-run).
     pub max_attempts: Option<i64>,
+    /// Time limit for each segment execution, at most the server's (default: the server's).
+    pub segment_timeout_seconds: Option<f64>,
+    /// Time limit for the whole run, at most the server's (default: the server's).
+    pub run_timeout_seconds: Option<f64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -192,6 +203,9 @@ pub struct Run {
     pub test: bool,
     pub attempts: i64,
     pub max_attempts: i64,
+    /// The time limits this run asked for; `null`: the worker's own.
+    pub segment_timeout_seconds: Option<f64>,
+    pub run_timeout_seconds: Option<f64>,
     /// Whether any segment completed by AI fallback.
     pub ai_fallback: bool,
     /// Whether self-healing saved the workflow's draft from this run.
@@ -218,6 +232,8 @@ impl From<store::Run> for Run {
             test: r.test,
             attempts: r.attempts,
             max_attempts: r.max_attempts,
+            segment_timeout_seconds: r.limits.segment_ms.map(seconds),
+            run_timeout_seconds: r.limits.run_ms.map(seconds),
             ai_fallback: r.ai_fallback,
             healed_draft: r.healed_draft,
             input_tokens: r.input_tokens,
@@ -233,6 +249,9 @@ impl From<store::Run> for Run {
 #[serde(rename_all = "camelCase")]
 pub struct SegmentExecution {
     pub segment_name: String,
+    /// The run's attempt that executed it (1 unless a lost worker's run was re-queued).
+    pub attempt: i64,
+    /// 1 for the attempt's first segment execution, counting loops.
     pub sequence: i64,
     /// `code`, `agent` or `AI Fallback`.
     pub mode: String,
@@ -253,6 +272,7 @@ impl From<store::SegmentExecution> for SegmentExecution {
     fn from(s: store::SegmentExecution) -> SegmentExecution {
         SegmentExecution {
             segment_name: s.segment_name,
+            attempt: s.attempt,
             sequence: s.sequence,
             mode: s.mode,
             status: s.status,

@@ -25,7 +25,8 @@ struct Follow {
     state: AppState,
     org: String,
     run: String,
-    last_sequence: i64,
+    /// The last segment execution sent.
+    last: store::SegmentCursor,
     last_seen: Option<(store::RunStatus, Option<String>)>,
     queued: VecDeque<Event>,
     done: bool,
@@ -40,7 +41,7 @@ impl Follow {
     /// running segment first, then finished segments, then the end.
     async fn poll(&mut self) -> Result<(), store::Error> {
         let run = self.state.store.get_run(&self.org, &self.run).await?;
-        let segments = self.state.store.list_segments(&self.org, &self.run, self.last_sequence, 100).await?;
+        let segments = self.state.store.list_segments(&self.org, &self.run, self.last, 100).await?;
         let seen = Some((run.status, run.current_segment.clone()));
         let finished = run.status.is_final();
         let changed = seen != self.last_seen;
@@ -49,13 +50,13 @@ impl Follow {
             self.queued.push_back(event("run", &dto::Run::from(run.clone())));
         }
         for s in segments {
-            self.last_sequence = s.sequence;
+            self.last = store::SegmentCursor::after(&s);
             self.queued.push_back(event("segment", &dto::SegmentExecution::from(s)));
         }
         if finished {
             // Segments recorded after the read above are still sent: the worker writes them before finishing.
-            for s in self.state.store.list_segments(&self.org, &self.run, self.last_sequence, 1000).await? {
-                self.last_sequence = s.sequence;
+            for s in self.state.store.list_segments(&self.org, &self.run, self.last, 1000).await? {
+                self.last = store::SegmentCursor::after(&s);
                 self.queued.push_back(event("segment", &dto::SegmentExecution::from(s)));
             }
             self.queued.push_back(event("end", &dto::Run::from(run)));
@@ -77,7 +78,7 @@ pub async fn run_events(
         state,
         org: auth.org().to_owned(),
         run: id,
-        last_sequence: 0,
+        last: store::SegmentCursor::default(),
         last_seen: None,
         queued: VecDeque::new(),
         done: false,

@@ -27,6 +27,16 @@ pub struct AppState {
     pub sealer: Sealer,
     /// Metrics recorded in this process (segment durations of embedded workers).
     pub metrics: PrometheusHandle,
+    /// The longest time limits a caller may ask for one run.
+    pub max_time: MaxTime,
+}
+
+/// The longest segment and run time limits a run may ask for: the workers'
+/// own limits, which they never exceed whatever a run asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxTime {
+    pub segment: std::time::Duration,
+    pub run: std::time::Duration,
 }
 
 #[derive(utoipa::OpenApi)]

@@ -161,8 +161,8 @@ impl Sql {
     }
 }
 
-/// A statement whose text is fixed, with positional values.
-pub(crate) fn query(text: &'static str, binds: Vec<Bind>) -> Query<'static, Any, AnyArguments> {
+/// A statement whose text is built from constants only (never from values), with positional values.
+pub(crate) fn query(text: &str, binds: Vec<Bind>) -> Query<'static, Any, AnyArguments> {
     Sql { text: text.to_owned(), binds }.query()
 }
 

@@ -21,8 +21,8 @@ pub use clock::Clock;
 pub use db::{Backend, Store};
 pub use ids::{hash_key, new_id};
 pub use model::*;
-pub use queue::{ClaimedRun, Finish};
-pub use runs::NewRun;
+pub use queue::{ClaimedRun, Fairness, Finish, Lease};
+pub use runs::{NewRun, SegmentCursor};
 pub use workflows::{NewWorkflow, WorkflowPatch};
 
 #[derive(Debug, thiserror::Error)]

@@ -193,11 +193,23 @@ pub struct Run {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
+    pub limits: TimeLimits,
+}
+
+/// Time limits a caller chose for one run, in milliseconds. `None`: the worker's
+/// own; a worker never lets a run exceed the worker's limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeLimits {
+    pub segment_ms: Option<i64>,
+    pub run_ms: Option<i64>,
 }
 
 /// One execution of one segment, as recorded by a worker (already masked).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmentExecution {
+    /// Which attempt of the run executed it (1 unless the run was re-queued).
+    pub attempt: i64,
+    /// 1 for the attempt's first segment execution, counting loops.
     pub sequence: i64,
     pub segment_name: String,
     pub mode: String,

@@ -1,4 +1,4 @@
-//! The runs table is the queue. A worker claims the oldest pending run with a
+//! The runs table is the queue. A worker claims a pending run with a
 //! lease, extends it with heartbeats while it executes, and finishes it. A run
 //! whose lease expired (its worker died) is failed with `WORKER_LOST`, or
 //! re-queued when it asked for more attempts: browser workflows are not
@@ -6,19 +6,39 @@
 
 use serde_json::Value;
 
-use crate::db::{Backend, error_json, int, query, text};
-use crate::{Result, RunError, RunStatus, SegmentExecution, Store};
+use crate::db::{Backend, Bind, error_json, int, opt_int, query, text};
+use crate::{Result, RunError, RunStatus, SegmentExecution, Store, TimeLimits};
+
+/// A worker's hold on one attempt of a run. Every write the worker makes for the
+/// run goes through it and lands only while the lease holds: once the lease
+/// expired and the run was failed or re-queued, a slow worker's late writes
+/// change nothing, even when the same worker claimed the run's next attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub run_id: String,
+    pub worker: String,
+    /// 1 on the first attempt.
+    pub attempt: i64,
+}
 
 /// A run a worker now owns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedRun {
-    pub id: String,
+    pub lease: Lease,
     pub org_id: String,
     pub workflow_id: String,
     pub definition: String,
     pub sealed_inputs: String,
-    /// 1 on the first attempt.
-    pub attempts: i64,
+    pub limits: TimeLimits,
+}
+
+/// How a worker shares its slots between organizations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fairness {
+    /// The most runs of one organization the worker executes at once, so that one
+    /// organization's stuck runs never hold every slot. Not applied while the
+    /// database holds a single organization: there is nobody to keep a slot for.
+    pub max_runs_per_org: i64,
 }
 
 /// How a run ended.
@@ -29,83 +49,144 @@ pub struct Finish {
     pub error: Option<RunError>,
 }
 
+/// The condition every write under a lease carries, from placeholder `$first` on.
+fn held(first: usize) -> String {
+    format!("id = ${first} AND lease_owner = ${} AND attempts = ${} AND status = ${}", first + 1, first + 2, first + 3)
+}
+
+impl Lease {
+    fn binds(&self) -> [Bind; 4] {
+        [
+            self.run_id.as_str().into(),
+            self.worker.as_str().into(),
+            self.attempt.into(),
+            RunStatus::InProgress.as_str().into(),
+        ]
+    }
+}
+
 impl Store {
-    /// Claims the oldest pending run for `worker`, leased for `lease_ms`.
-    /// Many workers may call this at once; each run goes to exactly one.
-    pub async fn claim(&self, worker: &str, lease_ms: i64) -> Result<Option<ClaimedRun>> {
+    /// Claims a pending run for `worker`, leased for `lease_ms`. Many workers may
+    /// call this at once; each run goes to exactly one.
+    ///
+    /// Fair between organizations: the organization with the fewest runs in
+    /// progress goes first (its oldest pending run), so one organization's backlog
+    /// never queues another's runs behind it, and an organization already holding
+    /// `fairness.max_runs_per_org` of this worker's runs is passed over.
+    pub async fn claim(&self, worker: &str, lease_ms: i64, fairness: Fairness) -> Result<Option<ClaimedRun>> {
         let now = self.clock.now_ms();
-        // PostgreSQL: SKIP LOCKED lets concurrent claimers pass over each other's rows.
-        // SQLite: writes are serialised, so the sub-select and update are atomic as they are.
-        let statement = match self.backend {
+        // Per organization: its oldest pending runs (one on SQLite, whose writes are
+        // serialised; a few on PostgreSQL, where SKIP LOCKED passes over the rows
+        // concurrent claimers hold), how many of its runs are in progress, and how
+        // many of those are this worker's.
+        let candidates = match self.backend {
             Backend::Postgres => {
-                "UPDATE runs SET status = $1, lease_owner = $2, lease_expires_at = $3, started_at = COALESCE(started_at, $4), \
-                 attempts = attempts + 1 WHERE seq = (SELECT seq FROM runs WHERE status = $5 ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts"
+                "SELECT r.seq FROM organizations o \
+                 CROSS JOIN LATERAL (SELECT p.seq FROM runs p WHERE p.org_id = o.id AND p.status = $5 ORDER BY p.seq LIMIT 8) c \
+                 JOIN runs r ON r.seq = c.seq WHERE r.status = $5 AND"
             }
             Backend::Sqlite => {
-                "UPDATE runs SET status = $1, lease_owner = $2, lease_expires_at = $3, started_at = COALESCE(started_at, $4), \
-                 attempts = attempts + 1 WHERE seq = (SELECT seq FROM runs WHERE status = $5 ORDER BY seq LIMIT 1) AND status = $5 \
-                 RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts"
+                "SELECT r.seq FROM organizations o \
+                 JOIN runs r ON r.seq = (SELECT MIN(p.seq) FROM runs p WHERE p.org_id = o.id AND p.status = $5) WHERE"
             }
         };
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE OF r SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let statement = format!(
+            "UPDATE runs SET status = $1, lease_owner = $2, lease_expires_at = $3, started_at = COALESCE(started_at, $4), \
+             attempts = attempts + 1 WHERE status = $5 AND seq = ({candidates} \
+               ((SELECT COUNT(*) FROM runs m WHERE m.org_id = o.id AND m.status = $1 AND m.lease_owner = $2) < $6 \
+                OR (SELECT COUNT(*) FROM organizations) = 1) \
+             ORDER BY (SELECT COUNT(*) FROM runs q WHERE q.org_id = o.id AND q.status = $1), r.seq LIMIT 1 {lock}) \
+             RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts, segment_timeout_ms, run_timeout_ms"
+        );
         let row = query(
-            statement,
+            &statement,
             vec![
                 RunStatus::InProgress.as_str().into(),
                 worker.into(),
                 (now + lease_ms).into(),
                 now.into(),
                 RunStatus::Pending.as_str().into(),
+                fairness.max_runs_per_org.max(1).into(),
             ],
         )
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
             Ok(ClaimedRun {
-                id: text(&r, "id")?,
+                lease: Lease { run_id: text(&r, "id")?, worker: worker.to_owned(), attempt: int(&r, "attempts")? },
                 org_id: text(&r, "org_id")?,
                 workflow_id: text(&r, "workflow_id")?,
                 definition: text(&r, "definition")?,
                 sealed_inputs: text(&r, "sealed_inputs")?,
-                attempts: int(&r, "attempts")?,
+                limits: TimeLimits {
+                    segment_ms: opt_int(&r, "segment_timeout_ms")?,
+                    run_ms: opt_int(&r, "run_timeout_ms")?,
+                },
             })
         })
         .transpose()
     }
 
-    /// Extends the lease. `None`: the worker no longer owns the run (its lease
-    /// expired and the reaper took it); otherwise whether a cancel was requested.
-    pub async fn heartbeat(&self, run_id: &str, worker: &str, lease_ms: i64) -> Result<Option<bool>> {
+    /// Extends the lease. `None`: the lease is gone (it expired and the reaper
+    /// took the run); otherwise whether a cancel was requested.
+    pub async fn heartbeat(&self, lease: &Lease, lease_ms: i64) -> Result<Option<bool>> {
         let until = self.clock.now_ms() + lease_ms;
+        let mut binds = vec![until.into()];
+        binds.extend(lease.binds());
         let row = query(
-            "UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = $4 RETURNING cancel_requested",
-            vec![until.into(), run_id.into(), worker.into(), RunStatus::InProgress.as_str().into()],
+            &format!("UPDATE runs SET lease_expires_at = $1 WHERE {} RETURNING cancel_requested", held(2)),
+            binds,
         )
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| Ok(int(&r, "cancel_requested")? != 0)).transpose()
     }
 
-    pub async fn set_current_segment(&self, run_id: &str, worker: &str, segment: &str) -> Result<()> {
-        query(
-            "UPDATE runs SET current_segment = $1 WHERE id = $2 AND lease_owner = $3 AND status = $4",
-            vec![segment.into(), run_id.into(), worker.into(), RunStatus::InProgress.as_str().into()],
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    /// Shows which segment runs now. `false` when the lease is gone.
+    pub async fn set_current_segment(&self, lease: &Lease, segment: &str) -> Result<bool> {
+        let mut binds = vec![segment.into()];
+        binds.extend(lease.binds());
+        let done = query(&format!("UPDATE runs SET current_segment = $1 WHERE {}", held(2)), binds)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
-    /// Records a finished segment execution and adds its tokens and fallback to the run's totals.
-    pub async fn record_segment(&self, run_id: &str, s: &SegmentExecution) -> Result<()> {
+    /// Records a finished segment execution of the lease's attempt and adds its
+    /// tokens and fallback to the run's totals. `false` (and nothing written)
+    /// when the lease is gone.
+    pub async fn record_segment(&self, lease: &Lease, s: &SegmentExecution) -> Result<bool> {
         let logs = Value::from(s.logs.clone()).to_string();
         let (input, output) = s.tokens.unzip();
         let mut tx = self.pool.begin().await?;
+        // The update comes first: it checks the lease and, on PostgreSQL, locks the
+        // run's row, so the reaper cannot take the run between the check and the insert.
+        let mut binds = vec![input.unwrap_or(0).into(), output.unwrap_or(0).into(), s.fallback_error.is_some().into()];
+        binds.extend(lease.binds());
+        let held_now = query(
+            &format!(
+                "UPDATE runs SET input_tokens = input_tokens + $1, output_tokens = output_tokens + $2, \
+                 ai_fallback = CASE WHEN $3 = 1 THEN 1 ELSE ai_fallback END WHERE {}",
+                held(4)
+            ),
+            binds,
+        )
+        .execute(&mut *tx)
+        .await?;
+        if held_now.rows_affected() != 1 {
+            return Ok(false);
+        }
         query(
-            "INSERT INTO segment_executions (run_id, sequence, segment_name, mode, status, started_at, duration_ms, error, logs, \
-             fallback_error, input_tokens, output_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO segment_executions (run_id, attempt, sequence, segment_name, mode, status, started_at, duration_ms, \
+             error, logs, fallback_error, input_tokens, output_tokens) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             vec![
-                run_id.into(),
+                lease.run_id.as_str().into(),
+                lease.attempt.into(),
                 s.sequence.into(),
                 (&s.segment_name).into(),
                 (&s.mode).into(),
@@ -121,38 +202,26 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        if s.tokens.is_some() || s.fallback_error.is_some() {
-            query(
-                "UPDATE runs SET input_tokens = input_tokens + $1, output_tokens = output_tokens + $2, \
-                 ai_fallback = CASE WHEN $3 = 1 THEN 1 ELSE ai_fallback END WHERE id = $4",
-                vec![
-                    input.unwrap_or(0).into(),
-                    output.unwrap_or(0).into(),
-                    s.fallback_error.is_some().into(),
-                    run_id.into(),
-                ],
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
-    /// Ends a run the worker owns. `false` when it no longer owned it.
-    pub async fn finish(&self, run_id: &str, worker: &str, finish: Finish) -> Result<bool> {
+    /// Ends the lease's run. `false` when the lease is gone.
+    pub async fn finish(&self, lease: &Lease, finish: Finish) -> Result<bool> {
+        let mut binds = vec![
+            finish.status.as_str().into(),
+            finish.outputs.map(|o| o.to_string()).into(),
+            finish.error.as_ref().map(error_json).into(),
+            self.clock.now_ms().into(),
+        ];
+        binds.extend(lease.binds());
         let done = query(
-            "UPDATE runs SET status = $1, outputs = $2, error = $3, completed_at = $4, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE id = $5 AND lease_owner = $6 AND status = $7",
-            vec![
-                finish.status.as_str().into(),
-                finish.outputs.map(|o| o.to_string()).into(),
-                finish.error.as_ref().map(error_json).into(),
-                self.clock.now_ms().into(),
-                run_id.into(),
-                worker.into(),
-                RunStatus::InProgress.as_str().into(),
-            ],
+            &format!(
+                "UPDATE runs SET status = $1, outputs = $2, error = $3, completed_at = $4, lease_owner = NULL, \
+                 lease_expires_at = NULL WHERE {}",
+                held(5)
+            ),
+            binds,
         )
         .execute(&self.pool)
         .await?;

@@ -3,7 +3,9 @@ use sqlx::any::AnyRow;
 
 use crate::db::{Sql, int, opt_int, opt_json, opt_text, page_of, paginate, query, text};
 use crate::ids::new_id;
-use crate::{Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store};
+use crate::{
+    Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store, TimeLimits,
+};
 
 pub struct NewRun {
     pub workflow_id: String,
@@ -18,10 +20,26 @@ pub struct NewRun {
     pub test: bool,
     /// Attempts allowed when a worker is lost mid-run (1: never re-run).
     pub max_attempts: i64,
+    pub limits: TimeLimits,
+}
+
+/// A place in a run's segment executions: everything after it is listed next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SegmentCursor {
+    pub attempt: i64,
+    pub sequence: i64,
+}
+
+impl SegmentCursor {
+    /// The place just after `s`.
+    pub fn after(s: &SegmentExecution) -> SegmentCursor {
+        SegmentCursor { attempt: s.attempt, sequence: s.sequence }
+    }
 }
 
 pub(crate) const RUN_COLUMNS: &str = "seq, id, org_id, workflow_id, workflow_version, status, current_segment, inputs, outputs, error, \
-     test, attempts, max_attempts, cancel_requested, healed_draft, ai_fallback, input_tokens, output_tokens, created_at, started_at, completed_at";
+     test, attempts, max_attempts, cancel_requested, healed_draft, ai_fallback, input_tokens, output_tokens, created_at, started_at, completed_at, \
+     segment_timeout_ms, run_timeout_ms";
 
 impl Store {
     /// Queues a run. It is durable when this returns.
@@ -29,7 +47,8 @@ impl Store {
         let id = new_id("run");
         query(
             "INSERT INTO runs (id, org_id, workflow_id, workflow_version, definition, inputs, sealed_inputs, status, test, \
-             attempts, max_attempts, cancel_requested, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11)",
+             attempts, max_attempts, cancel_requested, created_at, segment_timeout_ms, run_timeout_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, $12, $13)",
             vec![
                 (&id).into(),
                 org_id.into(),
@@ -42,6 +61,8 @@ impl Store {
                 new.test.into(),
                 new.max_attempts.into(),
                 self.clock.now_ms().into(),
+                new.limits.segment_ms.into(),
+                new.limits.run_ms.into(),
             ],
         )
         .execute(&self.pool)
@@ -73,20 +94,20 @@ impl Store {
         page_of(rows, limit, "seq", run)
     }
 
-    /// Segment executions in the order they ran, `after` a sequence number.
+    /// Segment executions in the order they ran (attempt by attempt), after `after`.
     pub async fn list_segments(
         &self,
         org_id: &str,
         run_id: &str,
-        after: i64,
+        after: SegmentCursor,
         limit: u32,
     ) -> Result<Vec<SegmentExecution>> {
         self.get_run(org_id, run_id).await?;
         let rows = query(
-            "SELECT sequence, segment_name, mode, status, started_at, duration_ms, error, logs, fallback_error, input_tokens, \
-             output_tokens FROM segment_executions \
-             WHERE run_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
-            vec![run_id.into(), after.into(), i64::from(limit).into()],
+            "SELECT attempt, sequence, segment_name, mode, status, started_at, duration_ms, error, logs, fallback_error, \
+             input_tokens, output_tokens FROM segment_executions \
+             WHERE run_id = $1 AND (attempt > $2 OR (attempt = $2 AND sequence > $3)) ORDER BY attempt, sequence LIMIT $4",
+            vec![run_id.into(), after.attempt.into(), after.sequence.into(), i64::from(limit).into()],
         )
         .fetch_all(&self.pool)
         .await?;
@@ -160,12 +181,14 @@ pub(crate) fn run(row: &AnyRow) -> Result<Run> {
         created_at: int(row, "created_at")?,
         started_at: opt_int(row, "started_at")?,
         completed_at: opt_int(row, "completed_at")?,
+        limits: TimeLimits { segment_ms: opt_int(row, "segment_timeout_ms")?, run_ms: opt_int(row, "run_timeout_ms")? },
     })
 }
 
 fn segment(row: &AnyRow) -> Result<SegmentExecution> {
     let logs = opt_json(row, "logs")?.unwrap_or(Value::Null);
     Ok(SegmentExecution {
+        attempt: int(row, "attempt")?,
         sequence: int(row, "sequence")?,
         segment_name: text(row, "segment_name")?,
         mode: text(row, "mode")?,

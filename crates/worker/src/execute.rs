@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use engine::{ErrorCode, Failure};
 use serde_json::{Map, Value};
 use store::seal::Sealer;
-use store::{ClaimedRun, Finish, RunStatus, Store};
+use store::{ClaimedRun, Finish, Lease, RunStatus, Store, TimeLimits};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -23,13 +24,13 @@ pub struct Job {
 
 impl Job {
     pub async fn execute(self, claimed: ClaimedRun) {
-        let run_id = claimed.id.clone();
-        tracing::info!(run = %run_id, attempt = claimed.attempts, "run claimed");
+        let run_id = claimed.lease.run_id.clone();
+        tracing::info!(run = %run_id, attempt = claimed.lease.attempt, "run claimed");
         let lost = Arc::new(AtomicBool::new(false));
         let done = CancellationToken::new();
         let heartbeat = tokio::spawn(heartbeat(
             self.store.clone(),
-            run_id.clone(),
+            claimed.lease.clone(),
             Arc::clone(&self.config),
             self.cancel.clone(),
             Arc::clone(&lost),
@@ -43,7 +44,7 @@ impl Job {
             return;
         }
         let status = finish.status;
-        match self.store.finish(&run_id, &self.config.id, finish).await {
+        match self.store.finish(&claimed.lease, finish).await {
             Ok(true) => tracing::info!(run = %run_id, status = status.as_str(), "run finished"),
             Ok(false) => tracing::warn!(run = %run_id, "the run was no longer ours to finish"),
             Err(e) => tracing::error!(run = %run_id, "recording the run's end failed: {e}"),
@@ -60,15 +61,21 @@ impl Job {
         let Some(document) =
             serde_json::from_str(&claimed.definition).ok().and_then(|d| executor::healed_document(&d, &healing.heals))
         else {
-            tracing::info!(run = %claimed.id, ?notes, "nothing could be healed");
+            tracing::info!(run = %claimed.lease.run_id, ?notes, "nothing could be healed");
             return;
         };
         let saved = self
             .store
-            .save_healed_draft(&claimed.org_id, &claimed.workflow_id, &document.to_string(), &notes, &claimed.id)
+            .save_healed_draft(
+                &claimed.org_id,
+                &claimed.workflow_id,
+                &document.to_string(),
+                &notes,
+                &claimed.lease.run_id,
+            )
             .await;
         if let Err(e) = saved {
-            tracing::warn!(run = %claimed.id, "saving the healed draft failed: {e}");
+            tracing::warn!(run = %claimed.lease.run_id, "saving the healed draft failed: {e}");
             return;
         }
         let (passed, message) = match workflow::check_value(&document).workflow {
@@ -91,9 +98,11 @@ impl Job {
                 }
             },
         };
-        tracing::info!(run = %claimed.id, passed, "healed draft checked without AI");
-        if let Err(e) = self.store.record_draft_check(&claimed.workflow_id, &claimed.id, passed, message).await {
-            tracing::warn!(run = %claimed.id, "recording the healed draft's check failed: {e}");
+        tracing::info!(run = %claimed.lease.run_id, passed, "healed draft checked without AI");
+        if let Err(e) =
+            self.store.record_draft_check(&claimed.workflow_id, &claimed.lease.run_id, passed, message).await
+        {
+            tracing::warn!(run = %claimed.lease.run_id, "recording the healed draft's check failed: {e}");
         }
     }
 
@@ -140,10 +149,11 @@ impl Job {
             Err(e) => return failed(ErrorCode::BrowserError, e.to_string()),
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(write(self.store.clone(), claimed.id.clone(), self.config.id.clone(), rx));
+        let writer = tokio::spawn(write(self.store.clone(), claimed.lease.clone(), rx));
         let request =
             executor::RunRequest { workflow: Arc::new(workflow), inputs: inputs.clone(), cancel: self.cancel.clone() };
-        let outcome = executor::execute(request, &self.config.settings, &mut runner, &mut ChannelObserver(tx)).await;
+        let settings = settings_within(&self.config.settings, claimed.limits);
+        let outcome = executor::execute(request, &settings, &mut runner, &mut ChannelObserver(tx)).await;
         if !outcome.heals.is_empty() {
             *healing = Some(Healing { heals: outcome.heals.clone(), inputs });
         }
@@ -171,10 +181,22 @@ struct Healing {
     inputs: Map<String, Value>,
 }
 
+/// The worker's settings with the run's own time limits, which never exceed the worker's.
+fn settings_within(worker: &executor::Settings, limits: TimeLimits) -> executor::Settings {
+    let within = |asked: Option<i64>, most: Duration| {
+        asked.and_then(|ms| u64::try_from(ms).ok()).map_or(most, |ms| Duration::from_millis(ms).min(most))
+    };
+    executor::Settings {
+        segment_timeout: within(limits.segment_ms, worker.segment_timeout),
+        run_timeout: within(limits.run_ms, worker.run_timeout),
+        ..worker.clone()
+    }
+}
+
 /// Extends the lease until `done`. A cancel request or a lost lease cancels the run.
 async fn heartbeat(
     store: Store,
-    run_id: String,
+    lease: Lease,
     config: Arc<Config>,
     cancel: CancellationToken,
     lost: Arc<AtomicBool>,
@@ -186,7 +208,8 @@ async fn heartbeat(
             () = done.cancelled() => return,
             () = tokio::time::sleep(config.heartbeat) => {}
         }
-        match store.heartbeat(&run_id, &config.id, lease_ms).await {
+        let run_id = &lease.run_id;
+        match store.heartbeat(&lease, lease_ms).await {
             Ok(Some(false)) => {}
             Ok(Some(true)) => {
                 tracing::info!(run = %run_id, "cancel requested");
@@ -199,5 +222,28 @@ async fn heartbeat(
             }
             Err(e) => tracing::warn!(run = %run_id, "heartbeat failed: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_gets_its_own_limits_but_never_more_than_the_workers() {
+        let worker = executor::Settings {
+            segment_timeout: Duration::from_secs(300),
+            run_timeout: Duration::from_secs(3600),
+            ..executor::Settings::default()
+        };
+        let own = settings_within(&worker, TimeLimits::default());
+        assert_eq!((own.segment_timeout, own.run_timeout), (worker.segment_timeout, worker.run_timeout));
+        let shorter = settings_within(&worker, TimeLimits { segment_ms: Some(1_500), run_ms: Some(60_000) });
+        assert_eq!(
+            (shorter.segment_timeout, shorter.run_timeout),
+            (Duration::from_millis(1_500), Duration::from_secs(60))
+        );
+        let greedy = settings_within(&worker, TimeLimits { segment_ms: Some(10_000_000), run_ms: Some(i64::MAX) });
+        assert_eq!((greedy.segment_timeout, greedy.run_timeout), (worker.segment_timeout, worker.run_timeout));
     }
 }

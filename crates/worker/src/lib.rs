@@ -25,6 +25,9 @@ pub struct Config {
     pub id: String,
     /// Runs executed at once.
     pub concurrency: usize,
+    /// The most runs of one organization executed at once (while several
+    /// organizations exist), so one organization's stuck runs never hold every slot.
+    pub max_runs_per_org: usize,
     /// How long a claim holds without a heartbeat.
     pub lease: Duration,
     pub heartbeat: Duration,
@@ -45,10 +48,16 @@ impl Config {
         i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
     }
 
+    fn fairness(&self) -> store::Fairness {
+        store::Fairness { max_runs_per_org: i64::try_from(self.max_runs_per_org).unwrap_or(i64::MAX) }
+    }
+
     pub fn new(concurrency: usize) -> Config {
         Config {
             id: store::new_id("worker"),
             concurrency: concurrency.max(1),
+            // One slot stays free for other organizations when there is more than one.
+            max_runs_per_org: concurrency.saturating_sub(1).max(1),
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(2),
             poll: Duration::from_millis(250),
@@ -86,7 +95,7 @@ impl Worker {
                 () = shutdown.cancelled() => break,
                 p = Arc::clone(&permits).acquire_owned() => p.expect("semaphore is never closed"),
             };
-            match self.store.claim(&config.id, config.lease_ms()).await {
+            match self.store.claim(&config.id, config.lease_ms(), config.fairness()).await {
                 Ok(Some(claimed)) => {
                     let job = execute::Job {
                         store: self.store.clone(),

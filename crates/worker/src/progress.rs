@@ -3,7 +3,7 @@
 
 use engine::Mode;
 use executor::{Observer, SegmentRecord, SegmentStatus};
-use store::{RunError, SegmentExecution, Store};
+use store::{Lease, RunError, SegmentExecution, Store};
 use tokio::sync::mpsc;
 
 pub enum Event {
@@ -28,16 +28,19 @@ pub fn run_error(f: engine::Failure) -> RunError {
     RunError { segment_name: f.segment, code: f.code.as_str().to_owned(), message: f.message }
 }
 
-/// Writes events until the sender is dropped.
-pub async fn write(store: Store, run_id: String, worker: String, mut events: mpsc::UnboundedReceiver<Event>) {
+/// Writes events until the sender is dropped, or until the lease is gone: then
+/// nothing more is written (another party decides the run's fate now).
+pub async fn write(store: Store, lease: Lease, mut events: mpsc::UnboundedReceiver<Event>) {
+    let run_id = &lease.run_id;
     while let Some(event) = events.recv().await {
         let written = match event {
-            Event::Started(name) => store.set_current_segment(&run_id, &worker, &name).await,
+            Event::Started(name) => store.set_current_segment(&lease, &name).await,
             Event::Finished(r) => {
                 let duration_ms = i64::try_from(r.duration.as_millis()).unwrap_or(i64::MAX);
                 metrics::histogram!("segue_segment_duration_seconds", "mode" => r.mode.as_str())
                     .record(r.duration.as_secs_f64());
                 let execution = SegmentExecution {
+                    attempt: lease.attempt,
                     sequence: i64::from(r.sequence),
                     segment_name: r.name,
                     mode: r.mode.as_str().to_owned(),
@@ -55,11 +58,16 @@ pub async fn write(store: Store, run_id: String, worker: String, mut events: mps
                         .map(|(i, o)| (i64::try_from(i).unwrap_or(i64::MAX), i64::try_from(o).unwrap_or(i64::MAX))),
                     logs: r.logs,
                 };
-                store.record_segment(&run_id, &execution).await
+                store.record_segment(&lease, &execution).await
             }
         };
-        if let Err(e) = written {
-            tracing::warn!(run = %run_id, "recording progress failed: {e}");
+        match written {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(run = %run_id, attempt = lease.attempt, "lease lost: this attempt's progress is no longer recorded");
+                return;
+            }
+            Err(e) => tracing::warn!(run = %run_id, "recording progress failed: {e}"),
         }
     }
 }

@@ -1,12 +1,13 @@
 //! Cases a fixture cannot express: runs that must not affect each other, and
 //! files that must be gone when a run ends.
 
-use std::process::Command;
+use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
 use serde_json::{Value, json};
 
-use crate::support::{repo_root, segue, text, workflow_file};
+use crate::service::{Server, example};
+use crate::support::{segue, text, workflow_file};
 
 pub fn trials() -> Vec<Trial> {
     vec![
@@ -15,34 +16,34 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
+/// One `segue serve` worker executing two runs at once: a run whose code never
+/// returns (a busy loop, then a promise that never settles) and a normal one,
+/// which completes while the hung one is still in progress.
 fn a_hung_run_does_not_block_another() -> Result<(), Failed> {
-    let hang = json!({"name": "hang", "startSegmentName": "spin", "segments": [{
-        "name": "spin", "type": "logic", "prompt": null, "inputParameters": [], "outputParameters": [],
-        "deterministic": "async (page, parameters) => { while (true) {} }", "next": null, "router": null}]});
-    let hang_file = workflow_file(&hang.to_string());
-    let hung = Command::new(env!("CARGO_BIN_EXE_segue"))
-        .args(["run", hang_file.path().to_str().unwrap(), "--segment-timeout", "20"])
-        .current_dir(repo_root())
-        .output();
-    let shop = std::fs::read_to_string(repo_root().join("examples/shop_price_check.json"))?;
-    let shop_file = workflow_file(&shop);
-    // Started while the hung run spins: both are separate processes with separate runners.
-    let (hung, ok) = std::thread::scope(|s| {
-        let hung = s.spawn(move || hung);
-        let ok = segue(&["run", shop_file.path().to_str().unwrap(), "--input", "search_query=keyboard"]);
-        (hung.join().expect("thread"), ok)
-    });
-    let hung = hung?;
-    if ok.status.code() != Some(0) {
-        return Err(format!("the healthy run failed: {}", text(&ok.stderr)).into());
-    }
-    let outputs: Value = serde_json::from_slice(&ok.stdout)?;
-    if outputs["top_result_title"] != "Mechanical Keyboard with Brown Switches" {
-        return Err(format!("unexpected outputs {outputs}").into());
-    }
-    let stderr = text(&hung.stderr);
-    if hung.status.code() != Some(1) || !stderr.contains("segment 'spin' failed (SEGMENT_TIMEOUT)") {
-        return Err(format!("the hung run did not time out cleanly: {stderr}").into());
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), &["--workers", "2", "--segment-timeout", "40"])?;
+    let shop = server.create_workflow(example("shop_price_check.json")?)?;
+    for hang in ["while (true) {}", "await new Promise(() => {});"] {
+        let hung = server.create_workflow(json!({"name": "hang", "startSegmentName": "spin", "segments": [{
+            "name": "spin", "type": "logic", "prompt": null, "inputParameters": [], "outputParameters": [],
+            "deterministic": format!("async (page, parameters) => {{ {hang} }}"), "next": null, "router": null}]}))?;
+        let hung_run = server.start_run(&hung, json!({}))?;
+        server.wait_for(&hung_run, Duration::from_secs(30), |r| r["currentSegmentName"] == "spin")?;
+        let ok_run = server.start_run(&shop, json!({"inputs": {"search_query": "keyboard"}}))?;
+        let ok = server.wait_final(&ok_run, Duration::from_secs(30))?;
+        if ok["status"] != "COMPLETED" || ok["outputs"]["top_result_title"] != "Mechanical Keyboard with Brown Switches"
+        {
+            return Err(format!("the healthy run did not complete beside `{hang}`: {ok}").into());
+        }
+        let still = server.get(&format!("/v1/runs/{hung_run}"))?;
+        if still["status"] != "IN_PROGRESS" {
+            return Err(format!("the runs did not execute side by side: the hung run is {still}").into());
+        }
+        server.post(&format!("/v1/runs/{hung_run}/cancel"), json!(null))?;
+        let stopped = server.wait_final(&hung_run, Duration::from_secs(30))?;
+        if stopped["status"] != "CANCELLED" {
+            return Err(format!("the hung run was not stopped: {stopped}").into());
+        }
     }
     Ok(())
 }

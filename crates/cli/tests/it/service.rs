@@ -104,7 +104,7 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    fn start(data_dir: &Path, extra: &[&str]) -> Result<Server, Failed> {
+    pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Result<Server, Failed> {
         Server::launch(data_dir, extra, &[], None)
     }
 
@@ -177,7 +177,7 @@ impl Server {
         Ok(run["id"].as_str().ok_or("no id")?.to_owned())
     }
 
-    fn wait_for(&self, run: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Result<Value, Failed> {
+    pub(crate) fn wait_for(&self, run: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Result<Value, Failed> {
         let deadline = Instant::now() + within;
         loop {
             let current = self.get(&format!("/v1/runs/{run}"))?;
@@ -196,7 +196,7 @@ impl Server {
     }
 }
 
-fn example(name: &str) -> Result<Value, Failed> {
+pub(crate) fn example(name: &str) -> Result<Value, Failed> {
     let text = std::fs::read_to_string(repo_root().join("examples").join(name))?;
     Ok(serde_json::from_str(&text.replace(EXAMPLE_BASE, &demo_base()))?)
 }
@@ -261,7 +261,13 @@ fn a_killed_worker_fails_its_run_as_worker_lost() -> Result<(), Failed> {
 fn a_killed_worker_is_retried_when_attempts_remain() -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
     let (server, worker) = server_and_worker(dir.path(), "2")?;
-    let wf = server.create_workflow(slow_workflow(4_000))?;
+    // A first segment that completes, so the lost attempt has recorded something.
+    let mut doc = slow_workflow(4_000);
+    doc["startSegmentName"] = json!("first");
+    let first = json!({"name": "first", "type": "logic", "prompt": null, "inputParameters": [], "outputParameters": [],
+        "deterministic": "async () => ({})", "next": "wait", "router": null});
+    doc["segments"].as_array_mut().ok_or("segments")?.insert(0, first);
+    let wf = server.create_workflow(doc)?;
     let run = server.start_run(&wf, json!({"maxAttempts": 2}))?;
     server.wait_for(&run, Duration::from_secs(30), |r| r["currentSegmentName"] == "wait")?;
     worker.signal(Signal::SIGKILL);
@@ -269,7 +275,15 @@ fn a_killed_worker_is_retried_when_attempts_remain() -> Result<(), Failed> {
     server.wait_for(&run, Duration::from_secs(20), |r| r["status"] == "PENDING")?;
     let _second = spawn(&["worker", "--data-dir", dir.path().to_str().unwrap(), "--lease-seconds", "2"], &[]);
     let done = server.wait_final(&run, Duration::from_secs(60))?;
-    check(done["status"] == "COMPLETED" && done["attempts"] == 2, format!("{done}"))
+    check(done["status"] == "COMPLETED" && done["attempts"] == 2, format!("{done}"))?;
+    let segments = server.get(&format!("/v1/runs/{run}/segments"))?;
+    let seen: Vec<String> = segments["data"]
+        .as_array()
+        .ok_or("segments")?
+        .iter()
+        .map(|s| format!("{}.{} {}", s["attempt"], s["sequence"], s["segmentName"].as_str().unwrap_or("")))
+        .collect();
+    check(seen == ["1.1 first", "2.1 first", "2.2 wait"], format!("every attempt's segments are recorded: {seen:?}"))
 }
 
 fn sigterm_drains_in_flight_runs() -> Result<(), Failed> {

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use store::{NewRun, RunFilter, RunStatus, VersionRef};
+use store::{NewRun, RunFilter, RunStatus, SegmentCursor, TimeLimits, VersionRef};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use workflow::ParamType;
@@ -58,6 +58,10 @@ async fn create_run(
     if !(1..=MAX_ATTEMPTS).contains(&max_attempts) {
         return Err(ApiError::bad_request(format!("maxAttempts must be between 1 and {MAX_ATTEMPTS}")));
     }
+    let limits = TimeLimits {
+        segment_ms: time_limit("segmentTimeoutSeconds", body.segment_timeout_seconds, state.max_time.segment)?,
+        run_ms: time_limit("runTimeoutSeconds", body.run_timeout_seconds, state.max_time.run)?,
+    };
     state.store.get_live_workflow(auth.org(), &id).await.or_not_found("workflow")?;
     let version = state.store.get_version(auth.org(), &id, which).await.or_not_found("version")?;
     let checked = workflow::check(&version.definition);
@@ -77,6 +81,7 @@ async fn create_run(
         definition: version.definition,
         test: body.test,
         max_attempts,
+        limits,
     };
     let run = state.store.create_run(auth.org(), new).await?;
     let location =
@@ -97,6 +102,21 @@ async fn create_run(
         }
     }
     Ok((StatusCode::CREATED, headers, Json(dto::Run::from(run))).into_response())
+}
+
+/// A time limit a caller asked for, in milliseconds: more than zero and at most `max`.
+fn time_limit(field: &str, seconds: Option<f64>, max: Duration) -> Result<Option<i64>, ApiError> {
+    let Some(seconds) = seconds else { return Ok(None) };
+    let most = max.as_secs_f64();
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= most) {
+        return Err(ApiError::bad_request(format!(
+            "{field} must be more than 0 and at most {most} (this server's limit), got {seconds}"
+        )));
+    }
+    // Rounded up to whole milliseconds, so a tiny limit never becomes none.
+    #[allow(clippy::cast_possible_truncation)]
+    let ms = (seconds * 1000.0).ceil() as i64;
+    Ok(Some(ms))
 }
 
 /// Secret inputs as they are shown back: masked.
@@ -171,14 +191,20 @@ async fn list_segments(
         return Err(ApiError::bad_request("limit must be between 1 and 100"));
     }
     let after = match &q.cursor {
-        Some(c) => c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid cursor"))?,
-        None => 0,
+        Some(c) => segment_cursor(c).ok_or_else(|| ApiError::bad_request("invalid cursor"))?,
+        None => SegmentCursor::default(),
     };
     let rows = state.store.list_segments(auth.org(), &id, after, limit + 1).await.or_not_found("run")?;
     let more = rows.len() > limit as usize;
     let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = if more { rows.last().map(|s| s.sequence.to_string()) } else { None };
+    let next_cursor = if more { rows.last().map(|s| format!("{}.{}", s.attempt, s.sequence)) } else { None };
     Ok(Json(Page { data: rows.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+/// `ATTEMPT.SEQUENCE` as `nextCursor` gives it; a bare `SEQUENCE` is in attempt 1.
+fn segment_cursor(text: &str) -> Option<SegmentCursor> {
+    let (attempt, sequence) = text.split_once('.').unwrap_or(("1", text));
+    Some(SegmentCursor { attempt: attempt.parse().ok()?, sequence: sequence.parse().ok()? })
 }
 
 /// Cancel a run: a pending one at once, a running one within a few seconds.

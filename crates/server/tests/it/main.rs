@@ -4,5 +4,6 @@
 mod support;
 
 mod auth;
+mod fairness;
 mod runs;
 mod workflows;

@@ -35,8 +35,14 @@ impl TestServer {
         let org = store.create_org("test").await.expect("org");
         let (_, admin_key) = store.create_api_key(&org.id, "admin", Role::Admin).await.expect("key");
         let shutdown = CancellationToken::new();
-        let state =
-            server::AppState { store: store.clone(), sealer: sealer.clone(), metrics: server::metrics_handle() };
+        let defaults = executor::Settings::default();
+        let max_time = server::MaxTime { segment: defaults.segment_timeout, run: defaults.run_timeout };
+        let state = server::AppState {
+            store: store.clone(),
+            sealer: sealer.clone(),
+            metrics: server::metrics_handle(),
+            max_time,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let stop = shutdown.clone();

@@ -4,8 +4,8 @@ use futures_util::future::join_all;
 use libtest_mimic::Failed;
 use serde_json::json;
 use store::{
-    Clock, Error, Finish, NewRun, NewWorkflow, PageRequest, Role, RunError, RunFilter, RunStatus, SegmentExecution,
-    Store, VersionRef, WorkflowFilter, WorkflowPatch, WorkflowType,
+    Clock, Error, Fairness, Finish, Lease, NewRun, NewWorkflow, PageRequest, Role, RunError, RunFilter, RunStatus,
+    SegmentCursor, SegmentExecution, Store, TimeLimits, VersionRef, WorkflowFilter, WorkflowPatch, WorkflowType,
 };
 
 use crate::backends::Case;
@@ -32,6 +32,10 @@ cases![
     segments_are_listed_in_order,
     metrics_counts,
     healed_drafts_carry_their_notes_and_check,
+    a_lost_lease_writes_nothing_and_the_next_attempt_records_afresh,
+    claims_take_turns_between_organizations,
+    one_organization_never_holds_every_slot,
+    runs_keep_the_time_limits_asked_for,
 ];
 
 fn check(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
@@ -62,8 +66,12 @@ fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRun {
         sealed_inputs: "sealed".into(),
         test,
         max_attempts,
+        limits: TimeLimits::default(),
     }
 }
+
+/// Fairness that never holds a claim back.
+const ROOMY: Fairness = Fairness { max_runs_per_org: 1_000 };
 
 async fn versions_drafts_and_publishing(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
@@ -237,8 +245,8 @@ async fn concurrent_claims_take_each_run_once(store: Store, _: Clock) -> Result<
         let store = store.clone();
         async move {
             let mut mine = Vec::new();
-            while let Some(run) = store.claim(&format!("worker-{k}"), 60_000).await.expect("claim") {
-                mine.push(run.id);
+            while let Some(run) = store.claim(&format!("worker-{k}"), 60_000, ROOMY).await.expect("claim") {
+                mine.push(run.lease.run_id);
             }
             mine
         }
@@ -253,8 +261,8 @@ async fn an_expired_lease_fails_the_run_as_worker_lost(store: Store, clock: Cloc
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
     let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
-    let claimed = store.claim("w1", 10_000).await?.ok_or("claimed")?;
-    check(claimed.id == run.id && claimed.attempts == 1, "first attempt")?;
+    let claimed = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
+    check(claimed.lease.run_id == run.id && claimed.lease.attempt == 1, "first attempt")?;
     clock.advance(9_000);
     check(store.reap_expired().await? == (0, 0), "a live lease is left alone")?;
     clock.advance(2_000);
@@ -262,21 +270,21 @@ async fn an_expired_lease_fails_the_run_as_worker_lost(store: Store, clock: Cloc
     let after = store.get_run(&org.id, &run.id).await?;
     let code = after.error.as_ref().map(|e| e.code.as_str());
     check(after.status == RunStatus::Failed && code == Some("WORKER_LOST"), format!("{after:?}"))?;
-    check(store.heartbeat(&run.id, "w1", 10_000).await?.is_none(), "the lost worker's heartbeat is refused")?;
+    check(store.heartbeat(&claimed.lease, 10_000).await?.is_none(), "the lost worker's heartbeat is refused")?;
     let finish = Finish { status: RunStatus::Completed, outputs: Some(json!({})), error: None };
-    check(!store.finish(&run.id, "w1", finish).await?, "and so is its result")
+    check(!store.finish(&claimed.lease, finish).await?, "and so is its result")
 }
 
 async fn an_expired_lease_requeues_when_attempts_remain(store: Store, clock: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
     let run = store.create_run(&org.id, new_run(&w.id, false, 2)).await?;
-    store.claim("w1", 10_000).await?.ok_or("claimed")?;
+    store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
     clock.advance(11_000);
     check(store.reap_expired().await? == (1, 0), "re-queued")?;
     check(store.get_run(&org.id, &run.id).await?.status == RunStatus::Pending, "pending again")?;
-    let again = store.claim("w2", 10_000).await?.ok_or("claimed again")?;
-    check(again.attempts == 2, "second attempt counted")?;
+    let again = store.claim("w2", 10_000, ROOMY).await?.ok_or("claimed again")?;
+    check(again.lease.attempt == 2, "second attempt counted")?;
     clock.advance(11_000);
     check(store.reap_expired().await? == (0, 1), "no attempts left: failed")
 }
@@ -285,10 +293,10 @@ async fn heartbeats_keep_a_lease_alive(store: Store, clock: Clock) -> Result<(),
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
     let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
-    store.claim("w1", 10_000).await?.ok_or("claimed")?;
+    let claimed = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
     for _ in 0..5 {
         clock.advance(6_000);
-        check(store.heartbeat(&run.id, "w1", 10_000).await? == Some(false), "heartbeat accepted")?;
+        check(store.heartbeat(&claimed.lease, 10_000).await? == Some(false), "heartbeat accepted")?;
         check(store.reap_expired().await? == (0, 0), "lease alive")?;
     }
     check(store.get_run(&org.id, &run.id).await?.status == RunStatus::InProgress, "still running")
@@ -299,7 +307,7 @@ async fn cancelling_pending_and_running_runs(store: Store, _: Clock) -> Result<(
     let w = workflow(&store, &org.id, "w").await?;
     let running = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
     let pending = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
-    store.claim("w1", 10_000).await?.ok_or("claimed")?;
+    let claimed = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
     let cancelled = store.request_cancel(&org.id, &pending.id).await?;
     check(
         cancelled.status == RunStatus::Cancelled && cancelled.completed_at.is_some(),
@@ -307,27 +315,30 @@ async fn cancelling_pending_and_running_runs(store: Store, _: Clock) -> Result<(
     )?;
     let asked = store.request_cancel(&org.id, &running.id).await?;
     check(asked.status == RunStatus::InProgress && asked.cancel_requested, "a running run is asked to stop")?;
-    check(store.heartbeat(&running.id, "w1", 10_000).await? == Some(true), "its worker hears it")?;
-    check(store.claim("w2", 10_000).await?.is_none(), "a cancelled run is never claimed")
+    check(store.heartbeat(&claimed.lease, 10_000).await? == Some(true), "its worker hears it")?;
+    check(store.claim("w2", 10_000, ROOMY).await?.is_none(), "a cancelled run is never claimed")
 }
 
 async fn only_the_owner_finishes_a_run(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
     let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
-    store.claim("owner", 10_000).await?.ok_or("claimed")?;
+    let lease = store.claim("owner", 10_000, ROOMY).await?.ok_or("claimed")?.lease;
     let done = |status| Finish { status, outputs: Some(json!({"x": 1})), error: None };
-    check(!store.finish(&run.id, "intruder", done(RunStatus::Failed)).await?, "another worker cannot finish it")?;
-    check(store.finish(&run.id, "owner", done(RunStatus::Completed)).await?, "the owner can")?;
+    let intruder = Lease { worker: "intruder".into(), ..lease.clone() };
+    check(!store.finish(&intruder, done(RunStatus::Failed)).await?, "another worker cannot finish it")?;
+    check(store.finish(&lease, done(RunStatus::Completed)).await?, "the owner can")?;
     let after = store.get_run(&org.id, &run.id).await?;
     check(after.status == RunStatus::Completed && after.outputs == Some(json!({"x": 1})), "outputs stored")?;
-    check(!store.finish(&run.id, "owner", done(RunStatus::Failed)).await?, "a finished run stays finished")
+    check(!store.finish(&lease, done(RunStatus::Failed)).await?, "a finished run stays finished")
 }
 
 async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
-    let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    let lease = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?.lease;
+    let run = store.get_run(&org.id, &lease.run_id).await?;
     for sequence in 1..=3 {
         let error = (sequence == 3).then(|| RunError {
             segment_name: Some("s3".into()),
@@ -335,6 +346,7 @@ async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Fail
             message: "boom".into(),
         });
         let s = SegmentExecution {
+            attempt: 1,
             sequence,
             segment_name: format!("s{sequence}"),
             mode: "code".into(),
@@ -350,16 +362,19 @@ async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Fail
             }),
             tokens: (sequence == 2).then_some((100, 7)),
         };
-        store.record_segment(&run.id, &s).await?;
+        check(store.record_segment(&lease, &s).await?, "recorded under the lease")?;
     }
-    let all = store.list_segments(&org.id, &run.id, 0, 100).await?;
+    let all = store.list_segments(&org.id, &run.id, SegmentCursor::default(), 100).await?;
     let names: Vec<&str> = all.iter().map(|s| s.segment_name.as_str()).collect();
     check(names == ["s1", "s2", "s3"], format!("{names:?}"))?;
     check(
         all[2].error.as_ref().map(|e| e.message.as_str()) == Some("boom") && all[0].logs == ["line 1"],
         "fields round-trip",
     )?;
-    check(store.list_segments(&org.id, &run.id, 2, 100).await?.len() == 1, "after a sequence")?;
+    check(
+        store.list_segments(&org.id, &run.id, SegmentCursor { attempt: 1, sequence: 2 }, 100).await?.len() == 1,
+        "after a sequence",
+    )?;
     check(
         all[1].tokens == Some((100, 7)) && all[1].fallback_error.is_some() && all[0].tokens.is_none(),
         "agent evidence",
@@ -374,7 +389,7 @@ async fn metrics_counts(store: Store, _: Clock) -> Result<(), Failed> {
     for _ in 0..3 {
         store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
     }
-    store.claim("w", 1_000).await?;
+    store.claim("w", 1_000, ROOMY).await?;
     let counts = store.count_runs_by_status().await?;
     check(
         counts.contains(&(RunStatus::Pending, 2)) && counts.contains(&(RunStatus::InProgress, 1)),
@@ -408,4 +423,100 @@ async fn healed_drafts_carry_their_notes_and_check(store: Store, _: Clock) -> Re
         store.get_version(&org.id, &w.id, VersionRef::Draft).await?.healing.is_none(),
         "a draft saved by hand is not a healed one",
     )
+}
+
+fn execution(attempt: i64, sequence: i64, name: &str) -> SegmentExecution {
+    SegmentExecution {
+        attempt,
+        sequence,
+        segment_name: name.into(),
+        mode: "code".into(),
+        status: "COMPLETED".into(),
+        started_at: 1,
+        duration_ms: 1,
+        error: None,
+        logs: vec![],
+        fallback_error: None,
+        tokens: Some((10, 1)),
+    }
+}
+
+async fn a_lost_lease_writes_nothing_and_the_next_attempt_records_afresh(
+    store: Store,
+    clock: Clock,
+) -> Result<(), Failed> {
+    let org = store.create_org("acme").await?;
+    let w = workflow(&store, &org.id, "w").await?;
+    let run = store.create_run(&org.id, new_run(&w.id, false, 2)).await?;
+    let first = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?.lease;
+    check(store.record_segment(&first, &execution(1, 1, "a")).await?, "the first attempt records")?;
+    clock.advance(11_000);
+    check(store.reap_expired().await? == (1, 0), "re-queued")?;
+    // The same worker claims the next attempt: its name alone no longer tells the leases apart.
+    let second = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed again")?.lease;
+    check(second.attempt == 2 && second.worker == first.worker, "a second attempt by the same worker")?;
+    check(store.heartbeat(&first, 10_000).await?.is_none(), "the stale lease's heartbeat is refused")?;
+    check(!store.set_current_segment(&first, "late").await?, "so is its progress")?;
+    check(!store.record_segment(&first, &execution(1, 2, "late")).await?, "and its records")?;
+    let late = Finish { status: RunStatus::Completed, outputs: Some(json!({"stale": true})), error: None };
+    check(!store.finish(&first, late).await?, "and its result")?;
+    check(store.set_current_segment(&second, "a").await?, "the live lease writes progress")?;
+    check(store.record_segment(&second, &execution(2, 1, "a")).await?, "sequence 1 again, in attempt 2")?;
+    let all = store.list_segments(&org.id, &run.id, SegmentCursor::default(), 100).await?;
+    let seen: Vec<(i64, i64, &str)> = all.iter().map(|s| (s.attempt, s.sequence, s.segment_name.as_str())).collect();
+    check(seen == [(1, 1, "a"), (2, 1, "a")], format!("{seen:?}"))?;
+    let after_first = SegmentCursor::after(&all[0]);
+    check(store.list_segments(&org.id, &run.id, after_first, 100).await?.len() == 1, "the cursor spans attempts")?;
+    let totals = store.get_run(&org.id, &run.id).await?;
+    check(totals.input_tokens == 20 && totals.current_segment.as_deref() == Some("a"), "only live writes count")?;
+    let done = Finish { status: RunStatus::Completed, outputs: Some(json!({"x": 1})), error: None };
+    check(store.finish(&second, done).await?, "the live lease finishes")?;
+    check(store.get_run(&org.id, &run.id).await?.outputs == Some(json!({"x": 1})), "with its outputs")
+}
+
+async fn claims_take_turns_between_organizations(store: Store, _: Clock) -> Result<(), Failed> {
+    let busy = store.create_org("busy").await?;
+    let quiet = store.create_org("quiet").await?;
+    let wb = workflow(&store, &busy.id, "w").await?;
+    let wq = workflow(&store, &quiet.id, "w").await?;
+    for _ in 0..5 {
+        store.create_run(&busy.id, new_run(&wb.id, false, 1)).await?;
+    }
+    let late = store.create_run(&quiet.id, new_run(&wq.id, false, 1)).await?;
+    let mut order = Vec::new();
+    while let Some(claimed) = store.claim("w1", 10_000, ROOMY).await? {
+        order.push(if claimed.org_id == quiet.id { "quiet" } else { "busy" });
+        check(claimed.lease.run_id != late.id || order.len() == 2, "the quiet organization's run goes second")?;
+    }
+    check(order == ["busy", "quiet", "busy", "busy", "busy", "busy"], format!("{order:?}"))
+}
+
+async fn one_organization_never_holds_every_slot(store: Store, _: Clock) -> Result<(), Failed> {
+    let busy = store.create_org("busy").await?;
+    let wb = workflow(&store, &busy.id, "w").await?;
+    for _ in 0..4 {
+        store.create_run(&busy.id, new_run(&wb.id, false, 1)).await?;
+    }
+    let one = Fairness { max_runs_per_org: 1 };
+    check(store.claim("w1", 10_000, one).await?.is_some(), "first run")?;
+    check(store.claim("w1", 10_000, one).await?.is_some(), "alone in the database, an organization is not capped")?;
+    let other = store.create_org("other").await?;
+    check(store.claim("w1", 10_000, one).await?.is_none(), "with another organization, the cap holds")?;
+    check(store.claim("w2", 10_000, one).await?.is_some(), "per worker: another worker still takes one")?;
+    let wo = workflow(&store, &other.id, "w").await?;
+    let theirs = store.create_run(&other.id, new_run(&wo.id, false, 1)).await?;
+    let claimed = store.claim("w1", 10_000, one).await?.ok_or("the other organization's run is claimed")?;
+    check(claimed.lease.run_id == theirs.id, "the slot kept free serves the other organization")
+}
+
+async fn runs_keep_the_time_limits_asked_for(store: Store, _: Clock) -> Result<(), Failed> {
+    let org = store.create_org("acme").await?;
+    let w = workflow(&store, &org.id, "w").await?;
+    let limits = TimeLimits { segment_ms: Some(1_500), run_ms: Some(60_000) };
+    let run = store.create_run(&org.id, NewRun { limits, ..new_run(&w.id, false, 1) }).await?;
+    check(run.limits == limits, "stored")?;
+    let plain = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    check(plain.limits == TimeLimits::default(), "none asked for: the worker's own")?;
+    let claimed = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
+    check(claimed.limits == limits, "the worker sees them")
 }
