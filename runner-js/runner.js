@@ -23,7 +23,7 @@ const BODY_SETTLE_MS = 5000;
 const TEXT_TYPES = /^(text\/|application\/([\w.+-]*\+)?(json|javascript|xml|x-www-form-urlencoded|graphql)\b)/i;
 
 let browser = null;
-let session = null; // { context, page, responses, pending: Set<Promise>, sandbox, compiled: Map }
+let session = null; // { context, page, responses, pending: Set<Promise>, lastSnapshot }
 
 function send(message) {
   process.stdout.write(JSON.stringify(message) + '\n');
@@ -34,28 +34,44 @@ function sandboxConsole() {
   return { log: emit('log'), info: emit('info'), warn: emit('warn'), error: emit('error'), debug: emit('debug') };
 }
 
+// A copy of a host constructor or function that belongs to one sandbox: assigning
+// to `URL.prototype.x` or `setTimeout.x` then changes that sandbox's copy only.
+const ownClass = (Base) => ({ [Base.name]: class extends Base {} })[Base.name];
+const ownFunction = (fn) => ({ [fn.name]: (...args) => fn(...args) })[fn.name];
+
 // Segment code runs in a vm context with only what the reference promises: no require,
 // no process, no file system. vm is not a security boundary; the process is.
+// Every segment execution and every router gets a context of its own, so a global one
+// sets (`globalThis.x`, an undeclared assignment, `Array.prototype.x`) dies with it:
+// only declared inputs flow between segments. A context costs about a millisecond.
 function newSandbox() {
   return vm.createContext({
     console: sandboxConsole(),
-    setTimeout, clearTimeout, setInterval, clearInterval,
-    URL, URLSearchParams, TextEncoder, TextDecoder, atob, btoa, structuredClone,
+    ...Object.fromEntries([setTimeout, clearTimeout, setInterval, clearInterval, atob, btoa, structuredClone]
+      .map((fn) => [fn.name, ownFunction(fn)])),
+    ...Object.fromEntries([URL, URLSearchParams, TextEncoder, TextDecoder].map((C) => [C.name, ownClass(C)])),
   });
 }
 
-// One sandbox and one cache of compiled functions per run: creating a vm context costs about
-// a millisecond, and loops run the same segment code many times.
+// Compiled scripts are cached per run (loops run the same code many times); a script is
+// not bound to a context, so each execution evaluates it in a fresh one.
+const scripts = new Map();
+
+// The function `code` evaluates to, in a fresh sandbox, and that sandbox's `JSON.parse`
+// to hand it values: objects made by the host would share the host's prototypes.
 function compile(code, filename) {
-  const scope = session ?? { sandbox: newSandbox(), compiled: new Map() };
   const key = `${filename}\n${code}`;
-  let fn = scope.compiled.get(key);
-  if (!fn) {
-    fn = new vm.Script(`(${code}\n)`, { filename }).runInContext(scope.sandbox, { timeout: 1000 });
-    if (typeof fn !== 'function') throw new Error('the code does not evaluate to a function');
-    scope.compiled.set(key, fn);
+  let script = scripts.get(key);
+  if (!script) {
+    script = new vm.Script(`(${code}\n)`, { filename });
+    scripts.set(key, script);
   }
-  return fn;
+  const sandbox = newSandbox();
+  const fn = script.runInContext(sandbox, { timeout: 1000 });
+  if (typeof fn !== 'function') throw new Error('the code does not evaluate to a function');
+  const parse = vm.runInContext('JSON', sandbox).parse;
+  const inSandbox = (value) => (value === undefined ? undefined : parse(JSON.stringify(value)));
+  return { fn, inSandbox };
 }
 
 // The browser and Playwright's own requests reach the network only through segue's egress
@@ -119,7 +135,8 @@ async function open({ recordNetwork }) {
   if (session) await close();
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
-  session = { context, page, responses: [], pending: new Set(), sandbox: newSandbox(), compiled: new Map() };
+  session = { context, page, responses: [], pending: new Set() };
+  scripts.clear();
   if (recordNetwork) {
     const current = session;
     context.on('response', (response) => {
@@ -152,31 +169,78 @@ async function settleBodies() {
   clearTimeout(timer);
 }
 
-async function runCode({ name, code, parameters, network }) {
+async function runCode({ name, code, parameters, network, maxResultBytes }) {
   if (!session) throw new Error('no browser session open');
-  const fn = compile(code, `segment:${name}`);
+  const { fn, inSandbox } = compile(code, `segment:${name}`);
   let responses;
   if (network) {
     await settleBodies();
     // A copy, so that segment code cannot corrupt the recording for later segments.
-    responses = structuredClone(session.responses);
+    responses = inSandbox(session.responses);
   }
   const started = performance.now();
-  const value = await fn(session.page, parameters, responses);
+  const value = await fn(session.page, inSandbox(parameters), responses);
   const elapsedMs = performance.now() - started;
-  return { value: value === undefined ? null : JSON.parse(JSON.stringify(value) ?? 'null'), elapsedMs };
+  const json = JSON.stringify(value) ?? 'null';
+  // Refused here, so that an oversized value never crosses the pipe; Rust checks again.
+  const bytes = Buffer.byteLength(json);
+  if (maxResultBytes != null && bytes > maxResultBytes) return { tooLargeBytes: bytes, elapsedMs };
+  return { value: JSON.parse(json), elapsedMs };
 }
 
 async function route({ name, code, outputs }) {
-  const fn = compile(code, `router:${name}`);
-  return { value: (await fn(outputs)) ?? null };
+  const { fn, inSandbox } = compile(code, `router:${name}`);
+  return { value: (await fn(inSandbox(outputs))) ?? null };
+}
+
+// Before the agent looks, the page must have settled: an Enter pressed by the previous
+// segment may start a navigation a moment later, and a snapshot taken at once shows the
+// old page. Settled means loaded, then SETTLE_QUIET_MS without a DOM mutation, a main
+// frame navigation or a request in flight, counted from the moment observing starts (as
+// Stagehand's domSettleTimeoutMs and browser-use's network-idle wait do). Pages that never
+// go quiet (polling, streams) are observed after SETTLE_CAP_MS anyway.
+const SETTLE_QUIET_MS = 300;
+const SETTLE_CAP_MS = 2500;
+
+// Milliseconds since the page's DOM last changed; installs the observer on first call.
+function msSinceDomChange() {
+  if (!window.__segueLastMutation) {
+    window.__segueLastMutation = performance.now();
+    new MutationObserver(() => { window.__segueLastMutation = performance.now(); })
+      .observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  }
+  return performance.now() - window.__segueLastMutation;
+}
+
+async function settle(page) {
+  const deadline = Date.now() + SETTLE_CAP_MS;
+  const left = () => Math.max(0, deadline - Date.now());
+  let inFlight = 0;
+  let lastActivity = Date.now();
+  const started = () => { inFlight += 1; lastActivity = Date.now(); };
+  const ended = () => { inFlight = Math.max(0, inFlight - 1); lastActivity = Date.now(); };
+  const navigated = (frame) => { if (frame === page.mainFrame()) lastActivity = Date.now(); };
+  page.on('request', started).on('requestfinished', ended).on('requestfailed', ended).on('framenavigated', navigated);
+  try {
+    while (left() > 0) {
+      await page.waitForLoadState('load', { timeout: left() }).catch(() => {});
+      // A navigation replaces the document (and its observer): count that as a change.
+      const domQuiet = await page.evaluate(msSinceDomChange).catch(() => 0);
+      const networkQuiet = inFlight > 0 ? 0 : Date.now() - lastActivity;
+      const quiet = Math.min(domQuiet, networkQuiet);
+      if (quiet >= SETTLE_QUIET_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(SETTLE_QUIET_MS - quiet, left())));
+    }
+  } finally {
+    page.off('request', started).off('requestfinished', ended).off('requestfailed', ended).off('framenavigated', navigated);
+  }
 }
 
 // The agent's view of the page: compact accessibility snapshot with [ref=eN] markers.
 async function observe({ screenshot, measureHtml }) {
   if (!session) throw new Error('no browser session open');
   const { page } = session;
-  await page.waitForLoadState('domcontentloaded').catch(() => {});
+  await settle(page);
   const snapshot = await page.ariaSnapshot({ mode: 'ai', timeout: 10000 });
   session.lastSnapshot = snapshot;
   const png = screenshot ? (await page.screenshot({ type: 'png' })).toString('base64') : null;

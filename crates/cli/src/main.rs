@@ -9,6 +9,7 @@ mod client;
 mod client_cmd;
 mod demo_cmd;
 mod inputs;
+mod limits;
 mod progress;
 mod run_cmd;
 mod serve_cmd;

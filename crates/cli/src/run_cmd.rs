@@ -42,6 +42,8 @@ pub struct Args {
     deny_private_network: bool,
     #[command(flatten)]
     boundary: crate::boundary::BoundaryArgs,
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 pub async fn main(args: Args) -> ExitCode {
@@ -60,6 +62,13 @@ pub async fn main(args: Args) -> ExitCode {
     let (Some(segment_timeout), Some(run_timeout)) = (seconds(args.segment_timeout), seconds(args.run_timeout)) else {
         eprintln!("error: --segment-timeout and --run-timeout must be positive numbers of seconds");
         return ExitCode::from(EXIT_INVALID);
+    };
+    let limits = match args.limits.limits() {
+        Ok(l) => l,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_INVALID);
+        }
     };
     let given = match crate::inputs::collect(&workflow, args.inputs_file.as_deref(), &args.inputs) {
         Ok(g) => g,
@@ -102,6 +111,7 @@ pub async fn main(args: Args) -> ExitCode {
         run_timeout,
         engine: engine::Config { max_segment_executions: args.max_segment_executions, ai_available: agent.is_some() },
         agent,
+        limits,
     };
     // Ctrl-C cancels the run: the browser is stopped and the run reports CANCELLED.
     let cancel = executor::CancellationToken::new();
@@ -112,7 +122,7 @@ pub async fn main(args: Args) -> ExitCode {
         }
     });
     let request = executor::RunRequest { workflow: Arc::new(workflow), inputs: inputs.clone(), cancel: cancel.clone() };
-    let outcome = executor::execute(request, &settings, &mut runner, &mut Progress).await;
+    let outcome = executor::execute(request, &settings, &mut runner, &mut Progress::on_stderr()).await;
     if let Some(path) = &args.heal_out {
         if !runner.is_alive() {
             // A timeout or cancel killed it; the heal's check needs a browser.

@@ -38,6 +38,8 @@ pub struct Tuning {
     llm: crate::ai::LlmArgs,
     #[command(flatten)]
     network: crate::boundary::PrivateNetworkArgs,
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
     /// How long a run stays claimed without a heartbeat before it counts as lost.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     lease_seconds: f64,
@@ -73,6 +75,7 @@ impl Tuning {
             None => {}
         }
         config.settings.agent = self.llm.agent()?;
+        config.settings.limits = self.limits.limits()?;
         config.lease = lease;
         // A few heartbeats per lease, so one slow write does not lose the run.
         config.heartbeat = (lease / 4).min(config.heartbeat);

@@ -32,10 +32,12 @@ pub enum ErrorCode {
     /// A required workflow output was absent from the state at the end.
     MissingWorkflowOutput,
     Cancelled,
+    /// A segment returned more JSON than the run's outputs may hold.
+    OutputTooLarge,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::MissingInput,
         ErrorCode::InvalidInput,
         ErrorCode::SegmentThrew,
@@ -52,6 +54,7 @@ impl ErrorCode {
         ErrorCode::EgressDenied,
         ErrorCode::MissingWorkflowOutput,
         ErrorCode::Cancelled,
+        ErrorCode::OutputTooLarge,
     ];
 
     /// Whether the failure is about what a segment execution produced (its code
@@ -86,6 +89,7 @@ impl ErrorCode {
             ErrorCode::EgressDenied => "EGRESS_DENIED",
             ErrorCode::MissingWorkflowOutput => "MISSING_WORKFLOW_OUTPUT",
             ErrorCode::Cancelled => "CANCELLED",
+            ErrorCode::OutputTooLarge => "OUTPUT_TOO_LARGE",
         }
     }
 }

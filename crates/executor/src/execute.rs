@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use workflow::{SegmentType, Workflow};
 
 use crate::files::RunFiles;
+use crate::limits::{self, Limits, LogBudget, OutputBudget};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -18,6 +19,8 @@ pub struct Settings {
     pub engine: engine::Config,
     /// Completes agent segments and falls back for failing ui/network code; none: no AI.
     pub agent: Option<Arc<agent::Agent>>,
+    /// What one run may produce (outputs, logs, runner lines).
+    pub limits: Limits,
 }
 
 impl Default for Settings {
@@ -27,6 +30,7 @@ impl Default for Settings {
             run_timeout: Duration::from_secs(3600),
             engine: engine::Config::default(),
             agent: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -116,7 +120,9 @@ pub async fn execute(
         segments: Vec::new(),
         in_code: Duration::ZERO,
         heals: Vec::new(),
+        outputs: OutputBudget::new(settings.limits.output_bytes),
     };
+    runner.limit_replies(settings.limits.replies());
     // Refusals belong to the segment that caused them; none is carried over from an earlier run.
     runner.take_denials();
     let opening = Instant::now();
@@ -147,6 +153,7 @@ struct Execution<'s> {
     segments: Vec<SegmentRecord>,
     in_code: Duration,
     heals: Vec<Heal>,
+    outputs: OutputBudget,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,19 +273,33 @@ impl Execution<'_> {
         };
         let redactor = run.redactor().clone();
         let name = call.name.clone();
+        let mut log_budget = LogBudget::new(&self.settings.limits);
         let mut on_log = |log: runner::Log| {
             let text = redactor.redact(&log.text).into_owned();
+            let Some(text) = log_budget.admit(text) else { return };
             observer.log(&name, &text);
             logs.push(text);
         };
         let ran = self.bounded(runner.run_code(&call.name, &call.code, &parameters, call.network, &mut on_log)).await;
+        if let Some(marker) = log_budget.marker() {
+            observer.log(&name, &marker);
+            logs.push(marker);
+        }
         if let (Ok(_), Some(failure)) = (&ran, egress_failure(runner, &call.name)) {
             return Io::Failed(failure);
         }
         match ran {
             Ok(Ok(result)) => {
                 self.in_code += Duration::from_secs_f64(result.elapsed_ms / 1000.0);
+                if let Ok(value) = &result.outcome
+                    && let Err(failure) = self.outputs.admit(&call.name, value)
+                {
+                    return Io::Failed(failure);
+                }
                 Io::Done(result.outcome)
+            }
+            Ok(Err(runner::Error::ResultTooLarge { bytes, limit })) => {
+                Io::Failed(limits::too_large(&call.name, bytes, limit))
             }
             Ok(Err(e)) => Io::Failed(Failure::new(ErrorCode::BrowserError, Some(&call.name), e.to_string())),
             Err(stopped) => {
@@ -323,6 +344,11 @@ impl Execution<'_> {
                 }
                 let logs = outcome.trace.log_lines();
                 let tokens = Some((outcome.trace.input_tokens, outcome.trace.output_tokens));
+                if let Ok(outputs) = &outcome.result
+                    && let Err(failure) = self.outputs.admit(&call.name, &Value::Object(outputs.clone()))
+                {
+                    return (run.fail(failure.clone()), Some(failure), logs, tokens);
+                }
                 let next = run.agent_returned(outcome.result.map(Value::Object));
                 let error = match &next.action {
                     Action::Failed(f) if f.code.is_execution_result() => Some(f.clone()),

@@ -7,7 +7,9 @@
 mod execute;
 mod files;
 mod heal;
+mod limits;
 
 pub use execute::{Heal, Observer, Outcome, RunRequest, SegmentRecord, SegmentStatus, Settings, execute};
 pub use heal::{healed_document, notes as heal_notes};
+pub use limits::Limits;
 pub use tokio_util::sync::CancellationToken;

@@ -6,11 +6,13 @@
 //! (timeout, cancel) the caller kills the runner: a synchronous loop in segment
 //! code cannot be interrupted any other way.
 
+mod ansi;
 mod locate;
 mod process;
 mod sandbox;
 
+pub use ansi::strip as strip_ansi;
 pub use egress::{Allowed, Denial, Policy};
 pub use locate::{Options, default_chromium, default_runner_dir};
-pub use process::{Acted, Error, Log, Observation, Runner, SegmentResult};
+pub use process::{Acted, Error, Log, Observation, ReplyLimits, Runner, SegmentResult, json_bytes};
 pub use sandbox::{Isolation, Limits};

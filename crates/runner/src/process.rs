@@ -26,6 +26,28 @@ pub enum Error {
     Exited { stderr: Vec<String> },
     #[error("the browser runner failed: {0}")]
     Runner(String),
+    /// The segment returned a value whose JSON is larger than `ReplyLimits::result_bytes`;
+    /// the runner refused to send it (the process is still usable).
+    #[error("the segment returned {bytes} bytes of JSON, over the limit of {limit} bytes")]
+    ResultTooLarge { bytes: u64, limit: usize },
+}
+
+/// How large the runner's replies may be. Set per run (`Runner::limit_replies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyLimits {
+    /// The longest protocol line the runner may send. The runner runs hostile code,
+    /// which can write to its stdout: without a bound one endless line would grow
+    /// this process's memory until it died.
+    pub line_bytes: usize,
+    /// The largest value (as JSON) segment code may return; the runner refuses to
+    /// send a larger one, so it never crosses the pipe.
+    pub result_bytes: usize,
+}
+
+impl Default for ReplyLimits {
+    fn default() -> ReplyLimits {
+        ReplyLimits { line_bytes: 64 << 20, result_bytes: 64 << 20 }
+    }
 }
 
 fn tail(lines: &[String]) -> String {
@@ -84,10 +106,6 @@ struct RemoteError {
     message: String,
 }
 
-/// The longest protocol line the runner may send. The runner runs hostile code,
-/// which can write to its stdout: without a bound one endless line would grow
-/// this process's memory until it died.
-const MAX_LINE_BYTES: usize = 64 << 20;
 /// The longest stderr line kept (longer ones are skipped).
 const MAX_STDERR_LINE_BYTES: usize = 16 << 10;
 
@@ -105,6 +123,7 @@ pub struct Runner {
     child_groups: Vec<i32>,
     /// Set once the process is known to be unusable (killed, exited, desynchronised).
     dead: bool,
+    limits: ReplyLimits,
     /// The only way out to the network for this runner and its browser.
     proxy: egress::Proxy,
     /// Removed (with the run's files) when the runner is dropped.
@@ -181,7 +200,7 @@ impl Runner {
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = FramedRead::new(
             child.stdout.take().expect("piped stdout"),
-            LinesCodec::new_with_max_length(MAX_LINE_BYTES),
+            LinesCodec::new_with_max_length(ReplyLimits::default().line_bytes),
         );
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
         let mut lines = FramedRead::new(
@@ -201,11 +220,21 @@ impl Runner {
                 if kept.len() == STDERR_LINES_KEPT {
                     kept.pop_front();
                 }
-                kept.push_back(line);
+                kept.push_back(crate::ansi::strip(&line).into_owned());
             }
         });
-        let mut runner =
-            Runner { child, stdin, stdout, stderr, next_id: 0, child_groups: Vec::new(), dead: false, proxy, work };
+        let mut runner = Runner {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            next_id: 0,
+            child_groups: Vec::new(),
+            dead: false,
+            limits: ReplyLimits::default(),
+            proxy,
+            work,
+        };
         let mut args: Vec<&str> = CHROMIUM_ARGS.to_vec();
         if !sandboxed {
             // Outside the sandbox Chromium may be running as root, where its own sandbox refuses to start.
@@ -240,6 +269,15 @@ impl Runner {
         self.proxy.take_denials()
     }
 
+    /// Bounds the replies of the requests that follow (a run's limits).
+    pub fn limit_replies(&mut self, limits: ReplyLimits) {
+        if limits.line_bytes != self.limits.line_bytes {
+            // Between requests the codec holds no partial line worth keeping.
+            *self.stdout.decoder_mut() = LinesCodec::new_with_max_length(limits.line_bytes);
+        }
+        self.limits = limits;
+    }
+
     /// Opens a fresh browser context and page for a run.
     pub async fn open(&mut self, record_network: bool) -> Result<(), Error> {
         self.request(json!({"op": "open", "recordNetwork": record_network}), &mut |_| {})
@@ -257,9 +295,25 @@ impl Runner {
         network: bool,
         on_log: &mut (dyn FnMut(Log) + Send),
     ) -> Result<SegmentResult, Error> {
-        let request = json!({"op": "code", "name": name, "code": code, "parameters": parameters, "network": network});
+        let request = json!({
+            "op": "code",
+            "name": name,
+            "code": code,
+            "parameters": parameters,
+            "network": network,
+            "maxResultBytes": self.limits.result_bytes,
+        });
         let reply = self.request(request, on_log).await?;
+        let limit = self.limits.result_bytes;
+        let too_large = |bytes: u64| usize::try_from(bytes).map_or(true, |b| b > limit);
         Ok(match reply {
+            Ok(result) if let Some(bytes) = result.get("tooLargeBytes").and_then(Value::as_u64) => {
+                return Err(Error::ResultTooLarge { bytes, limit });
+            }
+            Ok(result) if let Some(bytes) = result.get("value").map(json_bytes).filter(|&b| too_large(b)) => {
+                // The runner did not refuse it (its check is a courtesy): refused here.
+                return Err(Error::ResultTooLarge { bytes, limit });
+            }
             Ok(result) => SegmentResult {
                 elapsed_ms: result.get("elapsedMs").and_then(Value::as_f64).unwrap_or(0.0),
                 outcome: Ok(result.get("value").cloned().unwrap_or(Value::Null)),
@@ -365,8 +419,8 @@ impl Runner {
                 Some(Ok(line)) => line,
                 Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
                     self.kill();
-                    let limit = MAX_LINE_BYTES >> 20;
-                    return Err(Error::Runner(format!("the runner sent a line longer than {limit} MiB")));
+                    let limit = self.limits.line_bytes;
+                    return Err(Error::Runner(format!("the runner sent a line longer than {limit} bytes")));
                 }
                 Some(Err(LinesCodecError::Io(_))) | None => return Err(self.exited()),
             };
@@ -378,7 +432,8 @@ impl Runner {
                 }
             };
             if message.event.as_deref() == Some("log") {
-                on_log(Log { level: message.level.unwrap_or_default(), text: message.text.unwrap_or_default() });
+                let text = message.text.unwrap_or_default();
+                on_log(Log { level: message.level.unwrap_or_default(), text: crate::ansi::strip(&text).into_owned() });
                 continue;
             }
             if message.id != Some(id) {
@@ -387,7 +442,9 @@ impl Runner {
             self.dead = false;
             return Ok(match message.ok {
                 Some(true) => Ok(message.result.unwrap_or(Value::Null)),
-                _ => Err(message.error.map_or_else(|| "unknown error".to_owned(), |e| e.message)),
+                _ => Err(message
+                    .error
+                    .map_or_else(|| "unknown error".to_owned(), |e| crate::ansi::strip(&e.message).into_owned())),
             });
         }
     }
@@ -397,6 +454,23 @@ impl Runner {
         let stderr = self.stderr.lock().expect("stderr buffer").iter().cloned().collect();
         Error::Exited { stderr }
     }
+}
+
+/// The size of `value` as compact JSON, without building the text.
+pub fn json_bytes(value: &Value) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len() as u64;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("a Value always serializes");
+    count.0
 }
 
 /// Kills each process group and forgets it.

@@ -9,6 +9,7 @@
 mod attacks;
 mod healing;
 mod isolation;
+mod limits;
 mod run;
 mod service;
 mod support;
@@ -25,6 +26,7 @@ fn main() {
     trials.extend(healing::trials());
     trials.extend(service::trials());
     trials.extend(attacks::trials());
+    trials.extend(limits::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     attacks::shutdown();
     conclusion.exit();
