@@ -1,0 +1,112 @@
+//! What a document may hold whatever its structure: how deeply its JSON
+//! nests, no NUL character in any string (PostgreSQL text cannot store one),
+//! and how long names and descriptions may be. Code has its own limits in `js`.
+//!
+//! Every walk here uses an explicit stack: a document is untrusted input and
+//! its depth must not become ours.
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+
+/// Arrays and objects may nest this deep (the document itself is level 1).
+/// A valid workflow needs 6; serde_json gives up at 128 with a less helpful error.
+pub const MAX_JSON_DEPTH: usize = 64;
+/// `name`, `startSegmentName` and `sourceProvider`, in characters.
+pub const MAX_NAME_LENGTH: usize = 200;
+/// `description`, in characters.
+pub const MAX_DESCRIPTION_LENGTH: usize = 10_000;
+
+/// The length limit of a string field, by its key, wherever it appears.
+fn length_limit(key: &str) -> Option<usize> {
+    match key {
+        "name" | "startSegmentName" | "sourceProvider" => Some(MAX_NAME_LENGTH),
+        "description" => Some(MAX_DESCRIPTION_LENGTH),
+        _ => None,
+    }
+}
+
+/// Every limit `value` breaks, each with its JSON location.
+pub fn scan(value: &Value) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    let mut pending: Vec<(&Value, String, usize)> = vec![(value, String::new(), 1)];
+    while let Some((value, location, depth)) = pending.pop() {
+        match value {
+            Value::String(s) => string(&mut found, s, &location, None),
+            Value::Array(_) | Value::Object(_) if depth > MAX_JSON_DEPTH => {
+                found.push(too_deep(location));
+            }
+            Value::Array(items) => {
+                // Reversed so that diagnostics come out in document order.
+                for (i, item) in items.iter().enumerate().rev() {
+                    pending.push((item, format!("{location}[{i}]"), depth + 1));
+                }
+            }
+            Value::Object(fields) => {
+                for (key, item) in fields.iter().rev() {
+                    let at = push_key(&location, key);
+                    if key.contains('\0') {
+                        found.push(Diagnostic::error(
+                            "nul-character",
+                            at.clone(),
+                            "a key contains a NUL character (U+0000), which cannot be stored",
+                        ));
+                    }
+                    if let Value::String(s) = item {
+                        string(&mut found, s, &at, length_limit(key));
+                    } else {
+                        pending.push((item, at, depth + 1));
+                    }
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    found
+}
+
+fn string(found: &mut Vec<Diagnostic>, s: &str, location: &str, limit: Option<usize>) {
+    if s.contains('\0') {
+        let message = format!("{} contains a NUL character (U+0000), which cannot be stored", describe(location));
+        found.push(Diagnostic::error("nul-character", location, message));
+    }
+    if let Some(limit) = limit
+        && s.len() > limit
+        && s.chars().count() > limit
+    {
+        let message =
+            format!("{} is {} characters long; at most {limit} are allowed", describe(location), s.chars().count());
+        found.push(Diagnostic::error("too-long", location, message));
+    }
+}
+
+pub fn too_deep(location: String) -> Diagnostic {
+    let message = format!(
+        "{} nests arrays and objects deeper than {MAX_JSON_DEPTH} levels, which no workflow needs",
+        describe(&location)
+    );
+    Diagnostic::error("too-deeply-nested", location, message)
+}
+
+fn describe(location: &str) -> String {
+    if location.is_empty() { "the document".to_owned() } else { format!("`{location}`") }
+}
+
+/// Keys longer than this are cut in locations, which stay one readable line.
+const MAX_KEY_IN_LOCATION: usize = 40;
+
+/// `location.key`, or `location["odd key"]` for a key that is not a plain word.
+pub fn push_key(location: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key.len() <= MAX_KEY_IN_LOCATION
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if plain {
+        return if location.is_empty() { key.to_owned() } else { format!("{location}.{key}") };
+    }
+    let mut shown: String = key.chars().take(MAX_KEY_IN_LOCATION).collect();
+    if shown.len() < key.len() {
+        shown.push('…');
+    }
+    // JSON string syntax shows control characters such as NUL as escapes.
+    format!("{location}[{}]", Value::String(shown))
+}
