@@ -26,39 +26,41 @@ fn length_limit(key: &str) -> Option<usize> {
     }
 }
 
-/// Every limit `value` breaks, each with its JSON location.
+/// A value still to visit, with what its parent knows about it.
+struct Pending<'v> {
+    value: &'v Value,
+    location: String,
+    /// Arrays and objects around it, itself included when it is one.
+    depth: usize,
+    /// The key it is stored under, when its parent is an object.
+    key: Option<&'v str>,
+}
+
+/// Every limit `value` breaks, each with its JSON location, in document order.
 pub fn scan(value: &Value) -> Vec<Diagnostic> {
     let mut found = Vec::new();
-    let mut pending: Vec<(&Value, String, usize)> = vec![(value, String::new(), 1)];
-    while let Some((value, location, depth)) = pending.pop() {
+    let mut pending = vec![Pending { value, location: String::new(), depth: 1, key: None }];
+    while let Some(Pending { value, location, depth, key }) = pending.pop() {
+        if key.is_some_and(|k| k.contains('\0')) {
+            let message = "a key contains a NUL character (U+0000), which cannot be stored";
+            found.push(Diagnostic::error("nul-character", location.clone(), message));
+        }
         match value {
-            Value::String(s) => string(&mut found, s, &location, None),
-            Value::Array(_) | Value::Object(_) if depth > MAX_JSON_DEPTH => {
-                found.push(too_deep(location));
-            }
-            Value::Array(items) => {
-                // Reversed so that diagnostics come out in document order.
-                for (i, item) in items.iter().enumerate().rev() {
-                    pending.push((item, format!("{location}[{i}]"), depth + 1));
-                }
-            }
-            Value::Object(fields) => {
-                for (key, item) in fields.iter().rev() {
-                    let at = push_key(&location, key);
-                    if key.contains('\0') {
-                        found.push(Diagnostic::error(
-                            "nul-character",
-                            at.clone(),
-                            "a key contains a NUL character (U+0000), which cannot be stored",
-                        ));
-                    }
-                    if let Value::String(s) = item {
-                        string(&mut found, s, &at, length_limit(key));
-                    } else {
-                        pending.push((item, at, depth + 1));
-                    }
-                }
-            }
+            Value::String(s) => string(&mut found, s, &location, key.and_then(length_limit)),
+            Value::Array(_) | Value::Object(_) if depth > MAX_JSON_DEPTH => found.push(too_deep(location)),
+            // Children are pushed last first so that they come out in document order.
+            Value::Array(items) => pending.extend(items.iter().enumerate().rev().map(|(i, item)| Pending {
+                value: item,
+                location: format!("{location}[{i}]"),
+                depth: depth + 1,
+                key: None,
+            })),
+            Value::Object(fields) => pending.extend(fields.iter().rev().map(|(k, item)| Pending {
+                value: item,
+                location: push_key(&location, k),
+                depth: depth + 1,
+                key: Some(k),
+            })),
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
     }

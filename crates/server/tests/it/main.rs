@@ -4,5 +4,6 @@
 mod support;
 
 mod auth;
+mod nesting;
 mod runs;
 mod workflows;
