@@ -67,8 +67,12 @@ async fn every_shape_of_deep_code_is_422() {
         format!("async (p) => {}", "(".repeat(60_000)),
     ];
     for code in shapes {
-        refused_everywhere(&server, logic(&code, json!([]), json!([])), ("too-deeply-nested", "segments[0].deterministic"))
-            .await;
+        refused_everywhere(
+            &server,
+            logic(&code, json!([]), json!([])),
+            ("too-deeply-nested", "segments[0].deterministic"),
+        )
+        .await;
     }
     let mut routed = logic("async () => ({ ok: true })", json!([]), json!([{"name": "ok", "type": "boolean"}]));
     routed["segments"][0]["next"] = json!(["only"]);

@@ -192,13 +192,8 @@ fn parameter() -> impl Strategy<Value = Value> {
 
 fn segment() -> impl Strategy<Value = Value> {
     let names = prop_oneof![Just("s0".to_owned()), Just("s1".to_owned()), Just("s2".to_owned()), "[a-z\u{0}]{0,3}"];
-    let next = prop_oneof![
-        Just(Value::Null),
-        Just(json!("s1")),
-        Just(json!(["s0", "s2"])),
-        Just(json!([])),
-        any_json(),
-    ];
+    let next =
+        prop_oneof![Just(Value::Null), Just(json!("s1")), Just(json!(["s0", "s2"])), Just(json!([])), any_json(),];
     (
         names,
         prop_oneof![Just("ui"), Just("network"), Just("logic"), Just("agent"), Just("other")],
@@ -297,7 +292,8 @@ proptest! {
 #[test]
 fn corpus() {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&folder).expect("tests/corpus").map(|e| e.expect("entry").path()).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(&folder).expect("tests/corpus").map(|e| e.expect("entry").path()).collect();
     files.sort();
     assert!(files.len() >= 10, "the corpus lost its seeds");
     for file in files {

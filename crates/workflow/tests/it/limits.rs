@@ -27,9 +27,8 @@ fn json_nested_at_any_depth_is_too_deeply_nested_with_its_location() {
 #[test]
 fn nesting_inside_a_document_is_located_by_keys_and_indices() {
     let deep = "[".repeat(10_000) + &"]".repeat(10_000);
-    let text = format!(
-        r#"{{"name": "w", "segments": [{{"name": "s", "odd key\"": {{"list": [1, "[{{", {deep}]}}}}]}}"#
-    );
+    let text =
+        format!(r#"{{"name": "w", "segments": [{{"name": "s", "odd key\"": {{"list": [1, "[{{", {deep}]}}}}]}}"#);
     let checked = workflow::check(&text);
     let location = format!(r#"segments[0]["odd key\""].list[2]{}"#, indices(MAX_JSON_DEPTH - 5));
     assert_eq!(errors(&checked), [("too-deeply-nested", location)]);
@@ -141,10 +140,7 @@ fn names_and_descriptions_have_length_limits() {
     document["segments"][0]["name"] = json!(long_name);
     document["startSegmentName"] = json!(long_name);
     let codes = errors(&check(&document));
-    assert_eq!(
-        codes,
-        [("too-long", "startSegmentName".to_owned()), ("too-long", "segments[0].name".to_owned())]
-    );
+    assert_eq!(codes, [("too-long", "startSegmentName".to_owned()), ("too-long", "segments[0].name".to_owned())]);
 }
 
 #[test]
