@@ -42,7 +42,7 @@ pub fn scan(value: &Value) -> Vec<Diagnostic> {
     let mut pending = vec![Pending { value, location: String::new(), depth: 1, key: None }];
     while let Some(Pending { value, location, depth, key }) = pending.pop() {
         if key.is_some_and(|k| k.contains('\0')) {
-            let message = "a key contains a NUL character (U+0000), which cannot be stored";
+            let message = "a key contains a NUL character (U+0000), which PostgreSQL cannot store";
             found.push(Diagnostic::error("nul-character", location.clone(), message));
         }
         match value {
@@ -69,7 +69,8 @@ pub fn scan(value: &Value) -> Vec<Diagnostic> {
 
 fn string(found: &mut Vec<Diagnostic>, s: &str, location: &str, limit: Option<usize>) {
     if s.contains('\0') {
-        let message = format!("{} contains a NUL character (U+0000), which cannot be stored", describe(location));
+        let message =
+            format!("{} contains a NUL character (U+0000), which PostgreSQL cannot store", describe(location));
         found.push(Diagnostic::error("nul-character", location, message));
     }
     if let Some(limit) = limit
@@ -83,15 +84,21 @@ fn string(found: &mut Vec<Diagnostic>, s: &str, location: &str, limit: Option<us
 }
 
 pub fn too_deep(location: String) -> Diagnostic {
-    let message = format!(
-        "{} nests arrays and objects deeper than {MAX_JSON_DEPTH} levels, which no workflow needs",
-        describe(&location)
-    );
+    let message = format!("arrays and objects nest deeper than {MAX_JSON_DEPTH} levels here; a workflow needs 6");
     Diagnostic::error("too-deeply-nested", location, message)
 }
 
+/// How a message names the value at `location`: `name` of segments[1], say.
 fn describe(location: &str) -> String {
-    if location.is_empty() { "the document".to_owned() } else { format!("`{location}`") }
+    if location.is_empty() {
+        return "the document".to_owned();
+    }
+    // A plain key ends the location after its parent's `.`; quoted keys and indices are named whole.
+    match location.rsplit_once('.') {
+        Some((parent, key)) if !key.contains(['[', '"']) => format!("`{key}` of {parent}"),
+        None if !location.contains(['[', '"']) => format!("`{location}` of the workflow"),
+        _ => format!("`{location}`"),
+    }
 }
 
 /// Keys longer than this are cut in locations, which stay one readable line.

@@ -136,39 +136,42 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// JavaScript-looking code: tokens that nest, quote, comment and divide.
+/// Tokens that nest, quote, comment and divide.
+const CODE_TOKENS: &[&str] = &[
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "!",
+    "a",
+    "=>",
+    "?",
+    ":",
+    "`",
+    "${",
+    "/",
+    "'",
+    "\n",
+    "//",
+    "/*",
+    "*/",
+    "if",
+    "else",
+    "new ",
+    ".",
+    ",",
+    ";",
+    "+",
+    "=",
+    "parameters.q",
+    "\\",
+];
+
+/// JavaScript-looking code made of `CODE_TOKENS`, some repeated thousands of times.
 fn code() -> impl Strategy<Value = String> {
-    let token = prop_oneof![
-        Just("("),
-        Just(")"),
-        Just("["),
-        Just("]"),
-        Just("{"),
-        Just("}"),
-        Just("!"),
-        Just("a"),
-        Just("=>"),
-        Just("?"),
-        Just(":"),
-        Just("`"),
-        Just("${"),
-        Just("/"),
-        Just("'"),
-        Just("\n"),
-        Just("//"),
-        Just("/*"),
-        Just("*/"),
-        Just("if"),
-        Just("else"),
-        Just("new "),
-        Just("."),
-        Just(","),
-        Just(";"),
-        Just("+"),
-        Just("="),
-        Just("parameters.q"),
-        Just("\\"),
-    ];
+    let token = prop::sample::select(CODE_TOKENS);
     let repeated = (token.clone(), 1..3_000usize).prop_map(|(t, n)| t.repeat(n));
     prop_oneof![
         prop::collection::vec(token, 0..200).prop_map(|ts| ts.concat()),
@@ -220,14 +223,9 @@ fn segment() -> impl Strategy<Value = Value> {
 
 /// A workflow close to valid, with one field sometimes replaced by anything.
 fn near_valid() -> impl Strategy<Value = Value> {
-    let fields = prop_oneof![
-        Just("name"),
-        Just("startSegmentName"),
-        Just("segments"),
-        Just("inputParameters"),
-        Just("outputParameters"),
-        Just("description"),
-    ];
+    let fields = prop::sample::select(
+        &["name", "startSegmentName", "segments", "inputParameters", "outputParameters", "description"][..],
+    );
     (
         prop::collection::vec(segment(), 0..4),
         prop::collection::vec(parameter(), 0..3),
