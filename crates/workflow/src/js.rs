@@ -1,5 +1,10 @@
 //! Static facts about segment code and routers, read with oxc. Used to reject
 //! code that is not a function and to power the lints; never to run anything.
+//!
+//! Code is untrusted and oxc recurses once per nesting level with no guard of
+//! its own, so `parse_function` refuses code over `MAX_CODE_LENGTH`, refuses
+//! code `nesting` estimates deeper than `MAX_CODE_NESTING`, and runs oxc on a
+//! thread whose stack holds any code of the maximum length.
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
