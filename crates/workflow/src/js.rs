@@ -1,5 +1,10 @@
 //! Static facts about segment code and routers, read with oxc. Used to reject
 //! code that is not a function and to power the lints; never to run anything.
+//!
+//! Code is untrusted and oxc recurses once per nesting level with no guard of
+//! its own, so `parse_function` refuses code over `MAX_CODE_LENGTH`, refuses
+//! code `nesting` estimates deeper than `MAX_CODE_NESTING`, and runs oxc on a
+//! thread whose stack holds any code of the maximum length.
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
@@ -10,6 +15,10 @@ use oxc_ast_visit::{Visit, walk};
 use oxc_diagnostics::OxcDiagnostic;
 use oxc_parser::Parser;
 use oxc_span::SourceType;
+
+mod nesting;
+#[cfg(test)]
+mod tests;
 
 /// What the lints need to know about one function.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -30,14 +39,87 @@ pub struct Call {
     pub first_string_arg: Option<String>,
 }
 
-/// Checks that `source` is a single function expression (arrow or `function`).
-pub fn parse_function(source: &str) -> Result<FunctionFacts, String> {
+/// The longest code (segment `deterministic` or router) the validator reads, in characters.
+pub const MAX_CODE_LENGTH: usize = 65_536;
+/// How deeply code may nest, as estimated by `nesting::check`.
+pub const MAX_CODE_NESTING: usize = 1_000;
+/// The stack oxc runs on. oxc recurses once per nesting level, up to about
+/// 3 KB a level in debug builds (`((((…` is the worst), and a level takes at
+/// least one character, so this holds code of `MAX_CODE_LENGTH` whatever its
+/// shape, even code that the nesting estimate misjudges. Only the pages used
+/// are ever touched.
+const ANALYSIS_STACK: usize = 256 << 20;
+
+/// Why code could not be read as a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// Not a single function expression, or not JavaScript at all.
+    NotAFunction(String),
+    TooLong {
+        chars: usize,
+    },
+    TooDeep {
+        at_char: usize,
+    },
+    /// The analysis thread could not start or oxc panicked: never the code's fault alone.
+    AnalysisFailed(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::NotAFunction(reason) => f.write_str(reason),
+            Error::TooLong { chars } => {
+                write!(f, "the code is {chars} characters long; at most {MAX_CODE_LENGTH} are allowed")
+            }
+            Error::TooDeep { at_char } => write!(
+                f,
+                "the code nests deeper than {MAX_CODE_NESTING} levels (at character {at_char}); split it into functions or segments"
+            ),
+            Error::AnalysisFailed(reason) => write!(f, "the code could not be analysed: {reason}"),
+        }
+    }
+}
+
+/// Checks that `source` is a single function expression (arrow or `function`)
+/// and reads its facts. Safe for any input: long or deeply nested code is an
+/// `Err`, never a stack overflow.
+pub fn parse_function(source: &str) -> Result<FunctionFacts, Error> {
+    let chars = source.chars().count();
+    if chars > MAX_CODE_LENGTH {
+        return Err(Error::TooLong { chars });
+    }
+    nesting::check(source, MAX_CODE_NESTING).map_err(|e| Error::TooDeep { at_char: e.at_char })?;
+    on_analysis_stack(source)
+}
+
+/// Parses and visits `source` on a thread whose stack holds any code of
+/// `MAX_CODE_LENGTH` (the nesting estimate is a diagnostic, this is the guarantee).
+fn on_analysis_stack(source: &str) -> Result<FunctionFacts, Error> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("js-analysis".into())
+            .stack_size(ANALYSIS_STACK)
+            .spawn_scoped(scope, || analyse(source))
+            .map_err(|e| Error::AnalysisFailed(format!("cannot start the analysis thread: {e}")))?;
+        thread.join().map_err(|panic| {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the parser panicked".to_owned());
+            Error::AnalysisFailed(reason)
+        })?
+    })
+}
+
+fn analyse(source: &str) -> Result<FunctionFacts, Error> {
     let allocator = Allocator::default();
-    let expr = Parser::new(&allocator, source, SourceType::mjs()).parse_expression().map_err(|errors| match errors
-        .first()
-    {
-        Some(e) => format!("syntax error: {e}{}", at_position(source, e)),
-        None => "syntax error".to_owned(),
+    let expr = Parser::new(&allocator, source, SourceType::mjs()).parse_expression().map_err(|errors| {
+        Error::NotAFunction(match errors.first() {
+            Some(e) => format!("syntax error: {e}{}", at_position(source, e)),
+            None => "syntax error".to_owned(),
+        })
     })?;
     let mut collector = Collector::default();
     match expr.without_parentheses() {
@@ -47,12 +129,12 @@ pub fn parse_function(source: &str) -> Result<FunctionFacts, String> {
         }
         Expression::FunctionExpression(f) => {
             let Some(body) = &f.body else {
-                return Err("the function has no body".into());
+                return Err(Error::NotAFunction("the function has no body".into()));
             };
             collector.bind(&f.params);
             collector.visit_function_body(body);
         }
-        _ => return Err("expected a function such as `async (page, parameters) => { … }`".into()),
+        _ => return Err(Error::NotAFunction("expected a function such as `async (page, parameters) => { … }`".into())),
     }
     Ok(FunctionFacts { arity: collector.names.len(), reads: collector.reads, calls: collector.calls })
 }
@@ -147,46 +229,5 @@ impl<'a> Visit<'a> for Collector {
             self.calls.push(Call { method: method.to_string(), first_string_arg });
         }
         walk::walk_call_expression(self, it);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accepts_arrow_and_function_expressions() {
-        assert_eq!(parse_function("async (page, parameters) => { return {}; }").unwrap().arity, 2);
-        assert_eq!(parse_function("(p) => p.x ? 'a' : 'b'").unwrap().arity, 1);
-        assert_eq!(parse_function("async function (page) { return {}; }").unwrap().arity, 1);
-    }
-
-    #[test]
-    fn rejects_non_functions_and_syntax_errors() {
-        assert!(parse_function("42").unwrap_err().starts_with("expected a function"));
-        let err = parse_function("async (page) => { return {; }").unwrap_err();
-        assert!(err.starts_with("syntax error:"), "{err}");
-        assert!(err.contains("at character"), "{err}");
-    }
-
-    #[test]
-    fn collects_parameter_reads_in_every_form() {
-        let facts = parse_function(
-            "async (page, params) => { const { b } = params; await page.fill('#q', params.a + params['c']); return {}; }",
-        )
-        .unwrap();
-        assert_eq!(facts.reads[1], ["b", "a", "c"]);
-        let destructured = parse_function("({ x, y }) => x ? 'a' : 'b'").unwrap();
-        assert_eq!(destructured.reads[0], ["x", "y"]);
-    }
-
-    #[test]
-    fn collects_method_calls_with_string_arguments() {
-        let facts =
-            parse_function("async (page) => { await page.goto('u'); await page.waitForLoadState('networkidle'); }")
-                .unwrap();
-        let calls: Vec<(&str, Option<&str>)> =
-            facts.calls.iter().map(|c| (c.method.as_str(), c.first_string_arg.as_deref())).collect();
-        assert_eq!(calls, [("goto", Some("u")), ("waitForLoadState", Some("networkidle"))]);
     }
 }

@@ -3,11 +3,14 @@
 //! Pure: no IO, no async. `check` turns JSON text into a `Workflow` plus
 //! diagnostics; `values` checks parameter values; `prompt` renders `{{name}}`
 //! templates; `data_uri` decodes `file` parameters; `js` reads facts from
-//! segment code without running it.
+//! segment code without running it. `limits` and `json_depth` bound what a
+//! document may hold, so that checking never crashes whatever the input.
 
 pub mod data_uri;
 mod diagnostic;
 pub mod js;
+mod json_depth;
+pub mod limits;
 mod lint;
 mod model;
 mod parse;
@@ -32,17 +35,25 @@ impl Checked {
     }
 }
 
-/// Validates JSON text; on success also runs the lints.
+/// Validates JSON text; on success also runs the lints. Any text gives an
+/// answer: nesting beyond `limits::MAX_JSON_DEPTH` is a diagnostic, not a crash.
 pub fn check(text: &str) -> Checked {
-    finish(parse::parse_document(text))
+    if let Some(too_deep) = json_depth::too_deep(text) {
+        return Checked { workflow: None, diagnostics: vec![too_deep] };
+    }
+    match parse::json(text) {
+        Ok(value) => check_value(&value),
+        Err(invalid) => Checked { workflow: None, diagnostics: vec![invalid] },
+    }
 }
 
 /// Like `check`, for a document that is already parsed JSON.
 pub fn check_value(value: &serde_json::Value) -> Checked {
-    finish(parse::parse_value(value))
-}
-
-fn finish((workflow, mut diagnostics): (Option<Workflow>, Vec<Diagnostic>)) -> Checked {
+    let mut diagnostics = limits::scan(value);
+    let (workflow, structural) = parse::parse_value(value);
+    diagnostics.extend(structural);
+    // Both lists hold errors only: any of them makes the document invalid.
+    let workflow = workflow.filter(|_| diagnostics.is_empty());
     if let Some(w) = &workflow {
         diagnostics.extend(lint::lint(w));
     }

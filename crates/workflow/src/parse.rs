@@ -8,19 +8,13 @@ use crate::js;
 use crate::model::{Next, ParamType, Parameter, Segment, SegmentType, Workflow};
 use crate::values;
 
-/// Parses and validates a document. Returns the workflow only when no error
-/// was found; `diagnostics` holds every error (and later, lints).
-pub fn parse_document(text: &str) -> (Option<Workflow>, Vec<Diagnostic>) {
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            let message = format!("not valid JSON: {e}");
-            return (None, vec![Diagnostic::error("invalid-json", "", message)]);
-        }
-    };
-    parse_value(&value)
+/// The document's JSON, or the `invalid-json` diagnostic.
+pub fn json(text: &str) -> Result<Value, Diagnostic> {
+    serde_json::from_str(text).map_err(|e| Diagnostic::error("invalid-json", "", format!("not valid JSON: {e}")))
 }
 
+/// Validates a document's structure. Returns the workflow only when no error
+/// was found; `diagnostics` holds every error.
 pub fn parse_value(value: &Value) -> (Option<Workflow>, Vec<Diagnostic>) {
     let mut cx = Cx::default();
     let workflow = cx.workflow(value);
@@ -320,13 +314,10 @@ impl Cx {
             self.mode_rules(&at, &owner, ty, prompt.as_deref(), code.as_deref());
         }
         if let Some(Some(code)) = &deterministic
-            && let Err(reason) = js::parse_function(code)
+            && let Err(error) = js::parse_function(code)
         {
-            self.error(
-                "bad-deterministic",
-                join(&at, "deterministic"),
-                format!("deterministic code of {owner} is not a JavaScript function: {reason}"),
-            );
+            let what = format!("deterministic code of {owner}");
+            self.code_error(join(&at, "deterministic"), &what, "bad-deterministic", error);
         }
         let next = self.next(obj, &at, &owner, names, router.flatten());
 
@@ -339,6 +330,20 @@ impl Cx {
             deterministic: deterministic?,
             next: next?,
         })
+    }
+
+    /// Reports code `js::parse_function` refused; `not_a_function` is the
+    /// field's own code (`bad-deterministic`, `bad-router`).
+    fn code_error(&mut self, location: String, what: &str, not_a_function: &'static str, error: js::Error) {
+        let (code, message) = match error {
+            js::Error::NotAFunction(reason) => {
+                (not_a_function, format!("{what} is not a JavaScript function: {reason}"))
+            }
+            js::Error::TooLong { .. } => ("too-long", format!("{what} is too long: {error}")),
+            js::Error::TooDeep { .. } => ("too-deeply-nested", format!("{what} is too deeply nested: {error}")),
+            js::Error::AnalysisFailed(_) => ("analysis-failed", format!("{what}: {error}")),
+        };
+        self.error(code, location, message);
     }
 
     fn mode_rules(&mut self, at: &str, owner: &str, ty: SegmentType, prompt: Option<&str>, code: Option<&str>) {
@@ -462,12 +467,8 @@ impl Cx {
                     );
                     return None;
                 };
-                if let Err(reason) = js::parse_function(&router) {
-                    self.error(
-                        "bad-router",
-                        join(at, "router"),
-                        format!("router of {owner} is not a JavaScript function: {reason}"),
-                    );
+                if let Err(error) = js::parse_function(&router) {
+                    self.code_error(join(at, "router"), &format!("router of {owner}"), "bad-router", error);
                     return None;
                 }
                 Some(Next::Branch { targets: targets.into_iter().collect::<Option<Vec<_>>>()?, router })

@@ -5,5 +5,6 @@ mod support;
 
 mod auth;
 mod fairness;
+mod nesting;
 mod runs;
 mod workflows;

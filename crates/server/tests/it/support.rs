@@ -31,6 +31,11 @@ impl TestServer {
     pub async fn start(workers: usize) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open_sqlite(&dir.path().join("segue.db")).await.expect("store");
+        TestServer::start_on(store, dir, workers).await
+    }
+
+    /// Like `start`, on a store of the caller's choice (PostgreSQL, say).
+    pub async fn start_on(store: Store, dir: tempfile::TempDir, workers: usize) -> TestServer {
         let sealer = Sealer::from_env_or_file(&dir.path().join("secret.key"), true).expect("key");
         let org = store.create_org("test").await.expect("org");
         let (_, admin_key) = store.create_api_key(&org.id, "admin", Role::Admin).await.expect("key");

@@ -1,0 +1,7 @@
+//! `workflow::check` against hostile documents: limits (nesting, NUL,
+//! lengths) and a property test over generated documents and the corpus in
+//! `tests/corpus/`.
+
+mod fuzz;
+mod limits;
+mod support;
