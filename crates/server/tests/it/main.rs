@@ -4,5 +4,6 @@
 mod support;
 
 mod auth;
+mod hostile;
 mod runs;
 mod workflows;
