@@ -90,7 +90,7 @@ async fn create_run(
         let mut deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
         // Answer with the queued run before the server's request timeout would answer 408.
         if let Some(Extension(RequestDeadline(limit))) = request_deadline {
-            deadline = deadline.min(limit - WAIT_MARGIN);
+            deadline = deadline.min(limit.checked_sub(WAIT_MARGIN).unwrap_or(limit));
         }
         loop {
             let current = state.store.get_run(auth.org(), &run.id).await?;

@@ -237,6 +237,13 @@ async fn nul_characters_and_long_text_are_422_on_every_backend() {
             assert_eq!(r.body["error"]["code"], "INVALID_FIELD", "{what}");
             assert_eq!(r.body["error"]["details"]["field"], field, "{what}");
         }
+        // Run inputs are kept as JSON text, where NUL is escaped: stored and shown back on both backends.
+        let with_input = logic("async () => ({})", json!([{"name": "q", "type": "string"}]), json!([]));
+        let wf_input = server.create_workflow(with_input).await;
+        let run = server.post(&format!("/v1/workflows/{wf_input}/runs"), json!({"inputs": {"q": "a\u{0}b"}})).await;
+        assert_eq!(run.status, StatusCode::CREATED, "{database:?}: {}", run.body);
+        assert_eq!(run.body["inputs"]["q"], "a\u{0}b", "{database:?}");
+        server.call(Method::DELETE, &format!("/v1/workflows/{wf_input}"), None).await;
         let workflows = server.get("/v1/workflows").await.body;
         assert_eq!(workflows["data"].as_array().map(Vec::len), Some(1), "{database:?}: nothing was created");
         assert_eq!(workflows["data"][0]["latestVersion"], 1, "{database:?}: nothing was published");
