@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use reqwest::Method;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::client::{Client, ClientError};
 use crate::{EXIT_INVALID, EXIT_RUN_FAILED};
@@ -140,6 +140,12 @@ fn read_json(path: &Path) -> Result<Value, ClientError> {
     serde_json::from_str(&text).map_err(|e| ClientError(format!("{} is not valid JSON: {e}", path.display())))
 }
 
+/// A JSON object of the fields that have a value: the API refuses `null` for
+/// fields that cannot be cleared, so absent options are left out.
+fn present_fields<const N: usize>(fields: [(&str, Option<Value>); N]) -> Value {
+    Value::Object(fields.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))).collect())
+}
+
 fn query(pairs: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> =
         pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
@@ -214,7 +220,13 @@ async fn workflows_inner(command: Workflows, json: bool) -> Result<ExitCode, Cli
         Workflows::Create { file, name, source_provider, ty, description } => {
             let definition = read_json(&file)?;
             let name = name.or_else(|| definition["name"].as_str().map(str::to_owned)).unwrap_or_default();
-            let body = json!({"name": name, "sourceProvider": source_provider, "type": ty, "description": description, "definition": definition});
+            let body = present_fields([
+                ("name", Some(Value::String(name))),
+                ("sourceProvider", source_provider.map(Value::String)),
+                ("type", ty.map(Value::String)),
+                ("description", description.map(Value::String)),
+                ("definition", Some(definition)),
+            ]);
             let (_, w) = client.call(Method::POST, "/v1/workflows", Some(&body)).await?;
             print(&w, json, workflow_line);
         }
@@ -230,18 +242,14 @@ async fn workflows_inner(command: Workflows, json: bool) -> Result<ExitCode, Cli
         }
         Workflows::Get { id } => print(&client.get(&format!("/v1/workflows/{id}")).await?, json, workflow_line),
         Workflows::Update { id, file, name, source_provider, ty, description } => {
-            let mut body = Map::new();
-            if let Some(f) = file {
-                body.insert("definition".into(), read_json(&f)?);
-            }
-            for (k, v) in
-                [("name", name), ("sourceProvider", source_provider), ("type", ty), ("description", description)]
-            {
-                if let Some(v) = v {
-                    body.insert(k.into(), Value::String(v));
-                }
-            }
-            let (_, w) = client.call(Method::PATCH, &format!("/v1/workflows/{id}"), Some(&Value::Object(body))).await?;
+            let body = present_fields([
+                ("definition", file.map(|f| read_json(&f)).transpose()?),
+                ("name", name.map(Value::String)),
+                ("sourceProvider", source_provider.map(Value::String)),
+                ("type", ty.map(Value::String)),
+                ("description", description.map(Value::String)),
+            ]);
+            let (_, w) = client.call(Method::PATCH, &format!("/v1/workflows/{id}"), Some(&body)).await?;
             print(&w, json, workflow_line);
         }
         Workflows::Delete { id } => {
@@ -303,16 +311,14 @@ async fn runs_inner(command: Runs, json: bool) -> Result<ExitCode, ClientError> 
                 Some(Ok(n)) => json!(n),
                 _ => json!(which),
             };
-            let mut body = json!({"inputs": given, "version": version_value, "test": test});
-            for (field, value) in [
+            let body = present_fields([
+                ("inputs", Some(Value::Object(given))),
+                ("version", Some(version_value)),
+                ("test", Some(Value::Bool(test))),
                 ("maxAttempts", max_attempts.map(Value::from)),
                 ("segmentTimeoutSeconds", segment_timeout.map(Value::from)),
                 ("runTimeoutSeconds", run_timeout.map(Value::from)),
-            ] {
-                if let Some(value) = value {
-                    body[field] = value;
-                }
-            }
+            ]);
             let (_, run) = client.call(Method::POST, &format!("/v1/workflows/{workflow_id}/runs"), Some(&body)).await?;
             let id = run["id"].as_str().unwrap_or_default().to_owned();
             if watch {

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the run failed; 2 the document, the inputs or the
 //! command line are invalid. Data goes to stdout, everything else to stderr.
 
+mod admin_cmd;
 mod ai;
 mod boundary;
 mod client;
@@ -38,6 +39,11 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Execute queued runs from a shared database, alongside `segue serve`.
     Worker(serve_cmd::WorkerArgs),
+    /// Maintenance on the server's machine, against its database (e.g. a new admin key).
+    Admin {
+        #[command(subcommand)]
+        command: admin_cmd::Admin,
+    },
     /// Manage workflows on a server (SEGUE_URL, SEGUE_API_KEY).
     Workflows {
         #[command(subcommand)]
@@ -72,6 +78,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo_cmd::main(args).await,
             Command::Serve(args) => serve_cmd::serve(args).await,
             Command::Worker(args) => serve_cmd::worker(args).await,
+            Command::Admin { command } => admin_cmd::main(command).await,
             Command::Workflows { command, output } => client_cmd::workflows(command, output).await,
             Command::Runs { command, output } => client_cmd::runs(command, output).await,
         }

@@ -18,7 +18,41 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 2)]
     workers: usize,
     #[command(flatten)]
+    http: HttpArgs,
+    #[command(flatten)]
     tuning: Tuning,
+}
+
+/// How the API protects itself from slow or numerous callers (see `server::ServeOptions`).
+#[derive(clap::Args)]
+pub struct HttpArgs {
+    /// Close a connection whose request headers are not complete within this.
+    #[arg(long, value_name = "SECONDS", default_value_t = server::ServeOptions::default().header_read_timeout.as_secs_f64())]
+    header_timeout_seconds: f64,
+    /// Answer 408 to a request whose body is not received and answered within this
+    /// (event streams are not limited once they started).
+    #[arg(long, value_name = "SECONDS", default_value_t = server::ServeOptions::default().request_timeout.as_secs_f64())]
+    request_timeout_seconds: f64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = server::ServeOptions::default().max_connections)]
+    max_connections: usize,
+}
+
+impl HttpArgs {
+    fn options(&self) -> Result<server::ServeOptions, String> {
+        let positive = |s: f64| (s.is_finite() && s > 0.0).then(|| std::time::Duration::from_secs_f64(s));
+        if self.max_connections == 0 {
+            return Err("--max-connections must be at least 1".into());
+        }
+        Ok(server::ServeOptions {
+            header_read_timeout: positive(self.header_timeout_seconds)
+                .ok_or("--header-timeout-seconds must be positive")?,
+            request_timeout: positive(self.request_timeout_seconds)
+                .ok_or("--request-timeout-seconds must be positive")?,
+            max_connections: self.max_connections,
+            ..server::ServeOptions::default()
+        })
+    }
 }
 
 #[derive(clap::Args)]
@@ -106,6 +140,22 @@ impl DataArgs {
         self.data_dir.clone().unwrap_or_else(default_data_dir)
     }
 
+    /// The existing database, without the secret key (`segue admin`). A missing
+    /// SQLite file is an error: a mistyped `--data-dir` must not create an empty service.
+    pub async fn existing_store(&self) -> Result<Store, String> {
+        let store = match &self.database_url {
+            Some(url) => Store::connect(url).await,
+            None => {
+                let path = self.dir().join("segue.db");
+                if !path.exists() {
+                    return Err(format!("no database at {} (pass --data-dir or --database-url)", path.display()));
+                }
+                Store::open_sqlite(&path).await
+            }
+        };
+        store.map_err(|e| format!("cannot open the database: {e}"))
+    }
+
     /// The store and the sealer; `create_key` on a server's start only.
     async fn open(&self, create_key: bool) -> Result<(Store, Sealer, PathBuf), String> {
         let dir = self.dir();
@@ -149,6 +199,10 @@ async fn bootstrap(store: &Store, dir: &Path) -> Result<(), String> {
 }
 
 pub async fn serve(args: ServeArgs) -> ExitCode {
+    let http = match args.http.options() {
+        Ok(options) => options,
+        Err(message) => return fail(&message),
+    };
     let (store, sealer, dir) = match args.data.open(true).await {
         Ok(opened) => opened,
         Err(message) => return fail(&message),
@@ -177,12 +231,11 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     let state = server::AppState { store, sealer, metrics: server::metrics_handle(), max_time };
     eprintln!("segue serving on http://{} (API docs at /docs, data in {})", args.listen, dir.display());
     let stop = shutdown.clone();
-    let served = axum::serve(listener, server::app(state))
-        .with_graceful_shutdown(async move {
-            termination().await;
-            stop.cancel();
-        })
-        .await;
+    let served = server::serve(listener, server::app(state), http, async move {
+        termination().await;
+        stop.cancel();
+    })
+    .await;
     shutdown.cancel();
     if let Some(workers) = workers {
         let _ = workers.await;

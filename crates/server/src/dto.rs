@@ -62,32 +62,42 @@ impl Workflow {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateWorkflow {
+    /// 1 to 200 characters, no NUL.
     pub name: String,
+    /// Up to 200 characters, no NUL.
     pub source_provider: Option<String>,
     /// `LOGIN` or `USER_DEFINED` (default).
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default, deserialize_with = "non_null")]
+    #[schema(value_type = String, required = false)]
     pub ty: Option<String>,
+    /// Up to 10,000 characters, no NUL.
     pub description: Option<String>,
     /// A workflow document (see the schema reference).
+    #[serde(deserialize_with = "required")]
     #[schema(value_type = Object)]
     pub definition: Value,
 }
 
-/// Absent fields stay as they are; `null` clears an optional field.
+/// Absent fields stay as they are; `null` clears `sourceProvider` or `description`
+/// and is refused (422) for the other fields, which cannot be cleared.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateWorkflow {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String, required = false)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub source_provider: Option<Option<String>>,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default, deserialize_with = "non_null")]
+    #[schema(value_type = String, required = false)]
     pub ty: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// A new document publishes a new version.
-    #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = Object, required = false)]
     pub definition: Option<Value>,
 }
 
@@ -96,9 +106,23 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
+/// A field that may be left out but not sent as `null` (absent: `None`).
+/// Without this, serde reads `null` as absent and the request silently changes nothing.
+fn non_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)?
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("must not be null (leave the field out instead)"))
+}
+
+/// A required field whose type would otherwise take `null` as a value (`Value`).
+fn required<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Option::<T>::deserialize(d)?.ok_or_else(|| serde::de::Error::custom("must not be null"))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PutDraft {
+    #[serde(deserialize_with = "required")]
     #[schema(value_type = Object)]
     pub definition: Value,
 }
@@ -155,14 +179,20 @@ pub struct CreateRun {
     #[schema(value_type = Object)]
     pub inputs: serde_json::Map<String, Value>,
     /// `"latest"` (default), `"draft"` or a version number.
-    #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = Object, required = false)]
     pub version: Option<Value>,
     /// Marks a test run (filterable).
     #[serde(default)]
     pub test: bool,
-    /// Wait up to this many seconds (max 300) for the run to finish; 200 with the finished run when it does.
+    /// Wait up to this many seconds (max 300, and never past the server's request
+    /// timeout) for the run to finish; 200 with the finished run when it does.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = f64, required = false)]
     pub wait_seconds: Option<f64>,
     /// Attempts allowed if a worker is lost mid-run (default 1: never re-run).
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = i64, required = false)]
     pub max_attempts: Option<i64>,
     /// Time limit for each segment execution, at most the server's (default: the server's).
     pub segment_timeout_seconds: Option<f64>,
@@ -184,9 +214,10 @@ impl From<store::RunError> for RunErrorDto {
     }
 }
 
+/// What a run and a run in a list share.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Run {
+pub struct RunFields {
     pub id: String,
     pub workflow_id: String,
     /// `null` when the run executed the draft.
@@ -197,8 +228,6 @@ pub struct Run {
     /// Secret inputs are redacted.
     #[schema(value_type = Object)]
     pub inputs: Value,
-    #[schema(value_type = Option<Object>)]
-    pub outputs: Option<Value>,
     pub error: Option<RunErrorDto>,
     pub test: bool,
     pub attempts: i64,
@@ -218,16 +247,15 @@ pub struct Run {
     pub completed_at: Option<String>,
 }
 
-impl From<store::Run> for Run {
-    fn from(r: store::Run) -> Run {
-        Run {
+impl From<store::Run> for RunFields {
+    fn from(r: store::Run) -> RunFields {
+        RunFields {
             id: r.id,
             workflow_id: r.workflow_id,
             workflow_version: r.workflow_version,
             status: r.status.as_str().into(),
             current_segment_name: r.current_segment,
             inputs: r.inputs,
-            outputs: r.outputs,
             error: r.error.map(Into::into),
             test: r.test,
             attempts: r.attempts,
@@ -242,6 +270,39 @@ impl From<store::Run> for Run {
             started_at: r.started_at.map(time),
             completed_at: r.completed_at.map(time),
         }
+    }
+}
+
+/// A run with its outputs.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    #[serde(flatten)]
+    pub fields: RunFields,
+    #[schema(value_type = Option<Object>)]
+    pub outputs: Option<Value>,
+}
+
+impl From<store::Run> for Run {
+    fn from(mut r: store::Run) -> Run {
+        let outputs = r.outputs.take();
+        Run { fields: r.into(), outputs }
+    }
+}
+
+/// A run in a list: its outputs' size instead of the outputs (`GET /v1/runs/{id}` has them).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    #[serde(flatten)]
+    pub fields: RunFields,
+    /// Bytes of the outputs as JSON; `null` while the run has none.
+    pub outputs_size: Option<i64>,
+}
+
+impl From<store::RunSummary> for RunSummary {
+    fn from(s: store::RunSummary) -> RunSummary {
+        RunSummary { fields: s.run.into(), outputs_size: s.outputs_size }
     }
 }
 
@@ -308,8 +369,11 @@ impl ApiKey {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKey {
+    /// 1 to 200 characters, no NUL.
     pub name: String,
     /// `admin` or `member` (default).
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String, required = false)]
     pub role: Option<String>,
 }
 

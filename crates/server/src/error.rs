@@ -36,6 +36,11 @@ impl ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    /// 422 for one field of the request body: `details.field` names it.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::unprocessable("INVALID_FIELD", message).with_details(json!({ "field": field }))
+    }
+
     pub fn internal(context: &str, error: impl std::fmt::Display) -> ApiError {
         tracing::error!("{context}: {error}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error")
@@ -48,6 +53,7 @@ impl From<store::Error> for ApiError {
             store::Error::NotFound => ApiError::not_found("resource"),
             store::Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "CONFLICT", message),
             store::Error::BadCursor => ApiError::bad_request("invalid cursor"),
+            store::Error::Invalid { field, message } => ApiError::invalid_field(field, message),
             other => ApiError::internal("store", other),
         }
     }

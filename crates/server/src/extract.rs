@@ -21,10 +21,22 @@ pub struct Path<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> ApiError {
-        let status = r.status();
-        let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE { "UNSUPPORTED_MEDIA_TYPE" } else { "BAD_REQUEST" };
+        let status = if r.status().is_client_error() { r.status() } else { StatusCode::BAD_REQUEST };
+        let code = match status {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
+            StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+            // Well-formed JSON with a missing, unknown, `null` or mistyped field: serde's message names it.
+            StatusCode::UNPROCESSABLE_ENTITY => "INVALID_FIELD",
+            _ => "BAD_REQUEST",
+        };
         // The body is the client's own input, so describing what was wrong with it leaks nothing.
-        ApiError::new(if status.is_client_error() { status } else { StatusCode::BAD_REQUEST }, code, r.body_text())
+        let message = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                format!("the request body is larger than {} bytes", crate::MAX_BODY_BYTES)
+            }
+            _ => r.body_text(),
+        };
+        ApiError::new(status, code, message)
     }
 }
 

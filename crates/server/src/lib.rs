@@ -2,6 +2,7 @@
 //! API keys, OpenAPI, health and metrics. Only this crate knows HTTP.
 //!
 //! `app(state)` builds the router so tests can serve it on port 0;
+//! `serve` serves it with connection limits and timeouts (`ServeOptions`);
 //! `openapi()` is the generated OpenAPI 3.1 document.
 
 mod auth;
@@ -9,7 +10,15 @@ mod dto;
 mod error;
 mod events;
 mod extract;
+mod guard;
 mod routes;
+mod serve;
+
+pub use serve::{RequestDeadline, ServeOptions, serve};
+
+/// The largest request body read (a workflow document with room to spare);
+/// larger ones get 413 `PAYLOAD_TOO_LARGE`.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -84,6 +93,10 @@ pub fn app(state: AppState) -> Router {
     let (api, spec) = router();
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
+        .fallback(guard::unknown_route)
+        .method_not_allowed_fallback(guard::wrong_method)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(guard::refuse_nul_in_url))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

@@ -10,6 +10,7 @@
 mod clock;
 mod db;
 mod ids;
+pub mod limits;
 mod model;
 mod orgs;
 mod queue;
@@ -22,7 +23,7 @@ pub use db::{Backend, Store};
 pub use ids::{hash_key, new_id};
 pub use model::*;
 pub use queue::{ClaimedRun, Fairness, Finish, Lease};
-pub use runs::{NewRun, SegmentCursor};
+pub use runs::{NewRun, RunSummary, SegmentCursor};
 pub use workflows::{NewWorkflow, WorkflowPatch};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,9 @@ pub enum Error {
     Conflict(String),
     #[error("invalid cursor")]
     BadCursor,
+    /// A value the store refuses to keep (see `limits`); `field` names it as the API does.
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

@@ -2,10 +2,11 @@ use sqlx::any::AnyRow;
 
 use crate::db::{int, query, text};
 use crate::ids::{hash_key, new_api_key, new_id};
-use crate::{ApiKey, Error, Org, Principal, Result, Role, Store};
+use crate::{ApiKey, Backend, Error, Org, Principal, Result, Role, Store, limits};
 
 impl Store {
     pub async fn create_org(&self, name: &str) -> Result<Org> {
+        limits::check_name("name", name)?;
         let org = Org { id: new_id("org"), name: name.to_owned(), created_at: self.clock.now_ms() };
         query(
             "INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)",
@@ -24,6 +25,7 @@ impl Store {
 
     /// Creates a key and returns it in clear, the only time it is available.
     pub async fn create_api_key(&self, org_id: &str, name: &str, role: Role) -> Result<(ApiKey, String)> {
+        limits::check_name("name", name)?;
         let clear = new_api_key();
         let key = ApiKey {
             id: new_id("key"),
@@ -79,14 +81,70 @@ impl Store {
             .collect()
     }
 
+    /// Revokes a key, unless it is the organization's last active admin key:
+    /// then nobody could manage keys any more (`Conflict`; `segue admin
+    /// create-key` is the way back). The check and the update are one
+    /// conditional statement; on PostgreSQL the organization's row is locked
+    /// first, so two admins revoking each other at once cannot both succeed.
     pub async fn revoke_api_key(&self, org_id: &str, key_id: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE", vec![org_id.into()])
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
         let done = query(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL",
-            vec![self.clock.now_ms().into(), key_id.into(), org_id.into()],
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL \
+             AND (role <> $4 OR EXISTS (SELECT 1 FROM api_keys other WHERE other.org_id = $3 AND other.role = $4 \
+             AND other.revoked_at IS NULL AND other.id <> $2))",
+            vec![self.clock.now_ms().into(), key_id.into(), org_id.into(), Role::Admin.as_str().into()],
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 1 {
+            tx.commit().await?;
+            return Ok(());
+        }
+        let active = query(
+            "SELECT role FROM api_keys WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL",
+            vec![key_id.into(), org_id.into()],
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        match active {
+            Some(_) => Err(Error::Conflict(
+                "this is the organization's last admin key: create another admin key before revoking it".into(),
+            )),
+            None => Err(Error::NotFound),
+        }
+    }
+
+    /// An organization by id, or by name when exactly one has it.
+    pub async fn find_org(&self, id_or_name: &str) -> Result<Org> {
+        let rows = query(
+            "SELECT id, name, created_at FROM organizations WHERE id = $1 OR name = $1 ORDER BY created_at, id",
+            vec![id_or_name.into()],
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let orgs = rows
+            .iter()
+            .map(|r| Ok(Org { id: text(r, "id")?, name: text(r, "name")?, created_at: int(r, "created_at")? }))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(by_id) = orgs.iter().find(|o| o.id == id_or_name) {
+            return Ok(by_id.clone());
+        }
+        match orgs.as_slice() {
+            [] => Err(Error::NotFound),
+            [one] => Ok(one.clone()),
+            many => {
+                let ids: Vec<&str> = many.iter().map(|o| o.id.as_str()).collect();
+                Err(Error::Conflict(format!(
+                    "several organizations are named '{id_or_name}': use an id ({})",
+                    ids.join(", ")
+                )))
+            }
+        }
     }
 }
 

@@ -37,9 +37,30 @@ impl SegmentCursor {
     }
 }
 
-pub(crate) const RUN_COLUMNS: &str = "seq, id, org_id, workflow_id, workflow_version, status, current_segment, inputs, outputs, error, \
-     test, attempts, max_attempts, cancel_requested, healed_draft, ai_fallback, input_tokens, output_tokens, created_at, started_at, completed_at, \
-     segment_timeout_ms, run_timeout_ms";
+/// A run's columns, with `$outputs` standing for the outputs column or a summary of it.
+macro_rules! run_columns {
+    ($outputs:literal) => {
+        concat!(
+            "seq, id, org_id, workflow_id, workflow_version, status, current_segment, inputs, ",
+            $outputs,
+            ", error, test, attempts, max_attempts, cancel_requested, healed_draft, ai_fallback, input_tokens, \
+             output_tokens, created_at, started_at, completed_at, segment_timeout_ms, run_timeout_ms"
+        )
+    };
+}
+
+const RUN_COLUMNS: &str = run_columns!("outputs");
+/// Lists never read the outputs (a run's outputs may be megabytes): only their size,
+/// which `octet_length` reads without loading the value on both backends.
+const RUN_SUMMARY_COLUMNS: &str = run_columns!("CAST(octet_length(outputs) AS BIGINT) AS outputs_size");
+
+/// A run as lists show it. `run.outputs` is always `None`: the column is not read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    pub run: Run,
+    /// Bytes of the stored outputs (JSON text); `None` while the run has none.
+    pub outputs_size: Option<i64>,
+}
 
 impl Store {
     /// Queues a run. It is durable when this returns.
@@ -77,8 +98,8 @@ impl Store {
         run(&row)
     }
 
-    pub async fn list_runs(&self, org_id: &str, filter: &RunFilter, page: &PageRequest) -> Result<Page<Run>> {
-        let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = "));
+    pub async fn list_runs(&self, org_id: &str, filter: &RunFilter, page: &PageRequest) -> Result<Page<RunSummary>> {
+        let mut sql = Sql::new(&format!("SELECT {RUN_SUMMARY_COLUMNS} FROM runs WHERE org_id = "));
         sql.bind(org_id);
         if let Some(w) = &filter.workflow_id {
             sql.push(" AND workflow_id = ").bind(w);
@@ -91,7 +112,9 @@ impl Store {
         }
         let limit = paginate(&mut sql, page, "seq")?;
         let rows = sql.query().fetch_all(&self.pool).await?;
-        page_of(rows, limit, "seq", run)
+        page_of(rows, limit, "seq", |row| {
+            Ok(RunSummary { run: run_without_outputs(row)?, outputs_size: opt_int(row, "outputs_size")? })
+        })
     }
 
     /// Segment executions in the order they ran (attempt by attempt), after `after`.
@@ -158,7 +181,11 @@ impl Store {
     }
 }
 
-pub(crate) fn run(row: &AnyRow) -> Result<Run> {
+fn run(row: &AnyRow) -> Result<Run> {
+    Ok(Run { outputs: opt_json(row, "outputs")?, ..run_without_outputs(row)? })
+}
+
+fn run_without_outputs(row: &AnyRow) -> Result<Run> {
     let status = text(row, "status")?;
     Ok(Run {
         id: text(row, "id")?,
@@ -168,7 +195,7 @@ pub(crate) fn run(row: &AnyRow) -> Result<Run> {
         status: RunStatus::parse(&status).ok_or_else(|| Error::Corrupt(format!("run status '{status}'")))?,
         current_segment: opt_text(row, "current_segment")?,
         inputs: opt_json(row, "inputs")?.unwrap_or(Value::Null),
-        outputs: opt_json(row, "outputs")?,
+        outputs: None,
         error: opt_json(row, "error")?.as_ref().map(run_error),
         test: int(row, "test")? != 0,
         attempts: int(row, "attempts")?,

@@ -2,7 +2,9 @@ use sqlx::any::AnyRow;
 
 use crate::db::{Sql, int, opt_int, opt_text, page_of, paginate, query, text};
 use crate::ids::new_id;
-use crate::{Error, Page, PageRequest, Result, Store, Version, VersionRef, Workflow, WorkflowFilter, WorkflowType};
+use crate::{
+    Error, Page, PageRequest, Result, Store, Version, VersionRef, Workflow, WorkflowFilter, WorkflowType, limits,
+};
 
 pub struct NewWorkflow {
     pub name: String,
@@ -29,6 +31,7 @@ const WORKFLOW_COLUMNS: &str =
 
 impl Store {
     pub async fn create_workflow(&self, org_id: &str, new: NewWorkflow) -> Result<Workflow> {
+        check_metadata(Some(&new.name), new.source_provider.as_deref(), new.description.as_deref())?;
         let now = self.clock.now_ms();
         let id = new_id("wf");
         let mut tx = self.pool.begin().await?;
@@ -93,6 +96,11 @@ impl Store {
     }
 
     pub async fn update_workflow(&self, org_id: &str, id: &str, patch: WorkflowPatch) -> Result<Workflow> {
+        check_metadata(
+            patch.name.as_deref(),
+            patch.source_provider.as_ref().and_then(Option::as_deref),
+            patch.description.as_ref().and_then(Option::as_deref),
+        )?;
         let current = self.get_live_workflow(org_id, id).await?;
         let now = self.clock.now_ms();
         let mut tx = self.pool.begin().await?;
@@ -290,6 +298,15 @@ async fn publish_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, definit
     .execute(&mut **tx)
     .await?;
     Ok(number)
+}
+
+/// The workflow's own text fields, checked against `limits` (the document is checked by `workflow`).
+fn check_metadata(name: Option<&str>, source_provider: Option<&str>, description: Option<&str>) -> Result<()> {
+    if let Some(name) = name {
+        limits::check_name("name", name)?;
+    }
+    limits::check_optional("sourceProvider", source_provider, limits::SOURCE_PROVIDER_MAX_CHARS)?;
+    limits::check_optional("description", description, limits::DESCRIPTION_MAX_CHARS)
 }
 
 fn workflow(row: &AnyRow) -> Result<Workflow> {

@@ -6,6 +6,7 @@
 //! Adding a case is adding a file. `SEGUE_BLESS=1` rewrites the expected
 //! diagnostics of validation fixtures.
 
+mod admin;
 mod attacks;
 mod healing;
 mod isolation;
@@ -27,6 +28,7 @@ fn main() {
     trials.extend(service::trials());
     trials.extend(attacks::trials());
     trials.extend(limits::trials());
+    trials.extend(admin::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     attacks::shutdown();
     conclusion.exit();

@@ -136,7 +136,7 @@ impl Server {
         Ok(Server { proc, base, key, http: reqwest::Client::new() })
     }
 
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Failed> {
+    pub(crate) fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Failed> {
         self.call_as(&self.key, method, path, body)
     }
 

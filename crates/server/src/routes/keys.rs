@@ -23,16 +23,13 @@ async fn list_keys(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec
 
 /// Create a key (admin only). The response is the only time the key is shown.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "keys", request_body = CreateApiKey,
-    responses((status = 201, body = dto::ApiKey), (status = 403)))]
+    responses((status = 201, body = dto::ApiKey), (status = 403), (status = 422, description = "invalid name")))]
 async fn create_key(
     State(state): State<AppState>,
     auth: Auth,
     Json(body): Json<CreateApiKey>,
 ) -> Result<(StatusCode, Json<dto::ApiKey>), ApiError> {
     auth.require_admin()?;
-    if body.name.trim().is_empty() {
-        return Err(ApiError::bad_request("name must not be empty"));
-    }
     let role = match body.role.as_deref() {
         None => Role::Member,
         Some(r) => {
@@ -43,8 +40,10 @@ async fn create_key(
     Ok((StatusCode::CREATED, Json(dto::ApiKey::from_store(key, Some(clear)))))
 }
 
-/// Revoke a key (admin only).
-#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "keys", responses((status = 204), (status = 403), (status = 404)))]
+/// Revoke a key (admin only). The organization's last admin key cannot be revoked (409):
+/// create another admin key first, or use `segue admin create-key` on the server's machine.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "keys",
+    responses((status = 204), (status = 403), (status = 404), (status = 409, description = "the last admin key")))]
 async fn revoke_key(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     auth.require_admin()?;
     state.store.revoke_api_key(auth.org(), &id).await.or_not_found("API key")?;

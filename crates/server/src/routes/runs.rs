@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use crate::extract::{Json, Path, Query};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -11,11 +11,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use workflow::ParamType;
 
-use crate::AppState;
 use crate::auth::Auth;
 use crate::dto::{self, CreateRun, Page, PageParams};
 use crate::error::{ApiError, NotFoundAs};
 use crate::routes::workflows::version_ref;
+use crate::{AppState, RequestDeadline};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,6 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 const MAX_WAIT_SECONDS: f64 = 300.0;
 const MAX_ATTEMPTS: i64 = 10;
+/// Time kept between the end of a `waitSeconds` wait and the request's deadline.
+const WAIT_MARGIN: Duration = Duration::from_millis(500);
 
 /// Start a run of a workflow version. The run is durable before this answers.
 #[utoipa::path(post, path = "/v1/workflows/{id}/runs", tag = "runs", request_body = CreateRun,
@@ -40,6 +42,7 @@ async fn create_run(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    request_deadline: Option<Extension<RequestDeadline>>,
     Json(body): Json<CreateRun>,
 ) -> Result<Response, ApiError> {
     let which = match &body.version {
@@ -89,7 +92,11 @@ async fn create_run(
     let mut headers = HeaderMap::new();
     headers.insert(header::LOCATION, location);
     if wait > 0.0 {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
+        let mut deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
+        // Answer with the queued run before the server's request timeout would answer 408.
+        if let Some(Extension(RequestDeadline(limit))) = request_deadline {
+            deadline = deadline.min(limit.checked_sub(WAIT_MARGIN).unwrap_or(limit));
+        }
         loop {
             let current = state.store.get_run(auth.org(), &run.id).await?;
             if current.status.is_final() {
@@ -141,13 +148,13 @@ struct RunQuery {
     cursor: Option<String>,
 }
 
-/// List runs, newest first.
-#[utoipa::path(get, path = "/v1/runs", tag = "runs", params(RunQuery), responses((status = 200, body = Page<dto::Run>)))]
+/// List runs, newest first. Items carry `outputsSize` instead of the outputs: `GET /v1/runs/{id}` has them.
+#[utoipa::path(get, path = "/v1/runs", tag = "runs", params(RunQuery), responses((status = 200, body = Page<dto::RunSummary>)))]
 async fn list_runs(
     State(state): State<AppState>,
     auth: Auth,
     Query(q): Query<RunQuery>,
-) -> Result<Json<Page<dto::Run>>, ApiError> {
+) -> Result<Json<Page<dto::RunSummary>>, ApiError> {
     let status = q
         .status
         .as_deref()
@@ -156,7 +163,7 @@ async fn list_runs(
     let filter = RunFilter { workflow_id: q.workflow_id, status, test: q.test };
     let page = PageParams { limit: q.limit, cursor: q.cursor }.request()?;
     let found = state.store.list_runs(auth.org(), &filter, &page).await?;
-    Ok(Json(Page::from_store(found, dto::Run::from)))
+    Ok(Json(Page::from_store(found, dto::RunSummary::from)))
 }
 
 #[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", responses((status = 200, body = dto::Run), (status = 404)))]

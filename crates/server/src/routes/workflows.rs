@@ -46,10 +46,6 @@ fn workflow_type(s: Option<&str>) -> Result<Option<WorkflowType>, ApiError> {
     .transpose()
 }
 
-fn non_empty(field: &str, value: &str) -> Result<(), ApiError> {
-    if value.trim().is_empty() { Err(ApiError::bad_request(format!("{field} must not be empty"))) } else { Ok(()) }
-}
-
 async fn with_definition(state: &AppState, org: &str, w: store::Workflow) -> Result<dto::Workflow, ApiError> {
     let latest = state.store.get_version(org, &w.id, VersionRef::Latest).await?;
     Ok(dto::Workflow::from_store(w, serde_json::from_str(&latest.definition).ok()))
@@ -63,7 +59,6 @@ async fn create_workflow(
     auth: Auth,
     Json(body): Json<CreateWorkflow>,
 ) -> Result<(StatusCode, Json<dto::Workflow>), ApiError> {
-    non_empty("name", &body.name)?;
     let ty = workflow_type(body.ty.as_deref())?.unwrap_or(WorkflowType::UserDefined);
     validated(&body.definition)?;
     let new = NewWorkflow {
@@ -125,9 +120,6 @@ async fn update_workflow(
     Path(id): Path<String>,
     Json(body): Json<UpdateWorkflow>,
 ) -> Result<Json<dto::Workflow>, ApiError> {
-    if let Some(name) = &body.name {
-        non_empty("name", name)?;
-    }
     if let Some(definition) = &body.definition {
         validated(definition)?;
     }

@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod fairness;
+mod hostile;
 mod nesting;
 mod runs;
 mod workflows;

@@ -5,9 +5,8 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use store::Store;
 
-use crate::support::{Response, TestServer, logic};
+use crate::support::{Database, Response, TestServer, logic};
 
 /// The issue's code: 1500 `[` and as many `]` after the arrow.
 fn issue_code() -> String {
@@ -144,11 +143,6 @@ async fn nul_characters_and_long_names_are_422_on_postgres() {
         eprintln!("SEGUE_TEST_DATABASE_URL is not set: PostgreSQL case skipped");
         return;
     };
-    let name = format!("segue_nesting_{}", std::process::id());
-    let url = testkit::postgres::create_database(&admin, &name).await.expect("database");
-    let store = Store::connect(&url).await.expect("store");
-    let server = TestServer::start_on(store, tempfile::tempdir().expect("temp dir"), 0).await;
+    let server = TestServer::start_with(0, server::ServeOptions::default(), Database::Postgres(admin)).await;
     nul_and_length_are_422(&server).await;
-    drop(server);
-    testkit::postgres::drop_database(&admin, &name).await.expect("drop database");
 }

@@ -18,7 +18,28 @@ pub struct TestServer {
     sealer: Sealer,
     http: reqwest::Client,
     shutdown: CancellationToken,
+    /// A PostgreSQL database made for this server: (admin URL, name), dropped with it.
+    postgres: Option<(String, String)>,
     _dir: tempfile::TempDir,
+}
+
+/// Where a test server keeps its data.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite,
+    /// A fresh database on the server this admin URL names.
+    Postgres(String),
+}
+
+impl Database {
+    /// SQLite, and PostgreSQL when `SEGUE_TEST_DATABASE_URL` names a server.
+    pub fn available() -> Vec<Database> {
+        let mut all = vec![Database::Sqlite];
+        if let Some(url) = std::env::var("SEGUE_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            all.push(Database::Postgres(url));
+        }
+        all
+    }
 }
 
 pub struct Response {
@@ -29,13 +50,19 @@ pub struct Response {
 impl TestServer {
     /// A server with `workers` embedded workers (0: runs stay queued until `spawn_workers`).
     pub async fn start(workers: usize) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open_sqlite(&dir.path().join("segue.db")).await.expect("store");
-        TestServer::start_on(store, dir, workers).await
+        TestServer::start_with(workers, server::ServeOptions::default(), Database::Sqlite).await
     }
 
-    /// Like `start`, on a store of the caller's choice (PostgreSQL, say).
-    pub async fn start_on(store: Store, dir: tempfile::TempDir, workers: usize) -> TestServer {
+    pub async fn start_with(workers: usize, options: server::ServeOptions, database: Database) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, postgres) = match database {
+            Database::Sqlite => (Store::open_sqlite(&dir.path().join("segue.db")).await.expect("store"), None),
+            Database::Postgres(admin_url) => {
+                let name = format!("segue_srv_{}", store::new_id("db").trim_start_matches("db_"));
+                let url = testkit::postgres::create_database(&admin_url, &name).await.expect("database");
+                (Store::connect(&url).await.expect("store"), Some((admin_url, name)))
+            }
+        };
         let sealer = Sealer::from_env_or_file(&dir.path().join("secret.key"), true).expect("key");
         let org = store.create_org("test").await.expect("org");
         let (_, admin_key) = store.create_api_key(&org.id, "admin", Role::Admin).await.expect("key");
@@ -51,11 +78,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let stop = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, server::app(state))
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-        });
+        tokio::spawn(server::serve(listener, server::app(state), options, async move { stop.cancelled().await }));
         let (demo_addr, _) = demo::spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("demo");
         let server = TestServer {
             base: format!("http://{addr}"),
@@ -65,6 +88,7 @@ impl TestServer {
             http: reqwest::Client::new(),
             sealer,
             shutdown,
+            postgres,
             _dir: dir,
         };
         if workers > 0 {
@@ -158,6 +182,14 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs outside async: a thread of its own can block on the drop.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                runtime.block_on(testkit::postgres::drop_database(&admin_url, &name))
+            });
+            let _ = dropped.join();
+        }
     }
 }
 

@@ -171,7 +171,7 @@ async fn run_lists_page_without_gaps_or_duplicates(store: Store, _: Clock) -> Re
     loop {
         let got = store.list_runs(&org.id, &RunFilter::default(), &page).await?;
         sizes.push(got.items.len());
-        seen.extend(got.items.into_iter().map(|r| r.id));
+        seen.extend(got.items.into_iter().map(|r| r.run.id));
         match got.next_cursor {
             Some(c) => page.cursor = Some(c),
             None => break,
@@ -222,7 +222,7 @@ async fn paging_is_stable_while_runs_are_inserted(store: Store, _: Clock) -> Res
     let mut page = PageRequest { limit: 7, cursor: None };
     loop {
         let got = store.list_runs(&org.id, &RunFilter::default(), &page).await?;
-        seen.extend(got.items.into_iter().map(|r| r.id));
+        seen.extend(got.items.into_iter().map(|r| r.run.id));
         match got.next_cursor {
             Some(c) => page.cursor = Some(c),
             None => break,

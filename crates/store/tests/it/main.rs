@@ -4,6 +4,7 @@
 
 mod backends;
 mod cases;
+mod guards;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -11,7 +12,7 @@ fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
     for backend in backends::available() {
-        for (name, case) in cases::ALL {
+        for (name, case) in cases::ALL.iter().chain(guards::ALL) {
             let backend = backend.clone();
             trials.push(Trial::test(format!("{}::{name}", backend.name()), move || backend.run(*case)));
         }
