@@ -1,15 +1,48 @@
 //! `Json`, `Query` and `Path` whose rejections use the API's error shape
 //! instead of axum's plain-text bodies.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, MissingJsonContentType, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body. Nesting deeper than a workflow document may hold is refused
+/// before it is parsed, with the validator's `too-deeply-nested` diagnostic: the
+/// JSON parser's own recursion limit would only say "recursion limit exceeded".
 pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Json<T>, ApiError> {
+        if !json_content_type(request.headers()) {
+            return Err(JsonRejection::from(MissingJsonContentType::default()).into());
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(JsonRejection::from)?;
+        // A workflow definition is one level down, a field of the body's object.
+        let too_deep = std::str::from_utf8(&bytes).ok().and_then(|text| workflow::too_deeply_nested(text, 1));
+        if let Some(mut too_deep) = too_deep {
+            // Located like every other diagnostic of the definition: from the document's root.
+            let inside =
+                too_deep.location.strip_prefix("definition").filter(|r| r.is_empty() || r.starts_with(['.', '[']));
+            if let Some(inside) = inside {
+                too_deep.location = inside.strip_prefix('.').unwrap_or(inside).to_owned();
+            }
+            return Err(crate::routes::workflows::invalid_workflow(&[too_deep]));
+        }
+        Ok(Json(axum::Json::<T>::from_bytes(&bytes)?.0))
+    }
+}
+
+/// `application/json` or any `…+json` type, as axum's own extractor accepts.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(mime) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = mime.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
 
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]

@@ -22,6 +22,12 @@ enum Container {
 /// The `too-deeply-nested` diagnostic for the first array or object opened
 /// deeper than the limit, located like the other diagnostics.
 pub fn too_deep(text: &str) -> Option<Diagnostic> {
+    too_deep_within(text, 0)
+}
+
+/// `too_deep` for a document wrapped `wrapping` levels deep in `text` (a request
+/// body holding it as a field, say): the limit applies to the document itself.
+pub fn too_deep_within(text: &str, wrapping: usize) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
     let mut open: Vec<Container> = Vec::new();
     let mut pos = 0;
@@ -38,7 +44,7 @@ pub fn too_deep(text: &str) -> Option<Diagnostic> {
                 continue;
             }
             b'{' | b'[' => {
-                if open.len() >= MAX_JSON_DEPTH {
+                if open.len() >= MAX_JSON_DEPTH + wrapping {
                     return Some(limits::too_deep(location(&open)));
                 }
                 open.push(if bytes[pos] == b'{' {

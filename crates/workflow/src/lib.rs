@@ -47,6 +47,13 @@ pub fn check(text: &str) -> Checked {
     }
 }
 
+/// The `too-deeply-nested` diagnostic when the document in `text`, wrapped
+/// `wrapping` levels deep (a field of a request body, say), nests arrays or objects
+/// deeper than `limits::MAX_JSON_DEPTH`; found without parsing, so for any depth.
+pub fn too_deeply_nested(text: &str, wrapping: usize) -> Option<Diagnostic> {
+    json_depth::too_deep_within(text, wrapping)
+}
+
 /// Like `check`, for a document that is already parsed JSON.
 pub fn check_value(value: &serde_json::Value) -> Checked {
     let mut diagnostics = limits::scan(value);

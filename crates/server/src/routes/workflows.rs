@@ -28,14 +28,22 @@ pub fn validated(definition: &Value) -> Result<(), ApiError> {
     if checked.errors().next().is_none() {
         return Ok(());
     }
-    let diagnostics: Vec<Value> = checked
-        .diagnostics
+    Err(invalid_workflow(&checked.diagnostics))
+}
+
+/// 422 `INVALID_WORKFLOW` with the diagnostics, the first error in the message.
+pub fn invalid_workflow(diagnostics: &[workflow::Diagnostic]) -> ApiError {
+    let first = diagnostics
+        .iter()
+        .find(|d| d.severity == workflow::Severity::Error)
+        .map(|d| format!("{}: {}", d.location, d.message))
+        .unwrap_or_default();
+    let diagnostics: Vec<Value> = diagnostics
         .iter()
         .map(|d| json!({"severity": d.severity.as_str(), "code": d.code, "location": d.location, "message": d.message}))
         .collect();
-    let first = checked.errors().next().map(|d| format!("{}: {}", d.location, d.message)).unwrap_or_default();
-    Err(ApiError::unprocessable("INVALID_WORKFLOW", format!("the workflow definition is invalid ({first})"))
-        .with_details(json!({ "diagnostics": diagnostics })))
+    ApiError::unprocessable("INVALID_WORKFLOW", format!("the workflow definition is invalid ({first})"))
+        .with_details(json!({ "diagnostics": diagnostics }))
 }
 
 fn workflow_type(s: Option<&str>) -> Result<Option<WorkflowType>, ApiError> {

@@ -93,8 +93,8 @@ async fn deeply_nested_json_is_refused_at_any_depth() {
     let location = format!("extra{}", "[0]".repeat(workflow::limits::MAX_JSON_DEPTH - 1));
     refused_everywhere(&server, document, ("too-deeply-nested", location.as_str())).await;
 
-    // Beyond it, the request itself is refused before any handler runs.
-    for depth in [10_000, 100_000] {
+    // Far beyond what the JSON reader takes: refused before parsing, with the same diagnostic.
+    for depth in [129, 10_000, 100_000, 1_000_000] {
         let text = format!(r#"{{"name": "x", "definition": {}{}}}"#, "[".repeat(depth), "]".repeat(depth));
         let response = reqwest::Client::new()
             .post(format!("{}/v1/workflows", server.base))
@@ -104,7 +104,15 @@ async fn deeply_nested_json_is_refused_at_any_depth() {
             .send()
             .await
             .expect("request");
-        assert!(response.status().is_client_error(), "depth {depth}: {}", response.status());
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "depth {depth}");
+        let body: Value = response.json().await.expect("JSON error");
+        let first = &body["error"]["details"]["diagnostics"][0];
+        let location = "[0]".repeat(workflow::limits::MAX_JSON_DEPTH);
+        assert_eq!(
+            (first["code"].as_str(), first["location"].as_str()),
+            (Some("too-deeply-nested"), Some(location.as_str())),
+            "{body}"
+        );
     }
     still_answers(&server).await;
 }
