@@ -1,19 +1,19 @@
 //! Live progress on stderr: a line per segment execution and the code's
-//! console output. Everything arriving here is already masked.
+//! console output. Every text arriving here is `Masked`.
 
-use engine::Mode;
+use engine::{Masked, Mode};
 use executor::{Observer, SegmentRecord, SegmentStatus};
 
 pub struct Progress;
 
 impl Observer for Progress {
-    fn log(&mut self, segment: &str, text: &str) {
+    fn log(&mut self, segment: &str, text: &Masked) {
         for line in text.lines() {
             eprintln!("    {segment} | {line}");
         }
     }
 
-    fn warning(&mut self, text: &str) {
+    fn warning(&mut self, text: &Masked) {
         eprintln!("warning: {text}");
     }
 

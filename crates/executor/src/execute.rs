@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::{Action, ErrorCode, Failure, Mode, Run};
+use engine::{Action, ErrorCode, Failure, Masked, Mode, Run};
 use runner::Runner;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -37,7 +37,8 @@ pub enum SegmentStatus {
     Failed,
 }
 
-/// One execution of one segment. Every string in it is already masked.
+/// One execution of one segment. Every text in it went through the run's
+/// `Redactor` (segment names are the workflow's own).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmentRecord {
     pub name: String,
@@ -46,19 +47,19 @@ pub struct SegmentRecord {
     pub mode: Mode,
     pub status: SegmentStatus,
     pub duration: Duration,
-    pub error: Option<Failure>,
-    pub logs: Vec<String>,
+    pub error: Option<Masked<Failure>>,
+    pub logs: Vec<Masked>,
     /// For an AI Fallback: why the deterministic code failed.
-    pub fallback_from: Option<Failure>,
+    pub fallback_from: Option<Masked<Failure>>,
     /// Model tokens (input, output) the agent used, when it ran.
     pub tokens: Option<(u64, u64)>,
 }
 
-/// Hears about a run as it happens. Every string it receives is masked.
+/// Hears about a run as it happens. Every text it receives is `Masked`.
 pub trait Observer: Send {
     fn segment_started(&mut self, _name: &str, _sequence: u32, _mode: Mode) {}
-    fn log(&mut self, _segment: &str, _text: &str) {}
-    fn warning(&mut self, _text: &str) {}
+    fn log(&mut self, _segment: &str, _text: &Masked) {}
+    fn warning(&mut self, _text: &Masked) {}
     fn segment_finished(&mut self, _record: &SegmentRecord) {}
 }
 
@@ -66,8 +67,8 @@ impl Observer for () {}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// The workflow outputs, or why the run failed (masked).
-    pub result: Result<Map<String, Value>, Failure>,
+    /// The workflow outputs, or why the run failed.
+    pub result: Result<Masked<Map<String, Value>>, Masked<Failure>>,
     pub segments: Vec<SegmentRecord>,
     /// Time spent inside segment functions as measured by the runner.
     pub in_code: Duration,
@@ -132,10 +133,7 @@ pub async fn execute(
     }
     session_setup += closing.elapsed();
     let redactor = run.redactor();
-    let result = match result {
-        Ok(outputs) => Ok(outputs.iter().map(|(k, v)| (k.clone(), redactor.redact_value(v))).collect()),
-        Err(f) => Err(Failure { message: redactor.redact(&f.message).into_owned(), ..f }),
-    };
+    let result = result.map(|outputs| redactor.mask_map(&outputs)).map_err(|f| redactor.mask_failure(&f));
     Outcome { result, segments: execution.segments, in_code: execution.in_code, session_setup, heals: execution.heals }
 }
 
@@ -170,10 +168,10 @@ impl Execution<'_> {
     ) -> Result<Map<String, Value>, Failure> {
         let mut step = run.start();
         // The code's start and logs when it failed and the agent is taking over.
-        let mut code_attempt: Option<(Instant, Vec<String>)> = None;
+        let mut code_attempt: Option<(Instant, Vec<Masked>)> = None;
         loop {
             for w in &step.warnings {
-                observer.warning(&run.redactor().redact(w));
+                observer.warning(&run.redactor().mask(w));
             }
             step = match step.action {
                 Action::Finished(outputs) => return Ok(outputs),
@@ -258,7 +256,7 @@ impl Execution<'_> {
         runner: &mut Runner,
         observer: &mut dyn Observer,
         call: &engine::CodeCall,
-        logs: &mut Vec<String>,
+        logs: &mut Vec<Masked>,
     ) -> Io<Result<Value, String>> {
         let parameters = match self.on_disk(&call.name, &call.parameters, &call.file_parameters) {
             Ok(p) => p,
@@ -267,7 +265,7 @@ impl Execution<'_> {
         let redactor = run.redactor().clone();
         let name = call.name.clone();
         let mut on_log = |log: runner::Log| {
-            let text = redactor.redact(&log.text).into_owned();
+            let text = redactor.mask(&log.text);
             observer.log(&name, &text);
             logs.push(text);
         };
@@ -296,7 +294,7 @@ impl Execution<'_> {
         run: &mut Run,
         runner: &mut Runner,
         call: &engine::AgentCall,
-    ) -> (engine::Step, Option<Failure>, Vec<String>, Option<(u64, u64)>) {
+    ) -> (engine::Step, Option<Failure>, Vec<Masked>, Option<(u64, u64)>) {
         let Some(agent) = self.settings.agent.clone() else {
             // The engine only asks for an agent when one is configured.
             let failure = Failure::new(ErrorCode::AgentRequired, Some(&call.name), "no AI agent is configured");
@@ -318,10 +316,10 @@ impl Execution<'_> {
             Ok(Ok(outcome)) => {
                 if let (Some(_), Ok(outputs)) = (&call.fallback_from, &outcome.result) {
                     let code = agent::heal::compile(&segment, &outcome.trace, outputs, &parameters);
-                    let code = code.map_err(|reason| redactor.redact(&reason).into_owned());
+                    let code = code.map_err(|reason| redactor.mask(&reason).into_inner());
                     self.heals.push(Heal { segment: call.segment, name: call.name.clone(), code });
                 }
-                let logs = outcome.trace.log_lines();
+                let logs = outcome.trace.log_lines().iter().map(|line| redactor.mask(line)).collect();
                 let tokens = Some((outcome.trace.input_tokens, outcome.trace.output_tokens));
                 let next = run.agent_returned(outcome.result.map(Value::Object));
                 let error = match &next.action {
@@ -394,7 +392,8 @@ impl Execution<'_> {
     }
 
     fn finish_segment(&mut self, run: &Run, observer: &mut dyn Observer, done: SegmentExecution<'_>) {
-        let error = done.error.map(|f| Failure { message: run.redactor().redact(&f.message).into_owned(), ..f });
+        let redactor = run.redactor();
+        let error = done.error.map(|f| redactor.mask_failure(&f));
         let record = SegmentRecord {
             name: done.name.to_owned(),
             sequence: done.sequence,
@@ -403,7 +402,7 @@ impl Execution<'_> {
             duration: done.started.elapsed(),
             error,
             logs: done.logs,
-            fallback_from: done.fallback_from,
+            fallback_from: done.fallback_from.map(|f| redactor.mask_failure(&f)),
             tokens: done.tokens,
         };
         observer.segment_finished(&record);
@@ -417,7 +416,7 @@ struct SegmentExecution<'a> {
     sequence: u32,
     mode: Mode,
     started: Instant,
-    logs: Vec<String>,
+    logs: Vec<Masked>,
     error: Option<Failure>,
     fallback_from: Option<Failure>,
     tokens: Option<(u64, u64)>,

@@ -12,5 +12,5 @@ mod sandbox;
 
 pub use egress::{Allowed, Denial, Policy};
 pub use locate::{Options, default_chromium, default_runner_dir};
-pub use process::{Acted, Error, Log, Observation, Runner, SegmentResult};
+pub use process::{Acted, Error, Log, Observation, Runner, Screenshot, SegmentResult};
 pub use sandbox::{Isolation, Limits};
