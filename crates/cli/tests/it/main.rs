@@ -10,6 +10,7 @@ mod attacks;
 mod healing;
 mod isolation;
 mod run;
+mod secrets;
 mod service;
 mod support;
 mod validate;
@@ -24,6 +25,7 @@ fn main() {
     trials.extend(isolation::trials());
     trials.extend(healing::trials());
     trials.extend(service::trials());
+    trials.extend(secrets::trials());
     trials.extend(attacks::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     attacks::shutdown();
