@@ -84,7 +84,10 @@ pub struct Heal {
     /// Index into the workflow's segments.
     pub segment: usize,
     pub name: String,
-    pub code: Result<String, String>,
+    /// The compiled code (it is saved as a draft, so it is masked like any
+    /// record: a secret the page showed beside an output must not be kept in
+    /// it) or why none could be compiled.
+    pub code: Result<Masked, Masked>,
 }
 
 /// One run to execute.
@@ -316,7 +319,7 @@ impl Execution<'_> {
             Ok(Ok(outcome)) => {
                 if let (Some(_), Ok(outputs)) = (&call.fallback_from, &outcome.result) {
                     let code = agent::heal::compile(&segment, &outcome.trace, outputs, &parameters);
-                    let code = code.map_err(|reason| redactor.mask(&reason).into_inner());
+                    let code = code.map(|c| redactor.mask(&c)).map_err(|reason| redactor.mask(&reason));
                     self.heals.push(Heal { segment: call.segment, name: call.name.clone(), code });
                 }
                 let logs = outcome.trace.log_lines().iter().map(|line| redactor.mask(line)).collect();
