@@ -5,7 +5,8 @@
 //! Each secret is matched in the forms code commonly turns it into:
 //! - as is, ignoring ASCII case (`toUpperCase()`), plus its Unicode upper and lower case;
 //! - URL-encoded: `encodeURIComponent` and strict percent-encoding, spaces as `%20` or `+`;
-//! - JSON-escaped (the text inside a JSON string), once and twice (JSON inside JSON);
+//! - JSON-escaped (the text inside a JSON string), once and twice (JSON inside JSON),
+//!   and with non-ASCII characters as `\uXXXX` (Python's `json.dumps`);
 //! - hex of its UTF-8 bytes, either case;
 //! - base64, standard and URL-safe alphabets, whole (with and without `=` padding)
 //!   and embedded in a longer encoded string: base64 groups 3 bytes, so the secret's
@@ -208,6 +209,7 @@ fn forms(secret: &str, folded: &mut Vec<String>, exact: &mut Vec<String>) {
         secret.to_uppercase(),
         secret.to_lowercase(),
         json_escaped(&json),
+        ascii_escaped(&json),
         json,
         percent_encoded(secret, is_uri_component_safe, "%20"),
         percent_encoded(secret, is_uri_component_safe, "+"),
@@ -248,6 +250,21 @@ fn base64_core(bytes: &[u8], offset: usize) -> String {
 fn json_escaped(s: &str) -> String {
     let quoted = Value::String(s.to_owned()).to_string();
     quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// Non-ASCII characters as `\uXXXX` escapes (UTF-16, as JSON spells them).
+fn ascii_escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 fn percent_encoded(s: &str, keep: fn(u8) -> bool, space: &str) -> String {

@@ -79,6 +79,9 @@ fn non_ascii_secrets_match_their_unicode_case_folds() {
     check_hidden("grüße-42", "GRÜSSE-42");
     check_hidden("ÀÉÎÕÜ123", "àéîõü123");
     check_hidden("grüße-42", "gr%C3%BC%C3%9Fe-42");
+    // Python's json.dumps (ensure_ascii), and a character outside the BMP as a surrogate pair.
+    check_hidden("grüße-42", r"gr\u00fc\u00dfe-42");
+    check_hidden("key-🔑-1", r"KEY-\uD83D\uDD11-1");
 }
 
 #[test]
