@@ -243,10 +243,38 @@ async function observe({ screenshot, measureHtml }) {
   await settle(page);
   const snapshot = await page.ariaSnapshot({ mode: 'ai', timeout: 10000 });
   session.lastSnapshot = snapshot;
-  const png = screenshot ? (await page.screenshot({ type: 'png' })).toString('base64') : null;
+  const png = screenshot ? await maskedScreenshot(page, screenshot.hide ?? []) : null;
   // Serialising the page costs time on every turn; only benchmarks ask for it.
   const htmlChars = measureHtml ? (await page.content()).length : null;
   return { url: page.url(), title: await page.title(), snapshot, screenshot: png, htmlChars };
+}
+
+// A screenshot for a vision model with the elements that show secrets painted
+// over: password inputs, and elements whose value or own text holds one of the
+// run's secret values (inputs the run filled with them, text echoing them).
+// Elements are marked for the screenshot's `mask` and unmarked afterwards. When
+// marking fails (the page is navigating) the model gets no screenshot this turn.
+// Returns base64 PNG or null.
+const SECRET_MARK = 'data-segue-secret';
+async function maskedScreenshot(page, secrets) {
+  const mark = (args) => {
+    const [secrets, attribute, on] = args;
+    for (const el of document.querySelectorAll(`[${attribute}]`)) el.removeAttribute(attribute);
+    if (!on) return;
+    const holds = (text) => typeof text === 'string' && secrets.some((s) => text.includes(s));
+    for (const el of document.querySelectorAll('*')) {
+      const ownText = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.data).join('');
+      if (holds(el.value) || holds(ownText)) el.setAttribute(attribute, '');
+    }
+  };
+  const marked = await page.evaluate(mark, [secrets, SECRET_MARK, secrets.length > 0]).then(() => true, () => false);
+  if (!marked) return null;
+  try {
+    const mask = [page.locator('input[type=password]'), page.locator(`[${SECRET_MARK}]`)];
+    return (await page.screenshot({ type: 'png', mask })).toString('base64');
+  } finally {
+    await page.evaluate(mark, [secrets, SECRET_MARK, false]).catch(() => {});
+  }
 }
 
 const quote = (s) => JSON.stringify(String(s));

@@ -1,5 +1,8 @@
-//! What the model reads. Secret values never appear: they are `{{name}}`.
+//! What the model reads. Secret inputs appear as `{{name}}`; the agent masks
+//! every text built here before it becomes a `Message` (a non-secret input
+//! derived from a secret, `'got ' + token`, is masked there).
 
+use engine::Redactor;
 use runner::Observation;
 use serde_json::{Map, Value};
 use workflow::{ParamType, Segment};
@@ -40,13 +43,14 @@ pub fn task(prompt: &str, segment: &Segment, parameters: &Map<String, Value>) ->
     format!("Step: {prompt}{inputs}")
 }
 
-/// The page for the model, masked, with the snapshot cut at `max_chars`.
-pub fn observation(o: &Observation, mask: impl Fn(&str) -> String, max_chars: usize) -> String {
-    let snapshot = mask(&o.snapshot);
+/// The page for the model, with the snapshot cut at `max_chars`. The snapshot is
+/// masked before the cut, so a secret the cut splits is not left half visible.
+pub fn observation(o: &Observation, redactor: &Redactor, max_chars: usize) -> String {
+    let snapshot = redactor.mask(&o.snapshot).into_inner();
     let snapshot = if snapshot.chars().count() > max_chars {
         format!("{}\n… (snapshot cut at {max_chars} characters)", snapshot.chars().take(max_chars).collect::<String>())
     } else {
         snapshot
     };
-    format!("Current page: {}\nURL: {}\nAccessibility snapshot:\n{snapshot}", mask(&o.title), mask(&o.url))
+    format!("Current page: {}\nURL: {}\nAccessibility snapshot:\n{snapshot}", o.title, o.url)
 }

@@ -1,11 +1,11 @@
 use std::time::Instant;
 
-use engine::Redactor;
+use engine::{Masked, Redactor};
 use runner::Runner;
 use serde_json::{Map, Value};
 use workflow::{ParamType, Segment};
 
-use crate::llm::{self, Message, Provider, Request};
+use crate::llm::{self, Message, Provider, Request, SentToolCall};
 use crate::trace::{ActionRecord, Trace, Turn};
 use crate::{prompts, tools};
 
@@ -74,12 +74,12 @@ impl Agent {
     ) -> Result<Result<Map<String, Value>, String>, runner::Error> {
         let segment = task.segment;
         let tools = tools::all(&segment.output_parameters);
-        let system = prompts::system(segment);
-        let mask = |s: &str| task.redactor.redact(s).into_owned();
-        let first = self.observe(runner, task).await?;
+        let mask = |s: &str| task.redactor.mask(s);
+        let system = mask(&prompts::system(segment));
+        let (page, image_png_base64) = self.observe(runner, task).await?;
         let mut messages = vec![Message::User {
-            text: format!("{}\n\n{}", prompts::task(task.prompt, segment, task.parameters), first.0),
-            image_png_base64: first.1,
+            text: mask(&format!("{}\n\n{page}", prompts::task(task.prompt, segment, task.parameters))),
+            image_png_base64,
         }];
         let (mut invalid_completes, mut idle_replies) = (0, 0);
         loop {
@@ -87,30 +87,36 @@ impl Agent {
             let asked = Instant::now();
             let reply = match self.provider.complete(&request).await {
                 Ok(r) => r,
-                Err(e) => return Ok(Err(mask(&e.to_string()))),
+                Err(e) => return Ok(Err(mask(&e.to_string()).into_inner())),
             };
             let took = asked.elapsed();
             trace.model_time += took;
             trace.input_tokens += reply.usage.input_tokens;
             trace.output_tokens += reply.usage.output_tokens;
+            let text = reply.text.as_deref().map(mask);
+            let sent_calls: Vec<SentToolCall> = reply
+                .tool_calls
+                .iter()
+                .map(|c| SentToolCall {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    arguments: task.redactor.mask_value(&c.arguments),
+                })
+                .collect();
             trace.turns.push(Turn {
-                text: reply.text.as_deref().map(mask),
-                tool_calls: reply
-                    .tool_calls
-                    .iter()
-                    .map(|c| (c.name.clone(), task.redactor.redact_value(&c.arguments)))
-                    .collect(),
+                text: text.as_ref().map(|t| t.as_str().to_owned()),
+                tool_calls: sent_calls.iter().map(|c| (c.name.clone(), (*c.arguments).clone())).collect(),
                 usage: reply.usage,
                 duration: took,
             });
-            messages.push(Message::Assistant { text: reply.text.clone(), tool_calls: reply.tool_calls.clone() });
+            messages.push(Message::Assistant { text, tool_calls: sent_calls });
             if reply.tool_calls.is_empty() {
                 idle_replies += 1;
                 if idle_replies > self.settings.max_idle_replies {
                     return Ok(Err("the model stopped calling tools without completing the step".into()));
                 }
                 messages.push(Message::User {
-                    text: "Call one of the tools: act on the page, complete or fail.".into(),
+                    text: mask("Call one of the tools: act on the page, complete or fail."),
                     image_png_base64: None,
                 });
                 continue;
@@ -132,7 +138,7 @@ impl Agent {
                                     mask(&reason)
                                 )));
                             }
-                            format!("Invalid outputs: {}. Call complete again with corrected arguments.", mask(&reason))
+                            mask(&format!("Invalid outputs: {reason}. Call complete again with corrected arguments."))
                         }
                     },
                     tools::FAIL => {
@@ -153,20 +159,19 @@ impl Agent {
                 messages.push(Message::ToolResult { call_id: call.id.clone(), content: answer });
             }
             if acted {
-                let (text, image) = self.observe(runner, task).await?;
-                messages.push(Message::User { text, image_png_base64: image });
+                let (page, image_png_base64) = self.observe(runner, task).await?;
+                messages.push(Message::User { text: mask(&page), image_png_base64 });
             }
         }
     }
 
+    /// The page as text (to be masked into a message) and, for vision models, a
+    /// screenshot with the elements holding secrets painted over by the runner.
     async fn observe(&self, runner: &mut Runner, task: &Task<'_>) -> Result<(String, Option<String>), runner::Error> {
-        let vision = self.provider.config().vision;
-        let observation = runner.observe(vision, false).await?;
-        let text = prompts::observation(
-            &observation,
-            |s| task.redactor.redact(s).into_owned(),
-            self.settings.max_snapshot_chars,
-        );
+        let screenshot =
+            self.provider.config().vision.then(|| runner::Screenshot { hide: task.redactor.secret_values() });
+        let observation = runner.observe(screenshot, false).await?;
+        let text = prompts::observation(&observation, task.redactor, self.settings.max_snapshot_chars);
         Ok((text, observation.screenshot_png_base64))
     }
 
@@ -178,35 +183,29 @@ impl Agent {
         trace: &mut Trace,
         tool: &str,
         args: &Value,
-    ) -> Result<String, runner::Error> {
+    ) -> Result<Masked, runner::Error> {
         let mut real = substitute(args, task);
+        let mut refused = None;
         if tool == "upload_file" {
             let parameter = args["parameter"].as_str().unwrap_or_default();
             let declared = task.segment.input_parameters.iter().any(|p| p.name == parameter && p.ty == ParamType::File);
             match task.parameters.get(parameter).and_then(Value::as_str) {
                 Some(path) if declared => real["path"] = Value::String(path.to_owned()),
-                _ => {
-                    let answer = format!("Failed: '{parameter}' is not a file input of this step.");
-                    trace.actions.push(ActionRecord {
-                        tool: tool.into(),
-                        args: args.clone(),
-                        result: answer.clone(),
-                        ok: false,
-                        locator: None,
-                    });
-                    return Ok(answer);
-                }
+                _ => refused = Some(format!("Failed: '{parameter}' is not a file input of this step.")),
             }
         }
-        let (answer, ok, locator) = match runner.act(tool, &real).await? {
-            Ok(done) => (format!("Done. The page is now at {}.", done.url), true, done.locator),
-            Err(message) => (format!("Failed: {}", first_line(&message)), false, None),
+        let (answer, ok, locator) = match refused {
+            Some(answer) => (answer, false, None),
+            None => match runner.act(tool, &real).await? {
+                Ok(done) => (format!("Done. The page is now at {}.", done.url), true, done.locator),
+                Err(message) => (format!("Failed: {}", first_line(&message)), false, None),
+            },
         };
-        let answer = task.redactor.redact(&answer).into_owned();
+        let answer = task.redactor.mask(&answer);
         trace.actions.push(ActionRecord {
             tool: tool.into(),
-            args: task.redactor.redact_value(args),
-            result: answer.clone(),
+            args: task.redactor.mask_value(args).into_inner(),
+            result: answer.as_str().to_owned(),
             ok,
             locator,
         });

@@ -19,9 +19,10 @@ async fn serve(app: Router) -> String {
 }
 
 fn request() -> Request {
+    let redactor = engine::Redactor::new();
     Request {
-        system: "s".into(),
-        messages: vec![Message::User { text: "hi".into(), image_png_base64: None }],
+        system: redactor.mask("s"),
+        messages: vec![Message::User { text: redactor.mask("hi"), image_png_base64: None }],
         tools: vec![],
     }
 }

@@ -36,7 +36,7 @@ pub async fn main(actions: u32) {
         "/dashboard",
     ] {
         runner.act("goto", &json!({"url": format!("{base}{path}")})).await.expect("runner").expect("goto");
-        let o = runner.observe(false, true).await.expect("observe");
+        let o = runner.observe(None, true).await.expect("observe");
         let snap = o.snapshot.chars().count() as f64;
         let html = o.html_chars.unwrap_or(0) as f64;
         println!("  {path:<28} {snap:>10} {:>10.0} {html:>10} {:>10.0} {:>7.2}", snap / 4.0, html / 4.0, snap / html);

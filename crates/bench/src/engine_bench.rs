@@ -53,7 +53,7 @@ pub async fn main(iterations: usize) {
         };
         let outcome = executor::execute(request, &settings, &mut runner, &mut ()).await;
         let elapsed = started.elapsed();
-        let outputs: Map<String, Value> = outcome.result.expect("the example run succeeds");
+        let outputs: Map<String, Value> = outcome.result.expect("the example run succeeds").into_inner();
         assert_eq!(outputs["top_result_title"], "Stainless Steel Travel Mug 16oz");
         if i >= WARMUP {
             wall.push(ms(elapsed));

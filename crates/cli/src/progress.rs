@@ -1,11 +1,11 @@
 //! Live progress on stderr: a line per segment execution and the code's
-//! console output. Everything arriving here is already masked and plain
-//! (the runner strips terminal escapes); colours are added only when stderr is
-//! a terminal, so logs and pipes never receive escape codes.
+//! console output. Every text arriving here is `Masked` and plain (the runner
+//! strips terminal escapes); colours are added only when stderr is a terminal,
+//! so logs and pipes never receive escape codes.
 
 use std::io::IsTerminal as _;
 
-use engine::Mode;
+use engine::{Masked, Mode};
 use executor::{Observer, SegmentRecord, SegmentStatus};
 
 pub struct Progress {
@@ -29,13 +29,13 @@ impl Progress {
 }
 
 impl Observer for Progress {
-    fn log(&mut self, segment: &str, text: &str) {
+    fn log(&mut self, segment: &str, text: &Masked) {
         for line in text.lines() {
             eprintln!("    {segment} | {line}");
         }
     }
 
-    fn warning(&mut self, text: &str) {
+    fn warning(&mut self, text: &Masked) {
         eprintln!("warning: {text}");
     }
 

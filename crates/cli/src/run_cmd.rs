@@ -136,7 +136,7 @@ pub async fn main(args: Args) -> ExitCode {
     runner.shutdown().await;
     match outcome.result {
         Ok(outputs) => {
-            println!("{}", serde_json::to_string_pretty(&outputs).expect("outputs are JSON"));
+            println!("{}", serde_json::to_string_pretty(&*outputs).expect("outputs are JSON"));
             ExitCode::SUCCESS
         }
         Err(failure) => {
@@ -190,7 +190,9 @@ async fn heal(
     let request = executor::RunRequest { workflow: Arc::new(workflow), inputs, cancel };
     let check = executor::execute(request, &without_ai, runner, &mut ()).await;
     match check.result {
-        Ok(outputs) => eprintln!("heal: check passed without AI, outputs {}", serde_json::Value::Object(outputs)),
+        Ok(outputs) => {
+            eprintln!("heal: check passed without AI, outputs {}", serde_json::Value::Object(outputs.into_inner()))
+        }
         Err(failure) => eprintln!("heal: check failed without AI: {failure}"),
     }
 }

@@ -1,8 +1,10 @@
 //! Workflow inputs as a caller gives them, checked before any browser starts.
 
 use serde_json::{Map, Value};
-use workflow::Workflow;
 use workflow::values::{self, Mode};
+use workflow::{ParamType, Workflow};
+
+use crate::redact::Redactor;
 
 /// A bad input, naming the parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,18 @@ pub fn prepare(workflow: &Workflow, given: &Map<String, Value>) -> Result<Map<St
         }
     }
     if errors.is_empty() { Ok(state) } else { Err(errors) }
+}
+
+/// A redactor knowing the workflow's secret inputs among `inputs` (prepared or
+/// as given): what masks messages about a run before it starts.
+pub fn redactor(workflow: &Workflow, inputs: &Map<String, Value>) -> Redactor {
+    let mut redactor = Redactor::new();
+    for p in workflow.input_parameters.iter().filter(|p| p.ty == ParamType::Secret) {
+        if let Some(Value::String(s)) = inputs.get(&p.name) {
+            redactor.add(s);
+        }
+    }
+    redactor
 }
 
 fn list(names: &[&str]) -> String {

@@ -9,5 +9,5 @@ mod redact;
 mod run;
 
 pub use failure::{ErrorCode, Failure};
-pub use redact::{MASK, Redactor};
+pub use redact::{MASK, MIN_ENCODED_LEN, Masked, Redactor};
 pub use run::{Action, AgentCall, CodeCall, Config, Mode, RouteCall, Run, Step};

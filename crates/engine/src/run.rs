@@ -131,12 +131,7 @@ pub struct Run {
 impl Run {
     /// `inputs` must come from `inputs::prepare`.
     pub fn new(workflow: Arc<Workflow>, inputs: Map<String, Value>, config: Config) -> Run {
-        let mut redactor = Redactor::new();
-        for p in workflow.input_parameters.iter().filter(|p| p.ty == ParamType::Secret) {
-            if let Some(Value::String(s)) = inputs.get(&p.name) {
-                redactor.add(s);
-            }
-        }
+        let redactor = crate::inputs::redactor(&workflow, &inputs);
         Run { workflow, config, state: inputs, executions: 0, phase: Phase::NotStarted, redactor }
     }
 

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::{Action, ErrorCode, Failure, Mode, Run};
+use engine::{Action, ErrorCode, Failure, Masked, Mode, Run};
 use runner::Runner;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -41,7 +41,8 @@ pub enum SegmentStatus {
     Failed,
 }
 
-/// One execution of one segment. Every string in it is already masked.
+/// One execution of one segment. Every text in it went through the run's
+/// `Redactor` (segment names are the workflow's own).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmentRecord {
     pub name: String,
@@ -50,19 +51,19 @@ pub struct SegmentRecord {
     pub mode: Mode,
     pub status: SegmentStatus,
     pub duration: Duration,
-    pub error: Option<Failure>,
-    pub logs: Vec<String>,
+    pub error: Option<Masked<Failure>>,
+    pub logs: Vec<Masked>,
     /// For an AI Fallback: why the deterministic code failed.
-    pub fallback_from: Option<Failure>,
+    pub fallback_from: Option<Masked<Failure>>,
     /// Model tokens (input, output) the agent used, when it ran.
     pub tokens: Option<(u64, u64)>,
 }
 
-/// Hears about a run as it happens. Every string it receives is masked.
+/// Hears about a run as it happens. Every text it receives is `Masked`.
 pub trait Observer: Send {
     fn segment_started(&mut self, _name: &str, _sequence: u32, _mode: Mode) {}
-    fn log(&mut self, _segment: &str, _text: &str) {}
-    fn warning(&mut self, _text: &str) {}
+    fn log(&mut self, _segment: &str, _text: &Masked) {}
+    fn warning(&mut self, _text: &Masked) {}
     fn segment_finished(&mut self, _record: &SegmentRecord) {}
 }
 
@@ -70,8 +71,8 @@ impl Observer for () {}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// The workflow outputs, or why the run failed (masked).
-    pub result: Result<Map<String, Value>, Failure>,
+    /// The workflow outputs, or why the run failed.
+    pub result: Result<Masked<Map<String, Value>>, Masked<Failure>>,
     pub segments: Vec<SegmentRecord>,
     /// Time spent inside segment functions as measured by the runner.
     pub in_code: Duration,
@@ -87,7 +88,10 @@ pub struct Heal {
     /// Index into the workflow's segments.
     pub segment: usize,
     pub name: String,
-    pub code: Result<String, String>,
+    /// The compiled code (it is saved as a draft, so it is masked like any
+    /// record: a secret the page showed beside an output must not be kept in
+    /// it) or why none could be compiled.
+    pub code: Result<Masked, Masked>,
 }
 
 /// One run to execute.
@@ -138,10 +142,7 @@ pub async fn execute(
     }
     session_setup += closing.elapsed();
     let redactor = run.redactor();
-    let result = match result {
-        Ok(outputs) => Ok(outputs.iter().map(|(k, v)| (k.clone(), redactor.redact_value(v))).collect()),
-        Err(f) => Err(Failure { message: redactor.redact(&f.message).into_owned(), ..f }),
-    };
+    let result = result.map(|outputs| redactor.mask_map(&outputs)).map_err(|f| redactor.mask_failure(&f));
     Outcome { result, segments: execution.segments, in_code: execution.in_code, session_setup, heals: execution.heals }
 }
 
@@ -177,10 +178,10 @@ impl Execution<'_> {
     ) -> Result<Map<String, Value>, Failure> {
         let mut step = run.start();
         // The code's start and logs when it failed and the agent is taking over.
-        let mut code_attempt: Option<(Instant, Vec<String>)> = None;
+        let mut code_attempt: Option<(Instant, Vec<Masked>)> = None;
         loop {
             for w in &step.warnings {
-                observer.warning(&run.redactor().redact(w));
+                observer.warning(&run.redactor().mask(w));
             }
             step = match step.action {
                 Action::Finished(outputs) => return Ok(outputs),
@@ -265,7 +266,7 @@ impl Execution<'_> {
         runner: &mut Runner,
         observer: &mut dyn Observer,
         call: &engine::CodeCall,
-        logs: &mut Vec<String>,
+        logs: &mut Vec<Masked>,
     ) -> Io<Result<Value, String>> {
         let parameters = match self.on_disk(&call.name, &call.parameters, &call.file_parameters) {
             Ok(p) => p,
@@ -275,13 +276,12 @@ impl Execution<'_> {
         let name = call.name.clone();
         let mut log_budget = LogBudget::new(&self.settings.limits);
         let mut on_log = |log: runner::Log| {
-            let text = redactor.redact(&log.text).into_owned();
-            let Some(text) = log_budget.admit(text) else { return };
+            let Some(text) = log_budget.admit(redactor.mask(&log.text)) else { return };
             observer.log(&name, &text);
             logs.push(text);
         };
         let ran = self.bounded(runner.run_code(&call.name, &call.code, &parameters, call.network, &mut on_log)).await;
-        if let Some(marker) = log_budget.marker() {
+        if let Some(marker) = log_budget.marker().map(|m| run.redactor().mask(&m)) {
             observer.log(&name, &marker);
             logs.push(marker);
         }
@@ -317,7 +317,7 @@ impl Execution<'_> {
         run: &mut Run,
         runner: &mut Runner,
         call: &engine::AgentCall,
-    ) -> (engine::Step, Option<Failure>, Vec<String>, Option<(u64, u64)>) {
+    ) -> (engine::Step, Option<Failure>, Vec<Masked>, Option<(u64, u64)>) {
         let Some(agent) = self.settings.agent.clone() else {
             // The engine only asks for an agent when one is configured.
             let failure = Failure::new(ErrorCode::AgentRequired, Some(&call.name), "no AI agent is configured");
@@ -339,10 +339,10 @@ impl Execution<'_> {
             Ok(Ok(outcome)) => {
                 if let (Some(_), Ok(outputs)) = (&call.fallback_from, &outcome.result) {
                     let code = agent::heal::compile(&segment, &outcome.trace, outputs, &parameters);
-                    let code = code.map_err(|reason| redactor.redact(&reason).into_owned());
+                    let code = code.map(|c| redactor.mask(&c)).map_err(|reason| redactor.mask(&reason));
                     self.heals.push(Heal { segment: call.segment, name: call.name.clone(), code });
                 }
-                let logs = outcome.trace.log_lines();
+                let logs = outcome.trace.log_lines().iter().map(|line| redactor.mask(line)).collect();
                 let tokens = Some((outcome.trace.input_tokens, outcome.trace.output_tokens));
                 if let Ok(outputs) = &outcome.result
                     && let Err(failure) = self.outputs.admit(&call.name, &Value::Object(outputs.clone()))
@@ -420,7 +420,8 @@ impl Execution<'_> {
     }
 
     fn finish_segment(&mut self, run: &Run, observer: &mut dyn Observer, done: SegmentExecution<'_>) {
-        let error = done.error.map(|f| Failure { message: run.redactor().redact(&f.message).into_owned(), ..f });
+        let redactor = run.redactor();
+        let error = done.error.map(|f| redactor.mask_failure(&f));
         let record = SegmentRecord {
             name: done.name.to_owned(),
             sequence: done.sequence,
@@ -429,7 +430,7 @@ impl Execution<'_> {
             duration: done.started.elapsed(),
             error,
             logs: done.logs,
-            fallback_from: done.fallback_from,
+            fallback_from: done.fallback_from.map(|f| redactor.mask_failure(&f)),
             tokens: done.tokens,
         };
         observer.segment_finished(&record);
@@ -443,7 +444,7 @@ struct SegmentExecution<'a> {
     sequence: u32,
     mode: Mode,
     started: Instant,
-    logs: Vec<String>,
+    logs: Vec<Masked>,
     error: Option<Failure>,
     fallback_from: Option<Failure>,
     tokens: Option<(u64, u64)>,

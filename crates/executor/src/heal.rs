@@ -12,7 +12,7 @@ pub fn healed_document(document: &Value, heals: &[Heal]) -> Option<Value> {
     let mut changed = false;
     for heal in heals {
         if let (Ok(code), Some(segment)) = (&heal.code, healed["segments"].get_mut(heal.segment)) {
-            segment["deterministic"] = Value::String(code.clone());
+            segment["deterministic"] = Value::String(code.to_string());
             changed = true;
         }
     }
@@ -34,6 +34,7 @@ pub fn notes(heals: &[Heal]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use engine::Redactor;
     use serde_json::json;
 
     use super::*;
@@ -41,9 +42,10 @@ mod tests {
     #[test]
     fn replaces_only_healed_segments() {
         let doc = json!({"name": "w", "segments": [{"name": "a", "deterministic": "old a", "extra": 1}, {"name": "b", "deterministic": "old b"}]});
+        let r = Redactor::new();
         let heals = [
-            Heal { segment: 0, name: "a".into(), code: Ok("new a".into()) },
-            Heal { segment: 1, name: "b".into(), code: Err("no locator".into()) },
+            Heal { segment: 0, name: "a".into(), code: Ok(r.mask("new a")) },
+            Heal { segment: 1, name: "b".into(), code: Err(r.mask("no locator")) },
         ];
         let healed = healed_document(&doc, &heals).unwrap();
         assert_eq!(healed["segments"][0], json!({"name": "a", "deterministic": "new a", "extra": 1}));

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use engine::{ErrorCode, Failure};
+use engine::{ErrorCode, Failure, Masked};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,20 +89,16 @@ impl LogBudget {
     }
 
     /// The line to keep, cut to the bytes left, or none once a limit is reached.
-    /// Called with masked text, so that a cut never leaves half a secret unmasked.
-    pub(crate) fn admit(&mut self, mut text: String) -> Option<String> {
+    /// Takes masked text, so that a cut never leaves half a secret unmasked.
+    pub(crate) fn admit(&mut self, text: Masked) -> Option<Masked> {
         if self.lines_left == 0 || self.bytes_left == 0 {
             self.truncated += 1;
             return None;
         }
         if text.len() > self.bytes_left {
-            let mut end = self.bytes_left;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            text.truncate(end);
             self.truncated += 1;
         }
+        let text = text.truncated(self.bytes_left);
         self.lines_left -= 1;
         self.bytes_left -= text.len();
         Some(text)
@@ -151,15 +147,18 @@ mod tests {
     fn logs_are_cut_at_lines_and_bytes_and_counted() {
         let limits = Limits { log_lines: 2, log_bytes: 8, ..Limits::default() };
         let mut budget = LogBudget::new(&limits);
-        assert_eq!(budget.admit("abc".into()), Some("abc".into()));
+        // No secrets: masking changes nothing, it only gives the text its type.
+        let none = engine::Redactor::default();
+        let admit = |budget: &mut LogBudget, text: &str| budget.admit(none.mask(text)).map(Masked::into_inner);
+        assert_eq!(admit(&mut budget, "abc").as_deref(), Some("abc"));
         assert_eq!(budget.marker(), None);
-        assert_eq!(budget.admit("défghij".into()), Some("défg".into()), "cut on a character boundary");
-        assert_eq!(budget.admit("more".into()), None);
+        assert_eq!(admit(&mut budget, "défghij").as_deref(), Some("défg"), "cut on a character boundary");
+        assert_eq!(admit(&mut budget, "more"), None);
         assert_eq!(budget.marker().as_deref(), Some("… 2 more lines truncated (segment log limit)"));
 
         let mut budget = LogBudget::new(&Limits { log_lines: 1, ..Limits::default() });
-        assert!(budget.admit("one".into()).is_some());
-        assert_eq!(budget.admit("two".into()), None);
+        assert!(admit(&mut budget, "one").is_some());
+        assert_eq!(admit(&mut budget, "two"), None);
         assert_eq!(budget.marker().as_deref(), Some("… 1 more line truncated (segment log limit)"));
     }
 }

@@ -80,6 +80,15 @@ pub struct Observation {
     pub html_chars: Option<u64>,
 }
 
+/// A screenshot for a vision model.
+#[derive(Debug, Clone, Copy)]
+pub struct Screenshot<'a> {
+    /// Secret values: password inputs and the elements whose value or text holds
+    /// one of these are painted over. The runner already holds them (the
+    /// workflow's code receives its parameters), so sending them leaks nothing.
+    pub hide: &'a [String],
+}
+
 /// A completed agent action.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Acted {
@@ -337,8 +346,17 @@ impl Runner {
     /// What the agent sees: URL, title, the AI-mode accessibility snapshot with
     /// `[ref=eN]` markers, a PNG screenshot when asked, and the size of the
     /// page's HTML when `measure_html` (for benchmarks: it costs a serialisation).
-    pub async fn observe(&mut self, screenshot: bool, measure_html: bool) -> Result<Observation, Error> {
-        let request = json!({"op": "observe", "screenshot": screenshot, "measureHtml": measure_html});
+    pub async fn observe(
+        &mut self,
+        screenshot: Option<Screenshot<'_>>,
+        measure_html: bool,
+    ) -> Result<Observation, Error> {
+        let request = json!({
+            "op": "observe",
+            // An object asks for one: `{hide}`.
+            "screenshot": screenshot.map(|s| json!({"hide": s.hide})),
+            "measureHtml": measure_html,
+        });
         let reply = self.request(request, &mut |_| {}).await?.map_err(Error::Runner)?;
         let text = |k: &str| reply.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         Ok(Observation {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use engine::{ErrorCode, Failure};
+use engine::{ErrorCode, Failure, Redactor};
 use serde_json::{Map, Value};
 use store::seal::Sealer;
 use store::{ClaimedRun, Finish, Lease, RunStatus, Store, TimeLimits};
@@ -113,13 +113,15 @@ impl Job {
     }
 
     async fn execute_run(&self, claimed: &ClaimedRun, healing: &mut Option<Healing>) -> Finish {
-        let failed = |code: ErrorCode, message: String| Finish {
+        let failed = |redactor: &Redactor, code: ErrorCode, message: String| Finish {
             status: RunStatus::Failed,
             outputs: None,
-            error: Some(run_error(Failure::new(code, None, message))),
+            error: Some(run_error(redactor.mask_failure(&Failure::new(code, None, message)))),
         };
+        // Until the inputs are open no secret is known, and none is in these messages.
+        let knows_nothing = Redactor::new();
         let Some(workflow) = workflow::check(&claimed.definition).workflow else {
-            return failed(ErrorCode::BrowserError, "the run's workflow snapshot is not valid".into());
+            return failed(&knows_nothing, ErrorCode::BrowserError, "the run's workflow snapshot is not valid".into());
         };
         let inputs = match self
             .sealer
@@ -130,15 +132,18 @@ impl Job {
             Some(inputs) => inputs,
             None => {
                 return failed(
+                    &knows_nothing,
                     ErrorCode::BrowserError,
                     "the run's inputs cannot be opened: is SEGUE_SECRET_KEY the server's?".into(),
                 );
             }
         };
+        let redactor = engine::inputs::redactor(&workflow, &inputs);
         let inputs = match engine::inputs::prepare(&workflow, &inputs) {
             Ok(i) => i,
             Err(errors) => {
                 return failed(
+                    &redactor,
                     ErrorCode::InvalidInput,
                     errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
                 );
@@ -146,7 +151,7 @@ impl Job {
         };
         let mut runner = match runner::Runner::start(&self.config.runner).await {
             Ok(r) => r,
-            Err(e) => return failed(ErrorCode::BrowserError, e.to_string()),
+            Err(e) => return failed(&redactor, ErrorCode::BrowserError, e.to_string()),
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write(self.store.clone(), claimed.lease.clone(), rx));
@@ -161,7 +166,9 @@ impl Job {
         let _ = writer.await;
         runner.shutdown().await;
         match outcome.result {
-            Ok(outputs) => Finish { status: RunStatus::Completed, outputs: Some(Value::Object(outputs)), error: None },
+            Ok(outputs) => {
+                Finish { status: RunStatus::Completed, outputs: Some(Value::Object(outputs.into_inner())), error: None }
+            }
             Err(f) => Finish {
                 status: match f.code {
                     ErrorCode::Cancelled => RunStatus::Cancelled,

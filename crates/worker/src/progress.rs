@@ -1,7 +1,7 @@
 //! Segment progress from the executor, written to the store in order by a
 //! task of its own (the executor's observer cannot wait on the database).
 
-use engine::Mode;
+use engine::{Masked, Mode};
 use executor::{Observer, SegmentRecord, SegmentStatus};
 use store::{Lease, RunError, SegmentExecution, Store};
 use tokio::sync::mpsc;
@@ -23,8 +23,9 @@ impl Observer for ChannelObserver {
     }
 }
 
-/// How a failure is stored and shown.
-pub fn run_error(f: engine::Failure) -> RunError {
+/// How a failure is stored and shown: only a masked one can be.
+pub fn run_error(f: Masked<engine::Failure>) -> RunError {
+    let f = f.into_inner();
     RunError { segment_name: f.segment, code: f.code.as_str().to_owned(), message: f.message }
 }
 
@@ -56,7 +57,7 @@ pub async fn write(store: Store, lease: Lease, mut events: mpsc::UnboundedReceiv
                     tokens: r
                         .tokens
                         .map(|(i, o)| (i64::try_from(i).unwrap_or(i64::MAX), i64::try_from(o).unwrap_or(i64::MAX))),
-                    logs: r.logs,
+                    logs: r.logs.into_iter().map(Masked::into_inner).collect(),
                 };
                 store.record_segment(&lease, &execution).await
             }

@@ -19,7 +19,7 @@ pub async fn complete(http: &Http, config: &Config, request: &Request) -> Result
     let body = json!({
         "model": config.model,
         "max_tokens": MAX_TOKENS,
-        "system": request.system,
+        "system": request.system.as_str(),
         "messages": messages(&request.messages),
         "tools": tools,
     });
@@ -38,7 +38,7 @@ fn messages(messages: &[Message]) -> Vec<Value> {
     for m in messages {
         let (role, blocks) = match m {
             Message::User { text, image_png_base64 } => {
-                let mut blocks = vec![json!({"type": "text", "text": text})];
+                let mut blocks = vec![json!({"type": "text", "text": text.as_str()})];
                 if let Some(png) = image_png_base64 {
                     blocks.push(
                         json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}}),
@@ -47,14 +47,14 @@ fn messages(messages: &[Message]) -> Vec<Value> {
                 ("user", blocks)
             }
             Message::ToolResult { call_id, content } => {
-                ("user", vec![json!({"type": "tool_result", "tool_use_id": call_id, "content": content})])
+                ("user", vec![json!({"type": "tool_result", "tool_use_id": call_id, "content": content.as_str()})])
             }
             Message::Assistant { text, tool_calls } => {
-                let mut blocks: Vec<Value> = text.iter().map(|t| json!({"type": "text", "text": t})).collect();
+                let mut blocks: Vec<Value> = text.iter().map(|t| json!({"type": "text", "text": t.as_str()})).collect();
                 blocks.extend(
                     tool_calls
                         .iter()
-                        .map(|c| json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments})),
+                        .map(|c| json!({"type": "tool_use", "id": c.id, "name": c.name, "input": *c.arguments})),
                 );
                 ("assistant", blocks)
             }

@@ -8,15 +8,38 @@ mod config;
 mod http;
 mod openai;
 
+use engine::Masked;
 use serde_json::Value;
 
 pub use config::{Config, ProviderKind};
 
+/// What is sent to the model. Every text is `Masked`: only the run's
+/// `Redactor` makes one, so nothing reaches a provider unmasked. Screenshots
+/// are masked by the runner (the page elements holding secrets are painted over).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
-    User { text: String, image_png_base64: Option<String> },
-    Assistant { text: Option<String>, tool_calls: Vec<ToolCall> },
-    ToolResult { call_id: String, content: String },
+    User {
+        text: Masked,
+        image_png_base64: Option<String>,
+    },
+    /// The model's earlier reply, sent back as part of the conversation.
+    Assistant {
+        text: Option<Masked>,
+        tool_calls: Vec<SentToolCall>,
+    },
+    ToolResult {
+        call_id: String,
+        content: Masked,
+    },
+}
+
+/// A tool call of an earlier reply, as sent back to the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentToolCall {
+    /// The provider's own identifiers, echoed.
+    pub id: String,
+    pub name: String,
+    pub arguments: Masked<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +59,7 @@ pub struct Tool {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
-    pub system: String,
+    pub system: Masked,
     pub messages: Vec<Message>,
     pub tools: Vec<Tool>,
 }

@@ -9,7 +9,7 @@ const PROVIDER: &str = "openai";
 
 pub async fn complete(http: &Http, config: &Config, request: &Request) -> Result<Reply, Error> {
     let url = format!("{}/chat/completions", config.base_url);
-    let mut messages = vec![json!({"role": "system", "content": request.system})];
+    let mut messages = vec![json!({"role": "system", "content": request.system.as_str()})];
     messages.extend(request.messages.iter().map(message));
     let tools: Vec<Value> = request
         .tools
@@ -25,9 +25,9 @@ pub async fn complete(http: &Http, config: &Config, request: &Request) -> Result
 
 fn message(m: &Message) -> Value {
     match m {
-        Message::User { text, image_png_base64: None } => json!({"role": "user", "content": text}),
+        Message::User { text, image_png_base64: None } => json!({"role": "user", "content": text.as_str()}),
         Message::User { text, image_png_base64: Some(png) } => json!({"role": "user", "content": [
-            {"type": "text", "text": text},
+            {"type": "text", "text": text.as_str()},
             {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{png}")}},
         ]}),
         Message::Assistant { text, tool_calls } => {
@@ -35,14 +35,14 @@ fn message(m: &Message) -> Value {
                 .iter()
                 .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments.to_string()}}))
                 .collect();
-            let mut m = json!({"role": "assistant", "content": text});
+            let mut m = json!({"role": "assistant", "content": text.as_ref().map(|t| t.as_str())});
             if !calls.is_empty() {
                 m["tool_calls"] = Value::Array(calls);
             }
             m
         }
         Message::ToolResult { call_id, content } => {
-            json!({"role": "tool", "tool_call_id": call_id, "content": content})
+            json!({"role": "tool", "tool_call_id": call_id, "content": content.as_str()})
         }
     }
 }

@@ -12,6 +12,7 @@ mod healing;
 mod isolation;
 mod limits;
 mod run;
+mod secrets;
 mod service;
 mod support;
 mod validate;
@@ -26,6 +27,7 @@ fn main() {
     trials.extend(isolation::trials());
     trials.extend(healing::trials());
     trials.extend(service::trials());
+    trials.extend(secrets::trials());
     trials.extend(attacks::trials());
     trials.extend(limits::trials());
     trials.extend(admin::trials());

@@ -195,7 +195,7 @@ fn secrets_from_inputs_and_secret_outputs_are_redacted() {
     let mut run = run_of(doc, json!({"password": "hunter2"}), Config::default());
     run.start();
     run.code_returned(Ok(json!({"session": "tok-123"})));
-    assert_eq!(run.redactor().redact("hunter2 / tok-123"), "******** / ********");
+    assert_eq!(run.redactor().mask("hunter2 / tok-123").as_str(), "******** / ********");
 }
 
 #[test]
