@@ -45,7 +45,10 @@ impl Default for ServeOptions {
     fn default() -> ServeOptions {
         ServeOptions {
             header_read_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(60),
+            // Longer than the longest `waitSeconds` (300), so a caller waiting for its
+            // run gets the finished run rather than a wait cut short. Slow bodies are
+            // bounded by the body limit and the connection cap.
+            request_timeout: Duration::from_secs(310),
             max_connections: 512,
             drain_timeout: Duration::from_secs(10),
         }
