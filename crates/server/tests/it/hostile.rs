@@ -58,8 +58,10 @@ async fn half_open_connections_are_closed_after_the_header_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_hold_no_descriptor_and_health_still_answers() {
     let cap = 16;
+    // Headers may take 30 s: /healthz answering at once shows that silent clients
+    // make room for it, rather than their timeouts.
     let server =
-        TestServer::start_with(0, quick(Duration::from_secs(1), Duration::from_secs(30), cap), Database::Sqlite).await;
+        TestServer::start_with(0, quick(Duration::from_secs(30), Duration::from_secs(30), cap), Database::Sqlite).await;
     let before = open_descriptors();
     let mut half_open = Vec::new();
     for _ in 0..64 {
@@ -69,17 +71,19 @@ async fn connections_beyond_the_cap_hold_no_descriptor_and_health_still_answers(
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let held = open_descriptors().saturating_sub(before);
-    // 64 client sockets, at most `cap` accepted server sockets, a few of the store's.
+    // 64 client sockets, at most `cap` accepted server sockets (and one waiting), a few of the store's.
     assert!(held <= 64 + cap + 8, "{held} descriptors opened for 64 connections with a cap of {cap}");
-    let started = Instant::now();
-    let health = reqwest::Client::new()
-        .get(format!("{}/healthz", server.base))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .expect("/healthz answers");
-    assert_eq!(health.status(), StatusCode::OK);
-    assert!(started.elapsed() < Duration::from_secs(15), "answered after {:?}", started.elapsed());
+    for _ in 0..3 {
+        let started = Instant::now();
+        let health = reqwest::Client::new()
+            .get(format!("{}/healthz", server.base))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .expect("/healthz answers");
+        assert_eq!(health.status(), StatusCode::OK);
+        assert!(started.elapsed() < Duration::from_secs(5), "answered after {:?}", started.elapsed());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
