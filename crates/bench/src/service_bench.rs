@@ -151,7 +151,7 @@ async fn list_pages(backend: &str, store: Store, dir: &std::path::Path, count: i
     let api = Api::start(store, &key_dir).await;
     let wf = api.workflow(json!({"name": "x", "startSegmentName": "a", "segments": [{"name": "a", "type": "logic", "prompt": null, "deterministic": "async () => ({})", "next": null}]})).await;
     let seeding = Instant::now();
-    api.store.seed_completed_runs(&api.org, &wf, count).await.expect("seed");
+    api.store.tenant(&api.org).seed_completed_runs(&wf, count).await.expect("seed");
     println!(
         "GET /v1/runs?limit=20 with {count} runs in {backend} (seeded in {:.1} s)",
         seeding.elapsed().as_secs_f64()

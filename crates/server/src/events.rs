@@ -40,8 +40,8 @@ impl Follow {
     /// Reads what changed since the last poll into `queued`: a change of the
     /// running segment first, then finished segments, then the end.
     async fn poll(&mut self) -> Result<(), store::Error> {
-        let run = self.state.store.get_run(&self.org, &self.run).await?;
-        let segments = self.state.store.list_segments(&self.org, &self.run, self.last, 100).await?;
+        let run = self.state.store.tenant(&self.org).get_run(&self.run).await?;
+        let segments = self.state.store.tenant(&self.org).list_segments(&self.run, self.last, 100).await?;
         let seen = Some((run.status, run.current_segment.clone()));
         let finished = run.status.is_final();
         let changed = seen != self.last_seen;
@@ -55,7 +55,7 @@ impl Follow {
         }
         if finished {
             // Segments recorded after the read above are still sent: the worker writes them before finishing.
-            for s in self.state.store.list_segments(&self.org, &self.run, self.last, 1000).await? {
+            for s in self.state.store.tenant(&self.org).list_segments(&self.run, self.last, 1000).await? {
                 self.last = store::SegmentCursor::after(&s);
                 self.queued.push_back(event("segment", &dto::SegmentExecution::from(s)));
             }
@@ -73,7 +73,7 @@ pub async fn run_events(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    state.store.get_run(auth.org(), &id).await.or_not_found("run")?;
+    state.store.tenant(auth.org()).get_run(&id).await.or_not_found("run")?;
     let follow = Follow {
         state,
         org: auth.org().to_owned(),

@@ -16,6 +16,7 @@ mod orgs;
 mod queue;
 mod runs;
 pub mod seal;
+mod tenant;
 mod workflows;
 
 pub use clock::Clock;
@@ -24,6 +25,7 @@ pub use ids::{hash_key, new_id};
 pub use model::*;
 pub use queue::{ClaimedRun, Fairness, Finish, Lease};
 pub use runs::{NewRun, RunSummary, SegmentCursor};
+pub use tenant::Tenant;
 pub use workflows::{NewWorkflow, WorkflowPatch};
 
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use crate::db::{Sql, int, opt_int, opt_json, opt_text, page_of, paginate, query, text};
 use crate::ids::new_id;
 use crate::{
-    Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store, TimeLimits,
+    Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store, Tenant, TimeLimits,
 };
 
 pub struct NewRun {
@@ -62,9 +62,12 @@ pub struct RunSummary {
     pub outputs_size: Option<i64>,
 }
 
-impl Store {
-    /// Queues a run. It is durable when this returns.
-    pub async fn create_run(&self, org_id: &str, new: NewRun) -> Result<Run> {
+impl Tenant<'_> {
+    /// Queues a run of one of this organization's workflows (`NotFound` for
+    /// another's). It is durable when this returns.
+    pub async fn create_run(&self, new: NewRun) -> Result<Run> {
+        // A workflow never changes organization, so checking first cannot race.
+        self.get_workflow(&new.workflow_id).await?;
         let id = new_id("run");
         query(
             "INSERT INTO runs (id, org_id, workflow_id, workflow_version, definition, inputs, sealed_inputs, status, test, \
@@ -72,7 +75,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, $12, $13)",
             vec![
                 (&id).into(),
-                org_id.into(),
+                self.org_id.into(),
                 new.workflow_id.into(),
                 new.workflow_version.into(),
                 new.definition.into(),
@@ -81,26 +84,26 @@ impl Store {
                 RunStatus::Pending.as_str().into(),
                 new.test.into(),
                 new.max_attempts.into(),
-                self.clock.now_ms().into(),
+                self.store.clock.now_ms().into(),
                 new.limits.segment_ms.into(),
                 new.limits.run_ms.into(),
             ],
         )
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
-        self.get_run(org_id, &id).await
+        self.get_run(&id).await
     }
 
-    pub async fn get_run(&self, org_id: &str, id: &str) -> Result<Run> {
+    pub async fn get_run(&self, id: &str) -> Result<Run> {
         let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = "));
-        sql.bind(id).push(" AND org_id = ").bind(org_id);
-        let row = sql.query().fetch_optional(&self.pool).await?.ok_or(Error::NotFound)?;
+        sql.bind(id).push(" AND org_id = ").bind(self.org_id);
+        let row = sql.query().fetch_optional(&self.store.pool).await?.ok_or(Error::NotFound)?;
         run(&row)
     }
 
-    pub async fn list_runs(&self, org_id: &str, filter: &RunFilter, page: &PageRequest) -> Result<Page<RunSummary>> {
+    pub async fn list_runs(&self, filter: &RunFilter, page: &PageRequest) -> Result<Page<RunSummary>> {
         let mut sql = Sql::new(&format!("SELECT {RUN_SUMMARY_COLUMNS} FROM runs WHERE org_id = "));
-        sql.bind(org_id);
+        sql.bind(self.org_id);
         if let Some(w) = &filter.workflow_id {
             sql.push(" AND workflow_id = ").bind(w);
         }
@@ -111,35 +114,29 @@ impl Store {
             sql.push(" AND test = ").bind(t);
         }
         let limit = paginate(&mut sql, page, "seq")?;
-        let rows = sql.query().fetch_all(&self.pool).await?;
+        let rows = sql.query().fetch_all(&self.store.pool).await?;
         page_of(rows, limit, "seq", |row| {
             Ok(RunSummary { run: run_without_outputs(row)?, outputs_size: opt_int(row, "outputs_size")? })
         })
     }
 
     /// Segment executions in the order they ran (attempt by attempt), after `after`.
-    pub async fn list_segments(
-        &self,
-        org_id: &str,
-        run_id: &str,
-        after: SegmentCursor,
-        limit: u32,
-    ) -> Result<Vec<SegmentExecution>> {
-        self.get_run(org_id, run_id).await?;
+    pub async fn list_segments(&self, run_id: &str, after: SegmentCursor, limit: u32) -> Result<Vec<SegmentExecution>> {
+        self.get_run(run_id).await?;
         let rows = query(
             "SELECT attempt, sequence, segment_name, mode, status, started_at, duration_ms, error, logs, fallback_error, \
              input_tokens, output_tokens FROM segment_executions \
              WHERE run_id = $1 AND (attempt > $2 OR (attempt = $2 AND sequence > $3)) ORDER BY attempt, sequence LIMIT $4",
             vec![run_id.into(), after.attempt.into(), after.sequence.into(), i64::from(limit).into()],
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         rows.iter().map(segment).collect()
     }
 
     /// Cancels a pending run at once; asks the worker of a running one to stop.
-    pub async fn request_cancel(&self, org_id: &str, id: &str) -> Result<Run> {
-        let now = self.clock.now_ms();
+    pub async fn request_cancel(&self, id: &str) -> Result<Run> {
+        let now = self.store.clock.now_ms();
         let error = crate::db::error_json(&RunError {
             segment_name: None,
             code: "CANCELLED".into(),
@@ -152,21 +149,23 @@ impl Store {
                 now.into(),
                 error.into(),
                 id.into(),
-                org_id.into(),
+                self.org_id.into(),
                 RunStatus::Pending.as_str().into(),
             ],
         )
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         query(
             "UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND org_id = $2 AND status = $3",
-            vec![id.into(), org_id.into(), RunStatus::InProgress.as_str().into()],
+            vec![id.into(), self.org_id.into(), RunStatus::InProgress.as_str().into()],
         )
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
-        self.get_run(org_id, id).await
+        self.get_run(id).await
     }
+}
 
+impl Store {
     /// Runs per status across all organizations, for metrics.
     pub async fn count_runs_by_status(&self) -> Result<Vec<(RunStatus, i64)>> {
         let rows =
@@ -244,12 +243,13 @@ fn run_error(v: &Value) -> RunError {
     }
 }
 
-impl Store {
+impl Tenant<'_> {
     /// Inserts `count` completed runs of `workflow_id` in one statement, for
     /// load tests and benchmarks (a million runs in seconds rather than hours).
-    pub async fn seed_completed_runs(&self, org_id: &str, workflow_id: &str, count: i64) -> Result<()> {
-        let now = self.clock.now_ms();
-        let statement = match self.backend {
+    pub async fn seed_completed_runs(&self, workflow_id: &str, count: i64) -> Result<()> {
+        self.get_workflow(workflow_id).await?;
+        let now = self.store.clock.now_ms();
+        let statement = match self.store.backend {
             crate::Backend::Sqlite => {
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
                  INSERT INTO runs (id, org_id, workflow_id, workflow_version, definition, inputs, sealed_inputs, status, outputs, \
@@ -264,8 +264,8 @@ impl Store {
             }
         };
         let batch = crate::new_id("b");
-        query(statement, vec![count.into(), org_id.into(), workflow_id.into(), now.into(), batch.into()])
-            .execute(&self.pool)
+        query(statement, vec![count.into(), self.org_id.into(), workflow_id.into(), now.into(), batch.into()])
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }

@@ -3,7 +3,7 @@ use sqlx::any::AnyRow;
 use crate::db::{Sql, int, opt_int, opt_text, page_of, paginate, query, text};
 use crate::ids::new_id;
 use crate::{
-    Error, Page, PageRequest, Result, Store, Version, VersionRef, Workflow, WorkflowFilter, WorkflowType, limits,
+    Error, Page, PageRequest, Result, Tenant, Version, VersionRef, Workflow, WorkflowFilter, WorkflowType, limits,
 };
 
 pub struct NewWorkflow {
@@ -29,18 +29,18 @@ pub struct WorkflowPatch {
 const WORKFLOW_COLUMNS: &str =
     "seq, id, org_id, name, source_provider, type, description, latest_version, created_at, updated_at, deleted_at";
 
-impl Store {
-    pub async fn create_workflow(&self, org_id: &str, new: NewWorkflow) -> Result<Workflow> {
+impl Tenant<'_> {
+    pub async fn create_workflow(&self, new: NewWorkflow) -> Result<Workflow> {
         check_metadata(Some(&new.name), new.source_provider.as_deref(), new.description.as_deref())?;
-        let now = self.clock.now_ms();
+        let now = self.store.clock.now_ms();
         let id = new_id("wf");
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         query(
             "INSERT INTO workflows (id, org_id, name, source_provider, type, description, latest_version, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
             vec![
                 (&id).into(),
-                org_id.into(),
+                self.org_id.into(),
                 (&new.name).into(),
                 new.source_provider.clone().into(),
                 new.ty.as_str().into(),
@@ -57,33 +57,28 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.get_workflow(org_id, &id).await
+        self.get_workflow(&id).await
     }
 
     /// Deleted workflows are still returned (with `deleted_at`): their runs and
     /// versions stay readable.
-    pub async fn get_workflow(&self, org_id: &str, id: &str) -> Result<Workflow> {
+    pub async fn get_workflow(&self, id: &str) -> Result<Workflow> {
         let mut sql = Sql::new(&format!("SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE id = "));
-        sql.bind(id).push(" AND org_id = ").bind(org_id);
-        let row = sql.query().fetch_optional(&self.pool).await?.ok_or(Error::NotFound)?;
+        sql.bind(id).push(" AND org_id = ").bind(self.org_id);
+        let row = sql.query().fetch_optional(&self.store.pool).await?.ok_or(Error::NotFound)?;
         workflow(&row)
     }
 
     /// Like `get_workflow`, but a deleted workflow is not found: it can no longer change or run.
-    pub async fn get_live_workflow(&self, org_id: &str, id: &str) -> Result<Workflow> {
-        let w = self.get_workflow(org_id, id).await?;
+    pub async fn get_live_workflow(&self, id: &str) -> Result<Workflow> {
+        let w = self.get_workflow(id).await?;
         if w.deleted_at.is_some() { Err(Error::NotFound) } else { Ok(w) }
     }
 
-    pub async fn list_workflows(
-        &self,
-        org_id: &str,
-        filter: &WorkflowFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Workflow>> {
+    pub async fn list_workflows(&self, filter: &WorkflowFilter, page: &PageRequest) -> Result<Page<Workflow>> {
         let mut sql =
             Sql::new(&format!("SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE deleted_at IS NULL AND org_id = "));
-        sql.bind(org_id);
+        sql.bind(self.org_id);
         if let Some(p) = &filter.source_provider {
             sql.push(" AND source_provider = ").bind(p);
         }
@@ -91,19 +86,19 @@ impl Store {
             sql.push(" AND type = ").bind(t.as_str());
         }
         let limit = paginate(&mut sql, page, "seq")?;
-        let rows = sql.query().fetch_all(&self.pool).await?;
+        let rows = sql.query().fetch_all(&self.store.pool).await?;
         page_of(rows, limit, "seq", workflow)
     }
 
-    pub async fn update_workflow(&self, org_id: &str, id: &str, patch: WorkflowPatch) -> Result<Workflow> {
+    pub async fn update_workflow(&self, id: &str, patch: WorkflowPatch) -> Result<Workflow> {
         check_metadata(
             patch.name.as_deref(),
             patch.source_provider.as_ref().and_then(Option::as_deref),
             patch.description.as_ref().and_then(Option::as_deref),
         )?;
-        let current = self.get_live_workflow(org_id, id).await?;
-        let now = self.clock.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let current = self.get_live_workflow(id).await?;
+        let now = self.store.clock.now_ms();
+        let mut tx = self.store.pool.begin().await?;
         query(
             "UPDATE workflows SET name = $1, source_provider = $2, type = $3, description = $4, updated_at = $5 WHERE id = $6 AND org_id = $7",
             vec![
@@ -113,7 +108,7 @@ impl Store {
                 patch.description.unwrap_or(current.description).into(),
                 now.into(),
                 id.into(),
-                org_id.into(),
+                self.org_id.into(),
             ],
         )
         .execute(&mut *tx)
@@ -122,30 +117,30 @@ impl Store {
             publish_in(&mut tx, id, definition, now).await?;
         }
         tx.commit().await?;
-        self.get_workflow(org_id, id).await
+        self.get_workflow(id).await
     }
 
-    pub async fn delete_workflow(&self, org_id: &str, id: &str) -> Result<()> {
-        let now = self.clock.now_ms();
+    pub async fn delete_workflow(&self, id: &str) -> Result<()> {
+        let now = self.store.clock.now_ms();
         let done = query(
             "UPDATE workflows SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND org_id = $3 AND deleted_at IS NULL",
-            vec![now.into(), id.into(), org_id.into()],
+            vec![now.into(), id.into(), self.org_id.into()],
         )
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
     }
 
-    pub async fn put_draft(&self, org_id: &str, id: &str, definition: &str) -> Result<Version> {
-        self.get_live_workflow(org_id, id).await?;
-        let now = self.clock.now_ms();
+    pub async fn put_draft(&self, id: &str, definition: &str) -> Result<Version> {
+        self.get_live_workflow(id).await?;
+        let now = self.store.clock.now_ms();
         query(
             "INSERT INTO workflow_drafts (workflow_id, definition, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at, \
              heal_notes = NULL, healed_from_run = NULL, check_status = NULL, check_message = NULL",
             vec![id.into(), definition.into(), now.into()],
         )
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(Version {
             workflow_id: id.to_owned(),
@@ -157,18 +152,11 @@ impl Store {
     }
 
     /// Saves a healed workflow as the draft (never published), with why, and marks the run.
-    pub async fn save_healed_draft(
-        &self,
-        org_id: &str,
-        id: &str,
-        definition: &str,
-        notes: &[String],
-        run_id: &str,
-    ) -> Result<()> {
-        self.get_live_workflow(org_id, id).await?;
-        let now = self.clock.now_ms();
+    pub async fn save_healed_draft(&self, id: &str, definition: &str, notes: &[String], run_id: &str) -> Result<()> {
+        self.get_live_workflow(id).await?;
+        let now = self.store.clock.now_ms();
         let notes = serde_json::Value::from(notes.to_vec()).to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         query(
             "INSERT INTO workflow_drafts (workflow_id, definition, updated_at, heal_notes, healed_from_run, check_status) \
              VALUES ($1, $2, $3, $4, $5, 'PENDING') ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, \
@@ -178,14 +166,18 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        query("UPDATE runs SET healed_draft = 1 WHERE id = $1 AND org_id = $2", vec![run_id.into(), org_id.into()])
-            .execute(&mut *tx)
-            .await?;
+        query(
+            "UPDATE runs SET healed_draft = 1 WHERE id = $1 AND org_id = $2",
+            vec![run_id.into(), self.org_id.into()],
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Records the check of a healed draft, unless the draft was replaced meanwhile.
+    /// Records the check of a healed draft, unless the draft was replaced meanwhile
+    /// (or the workflow is not this organization's: then nothing changes either).
     pub async fn record_draft_check(
         &self,
         id: &str,
@@ -194,16 +186,23 @@ impl Store {
         message: Option<String>,
     ) -> Result<()> {
         query(
-            "UPDATE workflow_drafts SET check_status = $1, check_message = $2 WHERE workflow_id = $3 AND healed_from_run = $4",
-            vec![if passed { "PASSED" } else { "FAILED" }.into(), message.into(), id.into(), run_id.into()],
+            "UPDATE workflow_drafts SET check_status = $1, check_message = $2 WHERE workflow_id = $3 AND healed_from_run = $4 \
+             AND workflow_id IN (SELECT id FROM workflows WHERE org_id = $5)",
+            vec![
+                if passed { "PASSED" } else { "FAILED" }.into(),
+                message.into(),
+                id.into(),
+                run_id.into(),
+                self.org_id.into(),
+            ],
         )
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(())
     }
 
-    pub async fn get_version(&self, org_id: &str, id: &str, which: VersionRef) -> Result<Version> {
-        let w = self.get_workflow(org_id, id).await?;
+    pub async fn get_version(&self, id: &str, which: VersionRef) -> Result<Version> {
+        let w = self.get_workflow(id).await?;
         let row = match which {
             VersionRef::Draft => return self.draft(&w.id).await,
             VersionRef::Latest => self.version_row(id, w.latest_version).await?,
@@ -218,7 +217,7 @@ impl Store {
              FROM workflow_drafts WHERE workflow_id = $1",
             vec![id.into()],
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?
         .ok_or(Error::NotFound)?;
         let healing = match opt_text(&row, "healed_from_run")? {
@@ -248,27 +247,27 @@ impl Store {
             "SELECT workflow_id, version, definition, created_at FROM workflow_versions WHERE workflow_id = $1 AND version = $2",
             vec![id.into(), n.into()],
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?
         .ok_or(Error::NotFound)
     }
 
     /// Published versions, newest first.
-    pub async fn list_versions(&self, org_id: &str, id: &str, page: &PageRequest) -> Result<Page<Version>> {
-        self.get_workflow(org_id, id).await?;
+    pub async fn list_versions(&self, id: &str, page: &PageRequest) -> Result<Page<Version>> {
+        self.get_workflow(id).await?;
         let mut sql =
             Sql::new("SELECT workflow_id, version, definition, created_at FROM workflow_versions WHERE workflow_id = ");
         sql.bind(id);
         let limit = paginate(&mut sql, page, "version")?;
-        let rows = sql.query().fetch_all(&self.pool).await?;
+        let rows = sql.query().fetch_all(&self.store.pool).await?;
         page_of(rows, limit, "version", version)
     }
 
     /// Turns the draft into the next version number and removes the draft.
-    pub async fn publish_draft(&self, org_id: &str, id: &str) -> Result<Version> {
-        self.get_live_workflow(org_id, id).await?;
-        let now = self.clock.now_ms();
-        let mut tx = self.pool.begin().await?;
+    pub async fn publish_draft(&self, id: &str) -> Result<Version> {
+        self.get_live_workflow(id).await?;
+        let now = self.store.clock.now_ms();
+        let mut tx = self.store.pool.begin().await?;
         let draft = query("SELECT definition FROM workflow_drafts WHERE workflow_id = $1", vec![id.into()])
             .fetch_optional(&mut *tx)
             .await?

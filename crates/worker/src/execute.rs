@@ -64,16 +64,9 @@ impl Job {
             tracing::info!(run = %claimed.lease.run_id, ?notes, "nothing could be healed");
             return;
         };
-        let saved = self
-            .store
-            .save_healed_draft(
-                &claimed.org_id,
-                &claimed.workflow_id,
-                &document.to_string(),
-                &notes,
-                &claimed.lease.run_id,
-            )
-            .await;
+        let tenant = self.store.tenant(&claimed.org_id);
+        let saved =
+            tenant.save_healed_draft(&claimed.workflow_id, &document.to_string(), &notes, &claimed.lease.run_id).await;
         if let Err(e) = saved {
             tracing::warn!(run = %claimed.lease.run_id, "saving the healed draft failed: {e}");
             return;
@@ -99,9 +92,7 @@ impl Job {
             },
         };
         tracing::info!(run = %claimed.lease.run_id, passed, "healed draft checked without AI");
-        if let Err(e) =
-            self.store.record_draft_check(&claimed.workflow_id, &claimed.lease.run_id, passed, message).await
-        {
+        if let Err(e) = tenant.record_draft_check(&claimed.workflow_id, &claimed.lease.run_id, passed, message).await {
             tracing::warn!(run = %claimed.lease.run_id, "recording the healed draft's check failed: {e}");
         }
     }

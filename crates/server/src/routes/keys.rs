@@ -17,7 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The organization's active API keys (never the keys themselves).
 #[utoipa::path(get, path = "/v1/api-keys", tag = "keys", responses((status = 200, body = Vec<dto::ApiKey>)))]
 async fn list_keys(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<dto::ApiKey>>, ApiError> {
-    let keys = state.store.list_api_keys(auth.org()).await?;
+    let keys = state.store.tenant(auth.org()).list_api_keys().await?;
     Ok(Json(keys.into_iter().map(|k| dto::ApiKey::from_store(k, None)).collect()))
 }
 
@@ -36,7 +36,7 @@ async fn create_key(
             Role::parse(r).ok_or_else(|| ApiError::bad_request(format!("role must be admin or member, got '{r}'")))?
         }
     };
-    let (key, clear) = state.store.create_api_key(auth.org(), &body.name, role).await?;
+    let (key, clear) = state.store.tenant(auth.org()).create_api_key(&body.name, role).await?;
     Ok((StatusCode::CREATED, Json(dto::ApiKey::from_store(key, Some(clear)))))
 }
 
@@ -46,6 +46,6 @@ async fn create_key(
     responses((status = 204), (status = 403), (status = 404), (status = 409, description = "the last admin key")))]
 async fn revoke_key(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     auth.require_admin()?;
-    state.store.revoke_api_key(auth.org(), &id).await.or_not_found("API key")?;
+    state.store.tenant(auth.org()).revoke_api_key(&id).await.or_not_found("API key")?;
     Ok(StatusCode::NO_CONTENT)
 }

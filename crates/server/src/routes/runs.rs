@@ -65,8 +65,9 @@ async fn create_run(
         segment_ms: time_limit("segmentTimeoutSeconds", body.segment_timeout_seconds, state.max_time.segment)?,
         run_ms: time_limit("runTimeoutSeconds", body.run_timeout_seconds, state.max_time.run)?,
     };
-    state.store.get_live_workflow(auth.org(), &id).await.or_not_found("workflow")?;
-    let version = state.store.get_version(auth.org(), &id, which).await.or_not_found("version")?;
+    let tenant = state.store.tenant(auth.org());
+    tenant.get_live_workflow(&id).await.or_not_found("workflow")?;
+    let version = tenant.get_version(&id, which).await.or_not_found("version")?;
     let checked = workflow::check(&version.definition);
     let Some(definition) = checked.workflow else {
         return Err(ApiError::unprocessable("INVALID_WORKFLOW", "the selected version is not a valid workflow"));
@@ -86,7 +87,7 @@ async fn create_run(
         max_attempts,
         limits,
     };
-    let run = state.store.create_run(auth.org(), new).await?;
+    let run = tenant.create_run(new).await?;
     let location =
         HeaderValue::from_str(&format!("/v1/runs/{}", run.id)).map_err(|e| ApiError::internal("location", e))?;
     let mut headers = HeaderMap::new();
@@ -98,7 +99,7 @@ async fn create_run(
             deadline = deadline.min(limit.checked_sub(WAIT_MARGIN).unwrap_or(limit));
         }
         loop {
-            let current = state.store.get_run(auth.org(), &run.id).await?;
+            let current = tenant.get_run(&run.id).await?;
             if current.status.is_final() {
                 return Ok((StatusCode::OK, headers, Json(dto::Run::from(current))).into_response());
             }
@@ -162,7 +163,7 @@ async fn list_runs(
         .transpose()?;
     let filter = RunFilter { workflow_id: q.workflow_id, status, test: q.test };
     let page = PageParams { limit: q.limit, cursor: q.cursor }.request()?;
-    let found = state.store.list_runs(auth.org(), &filter, &page).await?;
+    let found = state.store.tenant(auth.org()).list_runs(&filter, &page).await?;
     Ok(Json(Page::from_store(found, dto::RunSummary::from)))
 }
 
@@ -172,7 +173,7 @@ async fn get_run(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<dto::Run>, ApiError> {
-    Ok(Json(state.store.get_run(auth.org(), &id).await.or_not_found("run")?.into()))
+    Ok(Json(state.store.tenant(auth.org()).get_run(&id).await.or_not_found("run")?.into()))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -201,7 +202,7 @@ async fn list_segments(
         Some(c) => segment_cursor(c).ok_or_else(|| ApiError::bad_request("invalid cursor"))?,
         None => SegmentCursor::default(),
     };
-    let rows = state.store.list_segments(auth.org(), &id, after, limit + 1).await.or_not_found("run")?;
+    let rows = state.store.tenant(auth.org()).list_segments(&id, after, limit + 1).await.or_not_found("run")?;
     let more = rows.len() > limit as usize;
     let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
     let next_cursor = if more { rows.last().map(|s| format!("{}.{}", s.attempt, s.sequence)) } else { None };
@@ -221,5 +222,5 @@ async fn cancel_run(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<dto::Run>, ApiError> {
-    Ok(Json(state.store.request_cancel(auth.org(), &id).await.or_not_found("run")?.into()))
+    Ok(Json(state.store.tenant(auth.org()).request_cancel(&id).await.or_not_found("run")?.into()))
 }

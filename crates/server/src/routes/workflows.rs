@@ -3,7 +3,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::{NewWorkflow, VersionRef, WorkflowFilter, WorkflowPatch, WorkflowType};
+use store::{NewWorkflow, Tenant, VersionRef, WorkflowFilter, WorkflowPatch, WorkflowType};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -54,8 +54,8 @@ fn workflow_type(s: Option<&str>) -> Result<Option<WorkflowType>, ApiError> {
     .transpose()
 }
 
-async fn with_definition(state: &AppState, org: &str, w: store::Workflow) -> Result<dto::Workflow, ApiError> {
-    let latest = state.store.get_version(org, &w.id, VersionRef::Latest).await?;
+async fn with_definition(tenant: Tenant<'_>, w: store::Workflow) -> Result<dto::Workflow, ApiError> {
+    let latest = tenant.get_version(&w.id, VersionRef::Latest).await?;
     Ok(dto::Workflow::from_store(w, serde_json::from_str(&latest.definition).ok()))
 }
 
@@ -76,7 +76,7 @@ async fn create_workflow(
         description: body.description,
         definition: body.definition.to_string(),
     };
-    let created = state.store.create_workflow(auth.org(), new).await?;
+    let created = state.store.tenant(auth.org()).create_workflow(new).await?;
     Ok((StatusCode::CREATED, Json(dto::Workflow::from_store(created, Some(body.definition)))))
 }
 
@@ -103,7 +103,7 @@ async fn list_workflows(
 ) -> Result<Json<Page<dto::Workflow>>, ApiError> {
     let filter = WorkflowFilter { source_provider: q.source_provider, ty: workflow_type(q.ty.as_deref())? };
     let page = PageParams { limit: q.limit, cursor: q.cursor }.request()?;
-    let found = state.store.list_workflows(auth.org(), &filter, &page).await?;
+    let found = state.store.tenant(auth.org()).list_workflows(&filter, &page).await?;
     Ok(Json(Page::from_store(found, |w| dto::Workflow::from_store(w, None))))
 }
 
@@ -115,8 +115,9 @@ async fn get_workflow(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<dto::Workflow>, ApiError> {
-    let w = state.store.get_workflow(auth.org(), &id).await.or_not_found("workflow")?;
-    Ok(Json(with_definition(&state, auth.org(), w).await?))
+    let tenant = state.store.tenant(auth.org());
+    let w = tenant.get_workflow(&id).await.or_not_found("workflow")?;
+    Ok(Json(with_definition(tenant, w).await?))
 }
 
 /// Change metadata; a new `definition` publishes a new version.
@@ -138,8 +139,9 @@ async fn update_workflow(
         description: body.description,
         definition: body.definition.map(|d| d.to_string()),
     };
-    let updated = state.store.update_workflow(auth.org(), &id, patch).await.or_not_found("workflow")?;
-    Ok(Json(with_definition(&state, auth.org(), updated).await?))
+    let tenant = state.store.tenant(auth.org());
+    let updated = tenant.update_workflow(&id, patch).await.or_not_found("workflow")?;
+    Ok(Json(with_definition(tenant, updated).await?))
 }
 
 /// Soft delete: the workflow stops being listed and cannot run; its versions and runs stay readable.
@@ -149,7 +151,7 @@ async fn delete_workflow(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_workflow(auth.org(), &id).await.or_not_found("workflow")?;
+    state.store.tenant(auth.org()).delete_workflow(&id).await.or_not_found("workflow")?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -163,7 +165,8 @@ async fn put_draft(
     Json(body): Json<PutDraft>,
 ) -> Result<Json<dto::Version>, ApiError> {
     validated(&body.definition)?;
-    let draft = state.store.put_draft(auth.org(), &id, &body.definition.to_string()).await.or_not_found("workflow")?;
+    let draft =
+        state.store.tenant(auth.org()).put_draft(&id, &body.definition.to_string()).await.or_not_found("workflow")?;
     Ok(Json(dto::Version::from_store(draft)))
 }
 
@@ -174,7 +177,7 @@ async fn get_draft(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<dto::Version>, ApiError> {
-    let draft = state.store.get_version(auth.org(), &id, VersionRef::Draft).await.or_not_found("draft")?;
+    let draft = state.store.tenant(auth.org()).get_version(&id, VersionRef::Draft).await.or_not_found("draft")?;
     Ok(Json(dto::Version::from_store(draft)))
 }
 
@@ -186,7 +189,7 @@ async fn publish_draft(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<dto::Version>), ApiError> {
-    let published = state.store.publish_draft(auth.org(), &id).await.or_not_found("workflow")?;
+    let published = state.store.tenant(auth.org()).publish_draft(&id).await.or_not_found("workflow")?;
     Ok((StatusCode::CREATED, Json(dto::Version::from_store(published))))
 }
 
@@ -199,7 +202,7 @@ async fn list_versions(
     Path(id): Path<String>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<Page<dto::Version>>, ApiError> {
-    let found = state.store.list_versions(auth.org(), &id, &page.request()?).await.or_not_found("workflow")?;
+    let found = state.store.tenant(auth.org()).list_versions(&id, &page.request()?).await.or_not_found("workflow")?;
     Ok(Json(Page::from_store(found, dto::Version::from_store)))
 }
 
@@ -223,6 +226,6 @@ async fn get_version(
     Path((id, version)): Path<(String, String)>,
 ) -> Result<Json<dto::Version>, ApiError> {
     let which = version_ref(&version)?;
-    let found = state.store.get_version(auth.org(), &id, which).await.or_not_found("version")?;
+    let found = state.store.tenant(auth.org()).get_version(&id, which).await.or_not_found("version")?;
     Ok(Json(dto::Version::from_store(found)))
 }

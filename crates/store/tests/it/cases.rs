@@ -46,15 +46,18 @@ fn doc(name: &str) -> String {
     json!({"name": name, "startSegmentName": "a", "segments": []}).to_string()
 }
 
-async fn workflow(store: &Store, org: &str, name: &str) -> Result<store::Workflow, Failed> {
-    let new = NewWorkflow {
+fn new_workflow(name: &str) -> NewWorkflow {
+    NewWorkflow {
         name: name.into(),
         source_provider: Some("demo".into()),
         ty: WorkflowType::UserDefined,
         description: None,
         definition: doc(name),
-    };
-    Ok(store.create_workflow(org, new).await?)
+    }
+}
+
+async fn workflow(store: &Store, org: &str, name: &str) -> Result<store::Workflow, Failed> {
+    Ok(store.tenant(org).create_workflow(new_workflow(name)).await?)
 }
 
 fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRun {
@@ -78,69 +81,167 @@ async fn versions_drafts_and_publishing(store: Store, _: Clock) -> Result<(), Fa
     let w = workflow(&store, &org.id, "w").await?;
     check(w.latest_version == 1, "created at version 1")?;
     let patched = store
+        .tenant(&org.id)
         .update_workflow(
-            &org.id,
             &w.id,
             WorkflowPatch { definition: Some(doc("v2")), name: Some("renamed".into()), ..Default::default() },
         )
         .await?;
     check(patched.latest_version == 2 && patched.name == "renamed", "a new definition publishes version 2")?;
     check(
-        matches!(store.publish_draft(&org.id, &w.id).await, Err(Error::Conflict(_))),
+        matches!(store.tenant(&org.id).publish_draft(&w.id).await, Err(Error::Conflict(_))),
         "publishing without a draft conflicts",
     )?;
-    store.put_draft(&org.id, &w.id, &doc("draft-1")).await?;
-    store.put_draft(&org.id, &w.id, &doc("draft-2")).await?;
-    let draft = store.get_version(&org.id, &w.id, VersionRef::Draft).await?;
+    store.tenant(&org.id).put_draft(&w.id, &doc("draft-1")).await?;
+    store.tenant(&org.id).put_draft(&w.id, &doc("draft-2")).await?;
+    let draft = store.tenant(&org.id).get_version(&w.id, VersionRef::Draft).await?;
     check(draft.definition == doc("draft-2") && draft.version.is_none(), "the draft holds the last put")?;
-    let latest = store.get_version(&org.id, &w.id, VersionRef::Latest).await?;
+    let latest = store.tenant(&org.id).get_version(&w.id, VersionRef::Latest).await?;
     check(latest.definition == doc("v2"), "a draft does not change the latest version")?;
-    let published = store.publish_draft(&org.id, &w.id).await?;
+    let published = store.tenant(&org.id).publish_draft(&w.id).await?;
     check(published.version == Some(3), "publishing makes the next version")?;
     check(
-        matches!(store.get_version(&org.id, &w.id, VersionRef::Draft).await, Err(Error::NotFound)),
+        matches!(store.tenant(&org.id).get_version(&w.id, VersionRef::Draft).await, Err(Error::NotFound)),
         "publishing consumes the draft",
     )?;
-    let v1 = store.get_version(&org.id, &w.id, VersionRef::Number(1)).await?;
+    let v1 = store.tenant(&org.id).get_version(&w.id, VersionRef::Number(1)).await?;
     check(v1.definition == doc("w"), "published versions keep their definition")?;
-    let versions = store.list_versions(&org.id, &w.id, &PageRequest { limit: 2, cursor: None }).await?;
+    let versions = store.tenant(&org.id).list_versions(&w.id, &PageRequest { limit: 2, cursor: None }).await?;
     let numbers: Vec<_> = versions.items.iter().map(|v| v.version).collect();
     check(
         numbers == [Some(3), Some(2)] && versions.next_cursor.is_some(),
         format!("newest first, paged: {numbers:?}"),
     )?;
-    let rest = store.list_versions(&org.id, &w.id, &PageRequest { limit: 2, cursor: versions.next_cursor }).await?;
+    let rest =
+        store.tenant(&org.id).list_versions(&w.id, &PageRequest { limit: 2, cursor: versions.next_cursor }).await?;
     check(rest.items.len() == 1 && rest.items[0].version == Some(1) && rest.next_cursor.is_none(), "last page")
 }
 
 async fn deleted_workflows_stay_readable(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "gone").await?;
-    let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
-    store.delete_workflow(&org.id, &w.id).await?;
-    let listed = store.list_workflows(&org.id, &WorkflowFilter::default(), &PageRequest::default()).await?;
+    let run = store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
+    store.tenant(&org.id).delete_workflow(&w.id).await?;
+    let listed = store.tenant(&org.id).list_workflows(&WorkflowFilter::default(), &PageRequest::default()).await?;
     check(listed.items.is_empty(), "deleted workflows are not listed")?;
-    check(store.get_workflow(&org.id, &w.id).await?.deleted_at.is_some(), "but can be read")?;
-    store.get_version(&org.id, &w.id, VersionRef::Number(1)).await?;
-    store.get_run(&org.id, &run.id).await?;
-    check(matches!(store.put_draft(&org.id, &w.id, &doc("x")).await, Err(Error::NotFound)), "and no longer change")?;
-    check(matches!(store.delete_workflow(&org.id, &w.id).await, Err(Error::NotFound)), "deleting twice is not found")
+    check(store.tenant(&org.id).get_workflow(&w.id).await?.deleted_at.is_some(), "but can be read")?;
+    store.tenant(&org.id).get_version(&w.id, VersionRef::Number(1)).await?;
+    store.tenant(&org.id).get_run(&run.id).await?;
+    check(
+        matches!(store.tenant(&org.id).put_draft(&w.id, &doc("x")).await, Err(Error::NotFound)),
+        "and no longer change",
+    )?;
+    check(
+        matches!(store.tenant(&org.id).delete_workflow(&w.id).await, Err(Error::NotFound)),
+        "deleting twice is not found",
+    )
+}
+
+/// Every public method of `store::Tenant`, each exercised below from another
+/// organization's handle. `tenant_methods_are_all_covered` (a guard) fails when
+/// `Tenant` gains a method this list does not name.
+pub const ISOLATED_TENANT_METHODS: &[&str] = &[
+    "create_workflow",
+    "get_workflow",
+    "get_live_workflow",
+    "list_workflows",
+    "update_workflow",
+    "delete_workflow",
+    "put_draft",
+    "save_healed_draft",
+    "record_draft_check",
+    "get_version",
+    "list_versions",
+    "publish_draft",
+    "create_run",
+    "get_run",
+    "list_runs",
+    "list_segments",
+    "request_cancel",
+    "seed_completed_runs",
+    "create_api_key",
+    "list_api_keys",
+    "revoke_api_key",
+];
+
+/// The methods an isolation check has exercised, so the case can prove it missed none.
+#[derive(Default)]
+struct Covered(HashSet<&'static str>);
+
+impl Covered {
+    fn check(&mut self, method: &'static str, ok: bool, what: &str) -> Result<(), Failed> {
+        self.0.insert(method);
+        check(ok, format!("{method}: {what}"))
+    }
+
+    fn not_found<T>(&mut self, method: &'static str, result: store::Result<T>) -> Result<(), Failed> {
+        self.check(method, matches!(result, Err(Error::NotFound)), "another organization's row is not found")
+    }
 }
 
 async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed> {
-    let a = store.create_org("a").await?;
-    let b = store.create_org("b").await?;
-    let w = workflow(&store, &a.id, "mine").await?;
-    let run = store.create_run(&a.id, new_run(&w.id, false, 1)).await?;
-    check(matches!(store.get_workflow(&b.id, &w.id).await, Err(Error::NotFound)), "b cannot read a's workflow")?;
-    check(matches!(store.get_run(&b.id, &run.id).await, Err(Error::NotFound)), "b cannot read a's run")?;
-    check(matches!(store.request_cancel(&b.id, &run.id).await, Err(Error::NotFound)), "b cannot cancel a's run")?;
-    check(store.get_run(&a.id, &run.id).await?.status == RunStatus::Pending, "a's run is untouched")?;
-    check(matches!(store.delete_workflow(&b.id, &w.id).await, Err(Error::NotFound)), "b cannot delete a's workflow")?;
-    let listed = store.list_runs(&b.id, &RunFilter::default(), &PageRequest::default()).await?;
-    check(listed.items.is_empty(), "b lists none of a's runs")?;
-    let wl = store.list_workflows(&b.id, &WorkflowFilter::default(), &PageRequest::default()).await?;
-    check(wl.items.is_empty(), "b lists none of a's workflows")
+    let (a_org, b_org) = (store.create_org("a").await?, store.create_org("b").await?);
+    let (a, b) = (store.tenant(&a_org.id), store.tenant(&b_org.id));
+    let w = workflow(&store, &a_org.id, "mine").await?;
+    a.update_workflow(&w.id, WorkflowPatch { definition: Some(doc("v2")), ..Default::default() }).await?;
+    let run = a.create_run(new_run(&w.id, false, 1)).await?;
+    a.save_healed_draft(&w.id, &doc("healed"), &["healed".to_owned()], &run.id).await?;
+    let (key, clear) = a.create_api_key("a's", Role::Admin).await?;
+    let all = PageRequest::default();
+    let mut covered = Covered::default();
+
+    // What b creates is b's: it never lands in a's lists, and it cannot point at a's rows.
+    let theirs = b.create_workflow(new_workflow("theirs")).await?;
+    covered.check("create_workflow", theirs.org_id == b_org.id, "b's workflow belongs to b")?;
+    covered.not_found("create_run", b.create_run(new_run(&w.id, false, 1)).await)?;
+    covered.not_found("seed_completed_runs", b.seed_completed_runs(&w.id, 3).await)?;
+    let (b_key, b_clear) = b.create_api_key("b's", Role::Admin).await?;
+    let who = store.authenticate(&b_clear).await?.ok_or("b's key authenticates")?;
+    covered.check("create_api_key", who.org_id == b_org.id && b_key.org_id == b_org.id, "b's key is b's")?;
+
+    // a's rows are invisible to b.
+    covered.not_found("get_workflow", b.get_workflow(&w.id).await)?;
+    covered.not_found("get_live_workflow", b.get_live_workflow(&w.id).await)?;
+    let listed = b.list_workflows(&WorkflowFilter::default(), &all).await?;
+    covered.check("list_workflows", listed.items.iter().all(|x| x.id == theirs.id), "b lists only its own")?;
+    for which in [VersionRef::Draft, VersionRef::Latest, VersionRef::Number(1)] {
+        covered.not_found("get_version", b.get_version(&w.id, which).await)?;
+    }
+    covered.not_found("list_versions", b.list_versions(&w.id, &all).await)?;
+    covered.not_found("get_run", b.get_run(&run.id).await)?;
+    let runs = b.list_runs(&RunFilter::default(), &all).await?;
+    covered.check("list_runs", runs.items.is_empty(), "b lists none of a's runs")?;
+    let by_workflow = RunFilter { workflow_id: Some(w.id.clone()), ..Default::default() };
+    covered.check("list_runs", b.list_runs(&by_workflow, &all).await?.items.is_empty(), "not even by a's workflow")?;
+    covered.not_found("list_segments", b.list_segments(&run.id, SegmentCursor::default(), 100).await)?;
+    let keys = b.list_api_keys().await?;
+    covered.check("list_api_keys", keys.iter().all(|k| k.id == b_key.id), "b lists only its own keys")?;
+
+    // a's rows cannot be changed through b.
+    let rename = WorkflowPatch { name: Some("stolen".into()), definition: Some(doc("stolen")), ..Default::default() };
+    covered.not_found("update_workflow", b.update_workflow(&w.id, rename).await)?;
+    covered.not_found("put_draft", b.put_draft(&w.id, &doc("stolen")).await)?;
+    let notes = ["stolen".to_owned()];
+    covered.not_found("save_healed_draft", b.save_healed_draft(&w.id, &doc("stolen"), &notes, &run.id).await)?;
+    b.record_draft_check(&w.id, &run.id, false, Some("stolen".into())).await?;
+    let healing = a.get_version(&w.id, VersionRef::Draft).await?.healing.ok_or("a's draft is still healed")?;
+    covered.check("record_draft_check", healing.check_status == "PENDING", "a's draft check is untouched")?;
+    covered.not_found("publish_draft", b.publish_draft(&w.id).await)?;
+    covered.not_found("request_cancel", b.request_cancel(&run.id).await)?;
+    covered.not_found("revoke_api_key", b.revoke_api_key(&key.id).await)?;
+    covered.not_found("delete_workflow", b.delete_workflow(&w.id).await)?;
+
+    // And a finds everything as it left it.
+    let mine = a.get_workflow(&w.id).await?;
+    check(mine.name == "mine" && mine.latest_version == 2 && mine.deleted_at.is_none(), "a's workflow is untouched")?;
+    check(a.get_version(&w.id, VersionRef::Draft).await?.definition == doc("healed"), "a's draft is untouched")?;
+    let after = a.get_run(&run.id).await?;
+    check(after.status == RunStatus::Pending && !after.cancel_requested, "a's run is untouched")?;
+    check(a.list_runs(&RunFilter::default(), &all).await?.items.len() == 1, "no run was added to a")?;
+    check(store.authenticate(&clear).await?.is_some(), "a's key still authenticates")?;
+
+    let missed: Vec<_> = ISOLATED_TENANT_METHODS.iter().filter(|m| !covered.0.contains(*m)).collect();
+    check(missed.is_empty(), format!("tenant methods not exercised across organizations: {missed:?}"))
 }
 
 async fn api_keys_authenticate_until_revoked(store: Store, _: Clock) -> Result<(), Failed> {
@@ -151,8 +252,8 @@ async fn api_keys_authenticate_until_revoked(store: Store, _: Clock) -> Result<(
     let who = store.authenticate(&clear).await?.ok_or("the key authenticates")?;
     check(who.org_id == org.id && who.role == Role::Member && who.key_id == key.id, "principal")?;
     check(store.authenticate("sk_wrong").await?.is_none(), "unknown keys do not")?;
-    check(store.list_api_keys(&org.id).await?.len() == 1, "listed")?;
-    store.revoke_api_key(&org.id, &key.id).await?;
+    check(store.tenant(&org.id).list_api_keys().await?.len() == 1, "listed")?;
+    store.tenant(&org.id).revoke_api_key(&key.id).await?;
     check(store.authenticate(&clear).await?.is_none(), "revoked keys do not")
 }
 
@@ -163,13 +264,13 @@ async fn run_lists_page_without_gaps_or_duplicates(store: Store, _: Clock) -> Re
     let mut created = Vec::new();
     for i in 0..45 {
         let w = if i % 3 == 0 { &w2 } else { &w1 };
-        created.push(store.create_run(&org.id, new_run(&w.id, i % 5 == 0, 1)).await?.id);
+        created.push(store.tenant(&org.id).create_run(new_run(&w.id, i % 5 == 0, 1)).await?.id);
     }
     let mut seen = Vec::new();
     let mut page = PageRequest { limit: 20, cursor: None };
     let mut sizes = Vec::new();
     loop {
-        let got = store.list_runs(&org.id, &RunFilter::default(), &page).await?;
+        let got = store.tenant(&org.id).list_runs(&RunFilter::default(), &page).await?;
         sizes.push(got.items.len());
         seen.extend(got.items.into_iter().map(|r| r.run.id));
         match got.next_cursor {
@@ -182,22 +283,23 @@ async fn run_lists_page_without_gaps_or_duplicates(store: Store, _: Clock) -> Re
     check(seen == created, "every run once, newest first")?;
     let by_workflow = RunFilter { workflow_id: Some(w2.id.clone()), ..Default::default() };
     check(
-        store.list_runs(&org.id, &by_workflow, &PageRequest { limit: 100, cursor: None }).await?.items.len() == 15,
+        store.tenant(&org.id).list_runs(&by_workflow, &PageRequest { limit: 100, cursor: None }).await?.items.len()
+            == 15,
         "by workflow",
     )?;
     let tests = RunFilter { test: Some(true), ..Default::default() };
     check(
-        store.list_runs(&org.id, &tests, &PageRequest { limit: 100, cursor: None }).await?.items.len() == 9,
+        store.tenant(&org.id).list_runs(&tests, &PageRequest { limit: 100, cursor: None }).await?.items.len() == 9,
         "test runs",
     )?;
     let pending = RunFilter { status: Some(RunStatus::Pending), ..Default::default() };
     check(
-        store.list_runs(&org.id, &pending, &PageRequest { limit: 100, cursor: None }).await?.items.len() == 45,
+        store.tenant(&org.id).list_runs(&pending, &PageRequest { limit: 100, cursor: None }).await?.items.len() == 45,
         "by status",
     )?;
     let bad = PageRequest { limit: 20, cursor: Some("nonsense!".into()) };
     check(
-        matches!(store.list_runs(&org.id, &RunFilter::default(), &bad).await, Err(Error::BadCursor)),
+        matches!(store.tenant(&org.id).list_runs(&RunFilter::default(), &bad).await, Err(Error::BadCursor)),
         "bad cursors are rejected",
     )
 }
@@ -207,13 +309,13 @@ async fn paging_is_stable_while_runs_are_inserted(store: Store, _: Clock) -> Res
     let w = workflow(&store, &org.id, "w").await?;
     let mut before = HashSet::new();
     for _ in 0..30 {
-        before.insert(store.create_run(&org.id, new_run(&w.id, false, 1)).await?.id);
+        before.insert(store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?.id);
     }
     let inserter = {
         let (store, org_id, wid) = (store.clone(), org.id.clone(), w.id.clone());
         tokio::spawn(async move {
             for _ in 0..30 {
-                store.create_run(&org_id, new_run(&wid, false, 1)).await.expect("insert");
+                store.tenant(&org_id).create_run(new_run(&wid, false, 1)).await.expect("insert");
                 tokio::task::yield_now().await;
             }
         })
@@ -221,7 +323,7 @@ async fn paging_is_stable_while_runs_are_inserted(store: Store, _: Clock) -> Res
     let mut seen = Vec::new();
     let mut page = PageRequest { limit: 7, cursor: None };
     loop {
-        let got = store.list_runs(&org.id, &RunFilter::default(), &page).await?;
+        let got = store.tenant(&org.id).list_runs(&RunFilter::default(), &page).await?;
         seen.extend(got.items.into_iter().map(|r| r.run.id));
         match got.next_cursor {
             Some(c) => page.cursor = Some(c),
@@ -239,7 +341,7 @@ async fn concurrent_claims_take_each_run_once(store: Store, _: Clock) -> Result<
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
     for _ in 0..60 {
-        store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+        store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
     }
     let claimers = (0..6).map(|k| {
         let store = store.clone();
@@ -260,14 +362,14 @@ async fn concurrent_claims_take_each_run_once(store: Store, _: Clock) -> Result<
 async fn an_expired_lease_fails_the_run_as_worker_lost(store: Store, clock: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
-    let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    let run = store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
     let claimed = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
     check(claimed.lease.run_id == run.id && claimed.lease.attempt == 1, "first attempt")?;
     clock.advance(9_000);
     check(store.reap_expired().await? == (0, 0), "a live lease is left alone")?;
     clock.advance(2_000);
     check(store.reap_expired().await? == (0, 1), "an expired lease fails the run")?;
-    let after = store.get_run(&org.id, &run.id).await?;
+    let after = store.tenant(&org.id).get_run(&run.id).await?;
     let code = after.error.as_ref().map(|e| e.code.as_str());
     check(after.status == RunStatus::Failed && code == Some("WORKER_LOST"), format!("{after:?}"))?;
     check(store.heartbeat(&claimed.lease, 10_000).await?.is_none(), "the lost worker's heartbeat is refused")?;
@@ -278,11 +380,11 @@ async fn an_expired_lease_fails_the_run_as_worker_lost(store: Store, clock: Cloc
 async fn an_expired_lease_requeues_when_attempts_remain(store: Store, clock: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
-    let run = store.create_run(&org.id, new_run(&w.id, false, 2)).await?;
+    let run = store.tenant(&org.id).create_run(new_run(&w.id, false, 2)).await?;
     store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
     clock.advance(11_000);
     check(store.reap_expired().await? == (1, 0), "re-queued")?;
-    check(store.get_run(&org.id, &run.id).await?.status == RunStatus::Pending, "pending again")?;
+    check(store.tenant(&org.id).get_run(&run.id).await?.status == RunStatus::Pending, "pending again")?;
     let again = store.claim("w2", 10_000, ROOMY).await?.ok_or("claimed again")?;
     check(again.lease.attempt == 2, "second attempt counted")?;
     clock.advance(11_000);
@@ -292,28 +394,28 @@ async fn an_expired_lease_requeues_when_attempts_remain(store: Store, clock: Clo
 async fn heartbeats_keep_a_lease_alive(store: Store, clock: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
-    let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    let run = store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
     let claimed = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
     for _ in 0..5 {
         clock.advance(6_000);
         check(store.heartbeat(&claimed.lease, 10_000).await? == Some(false), "heartbeat accepted")?;
         check(store.reap_expired().await? == (0, 0), "lease alive")?;
     }
-    check(store.get_run(&org.id, &run.id).await?.status == RunStatus::InProgress, "still running")
+    check(store.tenant(&org.id).get_run(&run.id).await?.status == RunStatus::InProgress, "still running")
 }
 
 async fn cancelling_pending_and_running_runs(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
-    let running = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
-    let pending = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    let running = store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
+    let pending = store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
     let claimed = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
-    let cancelled = store.request_cancel(&org.id, &pending.id).await?;
+    let cancelled = store.tenant(&org.id).request_cancel(&pending.id).await?;
     check(
         cancelled.status == RunStatus::Cancelled && cancelled.completed_at.is_some(),
         "a pending run is cancelled at once",
     )?;
-    let asked = store.request_cancel(&org.id, &running.id).await?;
+    let asked = store.tenant(&org.id).request_cancel(&running.id).await?;
     check(asked.status == RunStatus::InProgress && asked.cancel_requested, "a running run is asked to stop")?;
     check(store.heartbeat(&claimed.lease, 10_000).await? == Some(true), "its worker hears it")?;
     check(store.claim("w2", 10_000, ROOMY).await?.is_none(), "a cancelled run is never claimed")
@@ -322,13 +424,13 @@ async fn cancelling_pending_and_running_runs(store: Store, _: Clock) -> Result<(
 async fn only_the_owner_finishes_a_run(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
-    let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    let run = store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
     let lease = store.claim("owner", 10_000, ROOMY).await?.ok_or("claimed")?.lease;
     let done = |status| Finish { status, outputs: Some(json!({"x": 1})), error: None };
     let intruder = Lease { worker: "intruder".into(), ..lease.clone() };
     check(!store.finish(&intruder, done(RunStatus::Failed)).await?, "another worker cannot finish it")?;
     check(store.finish(&lease, done(RunStatus::Completed)).await?, "the owner can")?;
-    let after = store.get_run(&org.id, &run.id).await?;
+    let after = store.tenant(&org.id).get_run(&run.id).await?;
     check(after.status == RunStatus::Completed && after.outputs == Some(json!({"x": 1})), "outputs stored")?;
     check(!store.finish(&lease, done(RunStatus::Failed)).await?, "a finished run stays finished")
 }
@@ -336,9 +438,9 @@ async fn only_the_owner_finishes_a_run(store: Store, _: Clock) -> Result<(), Fai
 async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
-    store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
     let lease = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?.lease;
-    let run = store.get_run(&org.id, &lease.run_id).await?;
+    let run = store.tenant(&org.id).get_run(&lease.run_id).await?;
     for sequence in 1..=3 {
         let error = (sequence == 3).then(|| RunError {
             segment_name: Some("s3".into()),
@@ -364,7 +466,7 @@ async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Fail
         };
         check(store.record_segment(&lease, &s).await?, "recorded under the lease")?;
     }
-    let all = store.list_segments(&org.id, &run.id, SegmentCursor::default(), 100).await?;
+    let all = store.tenant(&org.id).list_segments(&run.id, SegmentCursor::default(), 100).await?;
     let names: Vec<&str> = all.iter().map(|s| s.segment_name.as_str()).collect();
     check(names == ["s1", "s2", "s3"], format!("{names:?}"))?;
     check(
@@ -372,14 +474,14 @@ async fn segments_are_listed_in_order(store: Store, _: Clock) -> Result<(), Fail
         "fields round-trip",
     )?;
     check(
-        store.list_segments(&org.id, &run.id, SegmentCursor { attempt: 1, sequence: 2 }, 100).await?.len() == 1,
+        store.tenant(&org.id).list_segments(&run.id, SegmentCursor { attempt: 1, sequence: 2 }, 100).await?.len() == 1,
         "after a sequence",
     )?;
     check(
         all[1].tokens == Some((100, 7)) && all[1].fallback_error.is_some() && all[0].tokens.is_none(),
         "agent evidence",
     )?;
-    let totals = store.get_run(&org.id, &run.id).await?;
+    let totals = store.tenant(&org.id).get_run(&run.id).await?;
     check(totals.ai_fallback && (totals.input_tokens, totals.output_tokens) == (100, 7), "run totals")
 }
 
@@ -387,7 +489,7 @@ async fn metrics_counts(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
     for _ in 0..3 {
-        store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+        store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
     }
     store.claim("w", 1_000, ROOMY).await?;
     let counts = store.count_runs_by_status().await?;
@@ -401,26 +503,26 @@ async fn metrics_counts(store: Store, _: Clock) -> Result<(), Failed> {
 async fn healed_drafts_carry_their_notes_and_check(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
-    let run = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
-    store.save_healed_draft(&org.id, &w.id, &doc("healed"), &["segment 'a' healed".to_owned()], &run.id).await?;
-    let draft = store.get_version(&org.id, &w.id, VersionRef::Draft).await?;
+    let run = store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
+    store.tenant(&org.id).save_healed_draft(&w.id, &doc("healed"), &["segment 'a' healed".to_owned()], &run.id).await?;
+    let draft = store.tenant(&org.id).get_version(&w.id, VersionRef::Draft).await?;
     let healing = draft.healing.ok_or("healing recorded")?;
     check(
         healing.notes == ["segment 'a' healed"] && healing.from_run == run.id && healing.check_status == "PENDING",
         "notes",
     )?;
-    check(store.get_run(&org.id, &run.id).await?.healed_draft, "the run says it healed a draft")?;
+    check(store.tenant(&org.id).get_run(&run.id).await?.healed_draft, "the run says it healed a draft")?;
     check(
-        store.get_version(&org.id, &w.id, VersionRef::Latest).await?.definition == doc("w"),
+        store.tenant(&org.id).get_version(&w.id, VersionRef::Latest).await?.definition == doc("w"),
         "nothing was published",
     )?;
-    store.record_draft_check(&w.id, &run.id, true, None).await?;
-    let checked = store.get_version(&org.id, &w.id, VersionRef::Draft).await?.healing.ok_or("healing")?;
+    store.tenant(&org.id).record_draft_check(&w.id, &run.id, true, None).await?;
+    let checked = store.tenant(&org.id).get_version(&w.id, VersionRef::Draft).await?.healing.ok_or("healing")?;
     check(checked.check_status == "PASSED", "check recorded")?;
-    store.put_draft(&org.id, &w.id, &doc("by hand")).await?;
-    store.record_draft_check(&w.id, &run.id, false, Some("late".into())).await?;
+    store.tenant(&org.id).put_draft(&w.id, &doc("by hand")).await?;
+    store.tenant(&org.id).record_draft_check(&w.id, &run.id, false, Some("late".into())).await?;
     check(
-        store.get_version(&org.id, &w.id, VersionRef::Draft).await?.healing.is_none(),
+        store.tenant(&org.id).get_version(&w.id, VersionRef::Draft).await?.healing.is_none(),
         "a draft saved by hand is not a healed one",
     )
 }
@@ -447,7 +549,7 @@ async fn a_lost_lease_writes_nothing_and_the_next_attempt_records_afresh(
 ) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
-    let run = store.create_run(&org.id, new_run(&w.id, false, 2)).await?;
+    let run = store.tenant(&org.id).create_run(new_run(&w.id, false, 2)).await?;
     let first = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?.lease;
     check(store.record_segment(&first, &execution(1, 1, "a")).await?, "the first attempt records")?;
     clock.advance(11_000);
@@ -462,16 +564,19 @@ async fn a_lost_lease_writes_nothing_and_the_next_attempt_records_afresh(
     check(!store.finish(&first, late).await?, "and its result")?;
     check(store.set_current_segment(&second, "a").await?, "the live lease writes progress")?;
     check(store.record_segment(&second, &execution(2, 1, "a")).await?, "sequence 1 again, in attempt 2")?;
-    let all = store.list_segments(&org.id, &run.id, SegmentCursor::default(), 100).await?;
+    let all = store.tenant(&org.id).list_segments(&run.id, SegmentCursor::default(), 100).await?;
     let seen: Vec<(i64, i64, &str)> = all.iter().map(|s| (s.attempt, s.sequence, s.segment_name.as_str())).collect();
     check(seen == [(1, 1, "a"), (2, 1, "a")], format!("{seen:?}"))?;
     let after_first = SegmentCursor::after(&all[0]);
-    check(store.list_segments(&org.id, &run.id, after_first, 100).await?.len() == 1, "the cursor spans attempts")?;
-    let totals = store.get_run(&org.id, &run.id).await?;
+    check(
+        store.tenant(&org.id).list_segments(&run.id, after_first, 100).await?.len() == 1,
+        "the cursor spans attempts",
+    )?;
+    let totals = store.tenant(&org.id).get_run(&run.id).await?;
     check(totals.input_tokens == 20 && totals.current_segment.as_deref() == Some("a"), "only live writes count")?;
     let done = Finish { status: RunStatus::Completed, outputs: Some(json!({"x": 1})), error: None };
     check(store.finish(&second, done).await?, "the live lease finishes")?;
-    check(store.get_run(&org.id, &run.id).await?.outputs == Some(json!({"x": 1})), "with its outputs")
+    check(store.tenant(&org.id).get_run(&run.id).await?.outputs == Some(json!({"x": 1})), "with its outputs")
 }
 
 async fn claims_take_turns_between_organizations(store: Store, _: Clock) -> Result<(), Failed> {
@@ -480,9 +585,9 @@ async fn claims_take_turns_between_organizations(store: Store, _: Clock) -> Resu
     let wb = workflow(&store, &busy.id, "w").await?;
     let wq = workflow(&store, &quiet.id, "w").await?;
     for _ in 0..5 {
-        store.create_run(&busy.id, new_run(&wb.id, false, 1)).await?;
+        store.tenant(&busy.id).create_run(new_run(&wb.id, false, 1)).await?;
     }
-    let late = store.create_run(&quiet.id, new_run(&wq.id, false, 1)).await?;
+    let late = store.tenant(&quiet.id).create_run(new_run(&wq.id, false, 1)).await?;
     let mut order = Vec::new();
     while let Some(claimed) = store.claim("w1", 10_000, ROOMY).await? {
         order.push(if claimed.org_id == quiet.id { "quiet" } else { "busy" });
@@ -495,7 +600,7 @@ async fn one_organization_never_holds_every_slot(store: Store, _: Clock) -> Resu
     let busy = store.create_org("busy").await?;
     let wb = workflow(&store, &busy.id, "w").await?;
     for _ in 0..4 {
-        store.create_run(&busy.id, new_run(&wb.id, false, 1)).await?;
+        store.tenant(&busy.id).create_run(new_run(&wb.id, false, 1)).await?;
     }
     let one = Fairness { max_runs_per_org: 1 };
     check(store.claim("w1", 10_000, one).await?.is_some(), "first run")?;
@@ -504,7 +609,7 @@ async fn one_organization_never_holds_every_slot(store: Store, _: Clock) -> Resu
     check(store.claim("w1", 10_000, one).await?.is_none(), "with another organization, the cap holds")?;
     check(store.claim("w2", 10_000, one).await?.is_some(), "per worker: another worker still takes one")?;
     let wo = workflow(&store, &other.id, "w").await?;
-    let theirs = store.create_run(&other.id, new_run(&wo.id, false, 1)).await?;
+    let theirs = store.tenant(&other.id).create_run(new_run(&wo.id, false, 1)).await?;
     let claimed = store.claim("w1", 10_000, one).await?.ok_or("the other organization's run is claimed")?;
     check(claimed.lease.run_id == theirs.id, "the slot kept free serves the other organization")
 }
@@ -513,9 +618,9 @@ async fn runs_keep_the_time_limits_asked_for(store: Store, _: Clock) -> Result<(
     let org = store.create_org("acme").await?;
     let w = workflow(&store, &org.id, "w").await?;
     let limits = TimeLimits { segment_ms: Some(1_500), run_ms: Some(60_000) };
-    let run = store.create_run(&org.id, NewRun { limits, ..new_run(&w.id, false, 1) }).await?;
+    let run = store.tenant(&org.id).create_run(NewRun { limits, ..new_run(&w.id, false, 1) }).await?;
     check(run.limits == limits, "stored")?;
-    let plain = store.create_run(&org.id, new_run(&w.id, false, 1)).await?;
+    let plain = store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
     check(plain.limits == TimeLimits::default(), "none asked for: the worker's own")?;
     let claimed = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
     check(claimed.limits == limits, "the worker sees them")

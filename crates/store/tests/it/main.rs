@@ -4,6 +4,7 @@
 
 mod backends;
 mod cases;
+mod coverage;
 mod guards;
 
 use libtest_mimic::{Arguments, Trial};
@@ -17,5 +18,6 @@ fn main() {
             trials.push(Trial::test(format!("{}::{name}", backend.name()), move || backend.run(*case)));
         }
     }
+    trials.push(Trial::test("tenant_methods_are_all_covered", coverage::tenant_methods_are_all_covered));
     libtest_mimic::run(&args, trials).exit();
 }
