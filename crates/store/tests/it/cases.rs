@@ -38,7 +38,7 @@ cases![
     runs_keep_the_time_limits_asked_for,
 ];
 
-fn check(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
+pub(crate) fn check(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
     if ok { Ok(()) } else { Err(what.into().into()) }
 }
 
@@ -46,7 +46,7 @@ fn doc(name: &str) -> String {
     json!({"name": name, "startSegmentName": "a", "segments": []}).to_string()
 }
 
-async fn workflow(store: &Store, org: &str, name: &str) -> Result<store::Workflow, Failed> {
+pub(crate) async fn workflow(store: &Store, org: &str, name: &str) -> Result<store::Workflow, Failed> {
     let new = NewWorkflow {
         name: name.into(),
         source_provider: Some("demo".into()),
@@ -57,7 +57,7 @@ async fn workflow(store: &Store, org: &str, name: &str) -> Result<store::Workflo
     Ok(store.create_workflow(org, new).await?)
 }
 
-fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRun {
+pub(crate) fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRun {
     NewRun {
         workflow_id: workflow_id.into(),
         workflow_version: Some(1),
@@ -71,7 +71,7 @@ fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRun {
 }
 
 /// Fairness that never holds a claim back.
-const ROOMY: Fairness = Fairness { max_runs_per_org: 1_000 };
+pub(crate) const ROOMY: Fairness = Fairness { max_runs_per_org: 1_000 };
 
 async fn versions_drafts_and_publishing(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
@@ -425,7 +425,7 @@ async fn healed_drafts_carry_their_notes_and_check(store: Store, _: Clock) -> Re
     )
 }
 
-fn execution(attempt: i64, sequence: i64, name: &str) -> SegmentExecution {
+pub(crate) fn execution(attempt: i64, sequence: i64, name: &str) -> SegmentExecution {
     SegmentExecution {
         attempt,
         sequence,
