@@ -1,8 +1,16 @@
-//! `GET /v1/runs/{id}/events`: live progress as server-sent events. It reads
-//! the database, so it works whichever process or machine runs the run.
+//! `GET /v1/runs/{id}/events`: live progress as server-sent events, read from
+//! the store's feed of run events, so it works whichever process or machine
+//! runs the run.
 //!
 //! Events: `segment` (a segment execution finished), `run` (status or current
-//! segment changed), `end` (the finished run; the stream then closes).
+//! segment changed), `end` (the finished run; the stream then closes). Each
+//! carries the feed's `seq` as its `id`; a client reconnecting with
+//! `Last-Event-ID` gets what followed it.
+//!
+//! A viewer waits for the store's wakeups (this process's appends, and on
+//! PostgreSQL every process's through `LISTEN`), reading again only when its
+//! run changed, or after `FALLBACK_READ` in case a wakeup was missed (appends
+//! of other processes on SQLite, a reconnecting listener).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -10,77 +18,137 @@ use std::time::Duration;
 
 use crate::extract::Path;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::stream;
+use store::{RunEvent, RunEventKind};
+use tokio::sync::broadcast;
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::dto;
 use crate::error::{ApiError, NotFoundAs};
 
-const POLL: Duration = Duration::from_millis(200);
+/// How long a viewer waits without a wakeup before reading anyway.
+const FALLBACK_READ: Duration = Duration::from_secs(1);
+/// Events read at once.
+const BATCH: u32 = 100;
 
 struct Follow {
     state: AppState,
     org: String,
     run: String,
-    /// The last segment execution sent.
-    last: store::SegmentCursor,
+    /// The `seq` of the last feed event read.
+    after: i64,
+    /// Wakes when runs' feeds grow; subscribed before the first read.
+    wakeups: broadcast::Receiver<String>,
+    /// The status and segment of the last `run` event sent: a run event is sent only when they change.
     last_seen: Option<(store::RunStatus, Option<String>)>,
     queued: VecDeque<Event>,
+    /// The run had ended when the viewer came: its feed is complete, and once it is
+    /// read (a client resuming after the end), the stream closes instead of waiting.
+    ended_before: bool,
     done: bool,
 }
 
-fn event(name: &str, body: &impl serde::Serialize) -> Event {
-    Event::default().event(name).data(serde_json::to_string(body).unwrap_or_default())
+fn event(name: &str, seq: i64, body: &impl serde::Serialize) -> Event {
+    Event::default().event(name).id(seq.to_string()).data(serde_json::to_string(body).unwrap_or_default())
 }
 
 impl Follow {
-    /// Reads what changed since the last poll into `queued`: a change of the
-    /// running segment first, then finished segments, then the end.
-    async fn poll(&mut self) -> Result<(), store::Error> {
-        let run = self.state.store.tenant(&self.org).get_run(&self.run).await?;
-        let segments = self.state.store.tenant(&self.org).list_segments(&self.run, self.last, 100).await?;
-        let seen = Some((run.status, run.current_segment.clone()));
-        let finished = run.status.is_final();
-        let changed = seen != self.last_seen;
-        self.last_seen = seen;
-        if changed && !finished {
-            self.queued.push_back(event("run", &dto::Run::from(run.clone())));
-        }
-        for s in segments {
-            self.last = store::SegmentCursor::after(&s);
-            self.queued.push_back(event("segment", &dto::SegmentExecution::from(s)));
-        }
-        if finished {
-            // Segments recorded after the read above are still sent: the worker writes them before finishing.
-            for s in self.state.store.tenant(&self.org).list_segments(&self.run, self.last, 1000).await? {
-                self.last = store::SegmentCursor::after(&s);
-                self.queued.push_back(event("segment", &dto::SegmentExecution::from(s)));
+    /// Reads the feed after `after` into `queued`. `false` when there was nothing new.
+    async fn read(&mut self) -> Result<bool, store::Error> {
+        let events = self.state.store.tenant(&self.org).run_events(&self.run, self.after, BATCH).await?;
+        let any = !events.is_empty();
+        self.done = !any && self.ended_before;
+        for e in events {
+            self.after = e.seq;
+            self.translate(e).await?;
+            if self.done {
+                break;
             }
-            self.queued.push_back(event("end", &dto::Run::from(run)));
         }
-        self.done = finished;
+        Ok(any)
+    }
+
+    /// Turns a feed event into what viewers have always received.
+    async fn translate(&mut self, e: RunEvent) -> Result<(), store::Error> {
+        match e.kind {
+            RunEventKind::SegmentFinished => {
+                if let Some(s) = e.segment_execution()? {
+                    self.queued.push_back(event("segment", e.seq, &dto::SegmentExecution::from(s)));
+                }
+            }
+            RunEventKind::Finished => {
+                let run = self.state.store.tenant(&self.org).get_run(&self.run).await?;
+                self.queued.push_back(event("end", e.seq, &dto::Run::from(run)));
+                self.done = true;
+            }
+            RunEventKind::Created
+            | RunEventKind::Started
+            | RunEventKind::SegmentStarted
+            | RunEventKind::CancelRequested
+            | RunEventKind::Requeued => {
+                // The run as it is now: a finished run's `end` follows instead.
+                let run = self.state.store.tenant(&self.org).get_run(&self.run).await?;
+                let seen = Some((run.status, run.current_segment.clone()));
+                if !run.status.is_final() && seen != self.last_seen {
+                    self.last_seen = seen;
+                    self.queued.push_back(event("run", e.seq, &dto::Run::from(run)));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Returns when this run's feed may have grown, or after `FALLBACK_READ`.
+    async fn wait(&mut self) {
+        let woken = async {
+            loop {
+                match self.wakeups.recv().await {
+                    Ok(run) if run == self.run => return,
+                    Ok(_) => continue,
+                    // Missed wakeups may have been ours.
+                    Err(broadcast::error::RecvError::Lagged(_)) => return,
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(FALLBACK_READ, woken).await;
     }
 }
 
+/// The `seq` after which a reconnecting client resumes (`Last-Event-ID`); 0 from the start.
+fn resume_after(headers: &HeaderMap) -> i64 {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|seq| *seq > 0)
+        .unwrap_or(0)
+}
+
 #[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs",
-    responses((status = 200, content_type = "text/event-stream", description = "segment, run and end events"), (status = 404)))]
+    params(("Last-Event-ID" = Option<i64>, Header, description = "resume after this event id")),
+    responses((status = 200, content_type = "text/event-stream", description = "segment, run and end events, each with an id"), (status = 404)))]
 pub async fn run_events(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    state.store.tenant(auth.org()).get_run(&id).await.or_not_found("run")?;
+    let wakeups = state.store.event_wakeups();
+    let run = state.store.tenant(auth.org()).get_run(&id).await.or_not_found("run")?;
     let follow = Follow {
+        wakeups,
         state,
         org: auth.org().to_owned(),
         run: id,
-        last: store::SegmentCursor::default(),
+        after: resume_after(&headers),
         last_seen: None,
         queued: VecDeque::new(),
+        ended_before: run.status.is_final(),
         done: false,
     };
     let events = stream::unfold(follow, |mut f| async move {
@@ -91,12 +159,13 @@ pub async fn run_events(
             if f.done {
                 return None;
             }
-            if let Err(e) = f.poll().await {
-                tracing::warn!("run events: {e}");
-                return None;
-            }
-            if f.queued.is_empty() {
-                tokio::time::sleep(POLL).await;
+            match f.read().await {
+                Ok(true) => {}
+                Ok(false) => f.wait().await,
+                Err(e) => {
+                    tracing::warn!("run events: {e}");
+                    return None;
+                }
             }
         }
     });

@@ -22,6 +22,8 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
     pub(crate) clock: Clock,
+    /// Wakes readers of run events (`events.rs`); shared by every clone.
+    pub(crate) wakeups: std::sync::Arc<crate::events::Wakeups>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -55,7 +57,8 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, backend, clock: Clock::system() })
+        let listen_url = (backend == Backend::Postgres).then(|| url.to_owned());
+        Ok(Store { pool, backend, clock: Clock::system(), wakeups: crate::events::Wakeups::new(listen_url) })
     }
 
     /// Opens (creating if needed) the SQLite database at `path`.

@@ -1,6 +1,7 @@
 //! Persistence for the service: organizations and API keys, workflows with
 //! versions and drafts, runs (which are also the queue) and their segment
-//! executions. SQLite by default, PostgreSQL for many workers.
+//! executions, and the feed of run events. SQLite by default, PostgreSQL for
+//! many workers.
 //!
 //! Only this crate knows SQL. Both backends run the same statements through
 //! sqlx's `Any` driver; the few differences (row locking, identity columns)
@@ -9,6 +10,7 @@
 
 mod clock;
 mod db;
+mod events;
 mod ids;
 pub mod limits;
 mod model;
@@ -21,6 +23,7 @@ mod workflows;
 
 pub use clock::Clock;
 pub use db::{Backend, Store};
+pub use events::{RunEvent, RunEventKind};
 pub use ids::{hash_key, new_id};
 pub use model::*;
 pub use queue::{ClaimedRun, Fairness, Finish, Lease};

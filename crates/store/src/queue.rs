@@ -4,9 +4,11 @@
 //! re-queued when it asked for more attempts: browser workflows are not
 //! idempotent, so nothing is re-executed silently.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use sqlx::any::AnyRow;
 
 use crate::db::{Backend, Bind, error_json, int, opt_int, query, text};
+use crate::events::{self, RunEventKind};
 use crate::{Result, RunError, RunStatus, SegmentExecution, Store, TimeLimits};
 
 /// A worker's hold on one attempt of a run. Every write the worker makes for the
@@ -102,6 +104,7 @@ impl Store {
              ORDER BY (SELECT COUNT(*) FROM runs q WHERE q.org_id = o.id AND q.status = $1), r.seq LIMIT 1 {lock}) \
              RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts, segment_timeout_ms, run_timeout_ms"
         );
+        let mut tx = self.pool.begin().await?;
         let row = query(
             &statement,
             vec![
@@ -113,22 +116,32 @@ impl Store {
                 fairness.max_runs_per_org.max(1).into(),
             ],
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.map(|r| {
-            Ok(ClaimedRun {
-                lease: Lease { run_id: text(&r, "id")?, worker: worker.to_owned(), attempt: int(&r, "attempts")? },
-                org_id: text(&r, "org_id")?,
-                workflow_id: text(&r, "workflow_id")?,
-                definition: text(&r, "definition")?,
-                sealed_inputs: text(&r, "sealed_inputs")?,
-                limits: TimeLimits {
-                    segment_ms: opt_int(&r, "segment_timeout_ms")?,
-                    run_ms: opt_int(&r, "run_timeout_ms")?,
-                },
+        let claimed = row
+            .map(|r| {
+                Ok::<_, crate::Error>(ClaimedRun {
+                    lease: Lease { run_id: text(&r, "id")?, worker: worker.to_owned(), attempt: int(&r, "attempts")? },
+                    org_id: text(&r, "org_id")?,
+                    workflow_id: text(&r, "workflow_id")?,
+                    definition: text(&r, "definition")?,
+                    sealed_inputs: text(&r, "sealed_inputs")?,
+                    limits: TimeLimits {
+                        segment_ms: opt_int(&r, "segment_timeout_ms")?,
+                        run_ms: opt_int(&r, "run_timeout_ms")?,
+                    },
+                })
             })
-        })
-        .transpose()
+            .transpose()?;
+        if let Some(c) = &claimed {
+            let payload = json!({"worker": worker});
+            events::append(&mut tx, self.backend, &c.lease.run_id, RunEventKind::Started, &payload, now).await?;
+        }
+        tx.commit().await?;
+        if let Some(c) = &claimed {
+            self.wakeups.wake(&c.lease.run_id);
+        }
+        Ok(claimed)
     }
 
     /// Extends the lease. `None`: the lease is gone (it expired and the reaper
@@ -150,10 +163,18 @@ impl Store {
     pub async fn set_current_segment(&self, lease: &Lease, segment: &str) -> Result<bool> {
         let mut binds = vec![segment.into()];
         binds.extend(lease.binds());
-        let done = query(&format!("UPDATE runs SET current_segment = $1 WHERE {}", held(2)), binds)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let mut tx = self.pool.begin().await?;
+        let done =
+            query(&format!("UPDATE runs SET current_segment = $1 WHERE {}", held(2)), binds).execute(&mut *tx).await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let payload = json!({"segment": segment});
+        let now = self.clock.now_ms();
+        events::append(&mut tx, self.backend, &lease.run_id, RunEventKind::SegmentStarted, &payload, now).await?;
+        tx.commit().await?;
+        self.wakeups.wake(&lease.run_id);
+        Ok(true)
     }
 
     /// Records a finished segment execution of the lease's attempt and adds its
@@ -202,19 +223,25 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
+        let payload = events::segment_payload(lease.attempt, s);
+        let now = self.clock.now_ms();
+        events::append(&mut tx, self.backend, &lease.run_id, RunEventKind::SegmentFinished, &payload, now).await?;
         tx.commit().await?;
+        self.wakeups.wake(&lease.run_id);
         Ok(true)
     }
 
     /// Ends the lease's run. `false` when the lease is gone.
     pub async fn finish(&self, lease: &Lease, finish: Finish) -> Result<bool> {
+        let now = self.clock.now_ms();
         let mut binds = vec![
             finish.status.as_str().into(),
             finish.outputs.map(|o| o.to_string()).into(),
             finish.error.as_ref().map(error_json).into(),
-            self.clock.now_ms().into(),
+            now.into(),
         ];
         binds.extend(lease.binds());
+        let mut tx = self.pool.begin().await?;
         let done = query(
             &format!(
                 "UPDATE runs SET status = $1, outputs = $2, error = $3, completed_at = $4, lease_owner = NULL, \
@@ -223,9 +250,16 @@ impl Store {
             ),
             binds,
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let payload = events::finished_payload(finish.status, finish.error.as_ref());
+        events::append(&mut tx, self.backend, &lease.run_id, RunEventKind::Finished, &payload, now).await?;
+        tx.commit().await?;
+        self.wakeups.wake(&lease.run_id);
+        Ok(true)
     }
 
     /// Handles runs whose lease expired: re-queues those with attempts left,
@@ -233,31 +267,41 @@ impl Store {
     pub async fn reap_expired(&self) -> Result<(u64, u64)> {
         let now = self.clock.now_ms();
         let in_progress = RunStatus::InProgress.as_str();
-        let requeued = query(
+        let mut tx = self.pool.begin().await?;
+        let requeued = ids(query(
             "UPDATE runs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, current_segment = NULL \
-             WHERE status = $2 AND lease_expires_at < $3 AND attempts < max_attempts AND cancel_requested = 0",
+             WHERE status = $2 AND lease_expires_at < $3 AND attempts < max_attempts AND cancel_requested = 0 RETURNING id",
             vec![RunStatus::Pending.as_str().into(), in_progress.into(), now.into()],
         )
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        let error = error_json(&RunError {
+        .fetch_all(&mut *tx)
+        .await?)?;
+        for run_id in &requeued {
+            events::append(&mut tx, self.backend, run_id, RunEventKind::Requeued, &json!({}), now).await?;
+        }
+        let error = RunError {
             segment_name: None,
             code: "WORKER_LOST".into(),
             message:
                 "the worker executing this run stopped responding; browser workflows are not re-run automatically \
                       (set maxAttempts to allow it)"
                     .into(),
-        });
-        let failed = query(
+        };
+        let failed = ids(query(
             "UPDATE runs SET status = $1, error = $2, completed_at = $3, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE status = $4 AND lease_expires_at < $3",
-            vec![RunStatus::Failed.as_str().into(), error.into(), now.into(), in_progress.into()],
+             WHERE status = $4 AND lease_expires_at < $3 RETURNING id",
+            vec![RunStatus::Failed.as_str().into(), error_json(&error).into(), now.into(), in_progress.into()],
         )
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok((requeued, failed))
+        .fetch_all(&mut *tx)
+        .await?)?;
+        let payload = events::finished_payload(RunStatus::Failed, Some(&error));
+        for run_id in &failed {
+            events::append(&mut tx, self.backend, run_id, RunEventKind::Finished, &payload, now).await?;
+        }
+        tx.commit().await?;
+        for run_id in requeued.iter().chain(&failed) {
+            self.wakeups.wake(run_id);
+        }
+        Ok((requeued.len() as u64, failed.len() as u64))
     }
 
     /// Pending runs across all organizations.
@@ -267,4 +311,9 @@ impl Store {
             .await?;
         int(&row, "n")
     }
+}
+
+/// The `id` column of rows an `UPDATE … RETURNING id` changed.
+fn ids(rows: Vec<AnyRow>) -> Result<Vec<String>> {
+    rows.iter().map(|r| text(r, "id")).collect()
 }

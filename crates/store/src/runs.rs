@@ -2,6 +2,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 
 use crate::db::{Sql, int, opt_int, opt_json, opt_text, page_of, paginate, query, text};
+use crate::events::{self, RunEventKind};
 use crate::ids::new_id;
 use crate::{
     Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store, Tenant, TimeLimits,
@@ -69,6 +70,8 @@ impl Tenant<'_> {
         // A workflow never changes organization, so checking first cannot race.
         self.get_workflow(&new.workflow_id).await?;
         let id = new_id("run");
+        let now = self.store.clock.now_ms();
+        let mut tx = self.store.pool.begin().await?;
         query(
             "INSERT INTO runs (id, org_id, workflow_id, workflow_version, definition, inputs, sealed_inputs, status, test, \
              attempts, max_attempts, cancel_requested, created_at, segment_timeout_ms, run_timeout_ms) \
@@ -84,13 +87,17 @@ impl Tenant<'_> {
                 RunStatus::Pending.as_str().into(),
                 new.test.into(),
                 new.max_attempts.into(),
-                self.store.clock.now_ms().into(),
+                now.into(),
                 new.limits.segment_ms.into(),
                 new.limits.run_ms.into(),
             ],
         )
-        .execute(&self.store.pool)
+        .execute(&mut *tx)
         .await?;
+        let payload = serde_json::json!({"status": RunStatus::Pending.as_str()});
+        events::append(&mut tx, self.store.backend, &id, RunEventKind::Created, &payload, now).await?;
+        tx.commit().await?;
+        self.store.wakeups.wake(&id);
         self.get_run(&id).await
     }
 
@@ -137,30 +144,46 @@ impl Tenant<'_> {
     /// Cancels a pending run at once; asks the worker of a running one to stop.
     pub async fn request_cancel(&self, id: &str) -> Result<Run> {
         let now = self.store.clock.now_ms();
-        let error = crate::db::error_json(&RunError {
+        let error = RunError {
             segment_name: None,
             code: "CANCELLED".into(),
             message: "the run was cancelled before it started".into(),
-        });
-        query(
+        };
+        let mut tx = self.store.pool.begin().await?;
+        let cancelled = query(
             "UPDATE runs SET status = $1, completed_at = $2, error = $3 WHERE id = $4 AND org_id = $5 AND status = $6",
             vec![
                 RunStatus::Cancelled.as_str().into(),
                 now.into(),
-                error.into(),
+                crate::db::error_json(&error).into(),
                 id.into(),
                 self.org_id.into(),
                 RunStatus::Pending.as_str().into(),
             ],
         )
-        .execute(&self.store.pool)
+        .execute(&mut *tx)
         .await?;
-        query(
-            "UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND org_id = $2 AND status = $3",
+        // Asking twice changes nothing, and tells nothing new.
+        let asked = query(
+            "UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND org_id = $2 AND status = $3 AND cancel_requested = 0",
             vec![id.into(), self.org_id.into(), RunStatus::InProgress.as_str().into()],
         )
-        .execute(&self.store.pool)
+        .execute(&mut *tx)
         .await?;
+        let event = if cancelled.rows_affected() == 1 {
+            Some((RunEventKind::Finished, events::finished_payload(RunStatus::Cancelled, Some(&error))))
+        } else if asked.rows_affected() == 1 {
+            Some((RunEventKind::CancelRequested, serde_json::json!({})))
+        } else {
+            None
+        };
+        if let Some((kind, payload)) = &event {
+            events::append(&mut tx, self.store.backend, id, *kind, payload, now).await?;
+        }
+        tx.commit().await?;
+        if event.is_some() {
+            self.store.wakeups.wake(id);
+        }
         self.get_run(id).await
     }
 }
@@ -234,7 +257,7 @@ fn segment(row: &AnyRow) -> Result<SegmentExecution> {
     })
 }
 
-fn run_error(v: &Value) -> RunError {
+pub(crate) fn run_error(v: &Value) -> RunError {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     RunError {
         segment_name: s("segmentName"),

@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod events;
 mod fairness;
 mod hostile;
 mod nesting;

@@ -97,6 +97,16 @@ impl TestServer {
         server
     }
 
+    /// A second store on the same database, as another process would open it
+    /// (SQLite: the same file; PostgreSQL: the same database).
+    pub async fn another_process_store(&self) -> Store {
+        match &self.postgres {
+            Some((admin, name)) => Store::connect(&testkit::postgres::database_url(admin, name)).await,
+            None => Store::open_sqlite(&self._dir.path().join("segue.db")).await,
+        }
+        .expect("second store")
+    }
+
     /// Starts in-process workers with a segment time limit.
     pub fn spawn_workers(&self, concurrency: usize, segment_timeout: Duration) {
         self.spawn_workers_with_agent(concurrency, segment_timeout, None);

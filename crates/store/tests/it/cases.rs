@@ -38,7 +38,7 @@ cases![
     runs_keep_the_time_limits_asked_for,
 ];
 
-fn check(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
+pub(crate) fn check(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
     if ok { Ok(()) } else { Err(what.into().into()) }
 }
 
@@ -56,11 +56,11 @@ fn new_workflow(name: &str) -> NewWorkflow {
     }
 }
 
-async fn workflow(store: &Store, org: &str, name: &str) -> Result<store::Workflow, Failed> {
+pub(crate) async fn workflow(store: &Store, org: &str, name: &str) -> Result<store::Workflow, Failed> {
     Ok(store.tenant(org).create_workflow(new_workflow(name)).await?)
 }
 
-fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRun {
+pub(crate) fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRun {
     NewRun {
         workflow_id: workflow_id.into(),
         workflow_version: Some(1),
@@ -74,7 +74,7 @@ fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRun {
 }
 
 /// Fairness that never holds a claim back.
-const ROOMY: Fairness = Fairness { max_runs_per_org: 1_000 };
+pub(crate) const ROOMY: Fairness = Fairness { max_runs_per_org: 1_000 };
 
 async fn versions_drafts_and_publishing(store: Store, _: Clock) -> Result<(), Failed> {
     let org = store.create_org("acme").await?;
@@ -157,6 +157,7 @@ pub const ISOLATED_TENANT_METHODS: &[&str] = &[
     "get_run",
     "list_runs",
     "list_segments",
+    "run_events",
     "request_cancel",
     "seed_completed_runs",
     "create_api_key",
@@ -214,6 +215,8 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     let by_workflow = RunFilter { workflow_id: Some(w.id.clone()), ..Default::default() };
     covered.check("list_runs", b.list_runs(&by_workflow, &all).await?.items.is_empty(), "not even by a's workflow")?;
     covered.not_found("list_segments", b.list_segments(&run.id, SegmentCursor::default(), 100).await)?;
+    check(!a.run_events(&run.id, 0, 100).await?.is_empty(), "a's run has events")?;
+    covered.check("run_events", b.run_events(&run.id, 0, 100).await?.is_empty(), "b reads none of a's run events")?;
     let keys = b.list_api_keys().await?;
     covered.check("list_api_keys", keys.iter().all(|k| k.id == b_key.id), "b lists only its own keys")?;
 
@@ -527,7 +530,7 @@ async fn healed_drafts_carry_their_notes_and_check(store: Store, _: Clock) -> Re
     )
 }
 
-fn execution(attempt: i64, sequence: i64, name: &str) -> SegmentExecution {
+pub(crate) fn execution(attempt: i64, sequence: i64, name: &str) -> SegmentExecution {
     SegmentExecution {
         attempt,
         sequence,
