@@ -166,9 +166,37 @@ pub(crate) fn finished_payload(status: RunStatus, error: Option<&RunError>) -> V
     json!({"status": status.as_str(), "error": error.map(error_value)})
 }
 
+/// One change a transaction made to a run, to be told in the run's feed.
+pub(crate) struct Told<'a> {
+    pub run_id: &'a str,
+    pub kind: RunEventKind,
+    pub payload: Value,
+}
+
+impl Store {
+    /// Appends `told` to the runs' feeds inside `tx`, which wrote the changes they
+    /// tell of, commits, then wakes this process's readers: what commits is told,
+    /// what rolls back is not, and nobody is woken before the rows are visible.
+    pub(crate) async fn commit_telling(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        told: &[Told<'_>],
+        at: i64,
+    ) -> Result<()> {
+        for t in told {
+            append(&mut tx, self.backend, t.run_id, t.kind, &t.payload, at).await?;
+        }
+        tx.commit().await?;
+        for t in told {
+            self.wakeups.wake(t.run_id);
+        }
+        Ok(())
+    }
+}
+
 /// Appends an event to `run_id`'s feed inside the caller's transaction, which has
 /// just written the run's row. The organization and attempt are the row's own.
-pub(crate) async fn append(
+async fn append(
     tx: &mut AnyConnection,
     backend: Backend,
     run_id: &str,

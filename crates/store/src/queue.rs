@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
 use crate::db::{Backend, Bind, error_json, int, opt_int, query, text};
-use crate::events::{self, RunEventKind};
+use crate::events::{self, RunEventKind, Told};
 use crate::{Result, RunError, RunStatus, SegmentExecution, Store, TimeLimits};
 
 /// A worker's hold on one attempt of a run. Every write the worker makes for the
@@ -133,14 +133,11 @@ impl Store {
                 })
             })
             .transpose()?;
-        if let Some(c) = &claimed {
-            let payload = json!({"worker": worker});
-            events::append(&mut tx, self.backend, &c.lease.run_id, RunEventKind::Started, &payload, now).await?;
-        }
-        tx.commit().await?;
-        if let Some(c) = &claimed {
-            self.wakeups.wake(&c.lease.run_id);
-        }
+        let told: Vec<Told> = claimed
+            .iter()
+            .map(|c| Told { run_id: &c.lease.run_id, kind: RunEventKind::Started, payload: json!({"worker": worker}) })
+            .collect();
+        self.commit_telling(tx, &told, now).await?;
         Ok(claimed)
     }
 
@@ -169,11 +166,9 @@ impl Store {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        let payload = json!({"segment": segment});
-        let now = self.clock.now_ms();
-        events::append(&mut tx, self.backend, &lease.run_id, RunEventKind::SegmentStarted, &payload, now).await?;
-        tx.commit().await?;
-        self.wakeups.wake(&lease.run_id);
+        let told =
+            Told { run_id: &lease.run_id, kind: RunEventKind::SegmentStarted, payload: json!({"segment": segment}) };
+        self.commit_telling(tx, &[told], self.clock.now_ms()).await?;
         Ok(true)
     }
 
@@ -224,10 +219,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let payload = events::segment_payload(lease.attempt, s);
-        let now = self.clock.now_ms();
-        events::append(&mut tx, self.backend, &lease.run_id, RunEventKind::SegmentFinished, &payload, now).await?;
-        tx.commit().await?;
-        self.wakeups.wake(&lease.run_id);
+        let told = Told { run_id: &lease.run_id, kind: RunEventKind::SegmentFinished, payload };
+        self.commit_telling(tx, &[told], self.clock.now_ms()).await?;
         Ok(true)
     }
 
@@ -256,9 +249,7 @@ impl Store {
             return Ok(false);
         }
         let payload = events::finished_payload(finish.status, finish.error.as_ref());
-        events::append(&mut tx, self.backend, &lease.run_id, RunEventKind::Finished, &payload, now).await?;
-        tx.commit().await?;
-        self.wakeups.wake(&lease.run_id);
+        self.commit_telling(tx, &[Told { run_id: &lease.run_id, kind: RunEventKind::Finished, payload }], now).await?;
         Ok(true)
     }
 
@@ -275,9 +266,6 @@ impl Store {
         )
         .fetch_all(&mut *tx)
         .await?)?;
-        for run_id in &requeued {
-            events::append(&mut tx, self.backend, run_id, RunEventKind::Requeued, &json!({}), now).await?;
-        }
         let error = RunError {
             segment_name: None,
             code: "WORKER_LOST".into(),
@@ -293,14 +281,13 @@ impl Store {
         )
         .fetch_all(&mut *tx)
         .await?)?;
-        let payload = events::finished_payload(RunStatus::Failed, Some(&error));
-        for run_id in &failed {
-            events::append(&mut tx, self.backend, run_id, RunEventKind::Finished, &payload, now).await?;
-        }
-        tx.commit().await?;
-        for run_id in requeued.iter().chain(&failed) {
-            self.wakeups.wake(run_id);
-        }
+        let lost = events::finished_payload(RunStatus::Failed, Some(&error));
+        let told: Vec<Told> = requeued
+            .iter()
+            .map(|run_id| Told { run_id, kind: RunEventKind::Requeued, payload: json!({}) })
+            .chain(failed.iter().map(|run_id| Told { run_id, kind: RunEventKind::Finished, payload: lost.clone() }))
+            .collect();
+        self.commit_telling(tx, &told, now).await?;
         Ok((requeued.len() as u64, failed.len() as u64))
     }
 

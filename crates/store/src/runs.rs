@@ -2,7 +2,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 
 use crate::db::{Sql, int, opt_int, opt_json, opt_text, page_of, paginate, query, text};
-use crate::events::{self, RunEventKind};
+use crate::events::{self, RunEventKind, Told};
 use crate::ids::new_id;
 use crate::{
     Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store, Tenant, TimeLimits,
@@ -95,9 +95,7 @@ impl Tenant<'_> {
         .execute(&mut *tx)
         .await?;
         let payload = serde_json::json!({"status": RunStatus::Pending.as_str()});
-        events::append(&mut tx, self.store.backend, &id, RunEventKind::Created, &payload, now).await?;
-        tx.commit().await?;
-        self.store.wakeups.wake(&id);
+        self.store.commit_telling(tx, &[Told { run_id: &id, kind: RunEventKind::Created, payload }], now).await?;
         self.get_run(&id).await
     }
 
@@ -170,20 +168,15 @@ impl Tenant<'_> {
         )
         .execute(&mut *tx)
         .await?;
-        let event = if cancelled.rows_affected() == 1 {
-            Some((RunEventKind::Finished, events::finished_payload(RunStatus::Cancelled, Some(&error))))
+        let told = if cancelled.rows_affected() == 1 {
+            let payload = events::finished_payload(RunStatus::Cancelled, Some(&error));
+            vec![Told { run_id: id, kind: RunEventKind::Finished, payload }]
         } else if asked.rows_affected() == 1 {
-            Some((RunEventKind::CancelRequested, serde_json::json!({})))
+            vec![Told { run_id: id, kind: RunEventKind::CancelRequested, payload: serde_json::json!({}) }]
         } else {
-            None
+            vec![]
         };
-        if let Some((kind, payload)) = &event {
-            events::append(&mut tx, self.store.backend, id, *kind, payload, now).await?;
-        }
-        tx.commit().await?;
-        if event.is_some() {
-            self.store.wakeups.wake(id);
-        }
+        self.store.commit_telling(tx, &told, now).await?;
         self.get_run(id).await
     }
 }
