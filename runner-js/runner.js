@@ -130,10 +130,14 @@ async function readBody(response, entry) {
   }
 }
 
-async function open({ recordNetwork }) {
+async function open({ recordNetwork, storageState }) {
   if (!browser) throw new Error('browser not launched');
-  if (session) await close();
-  const context = await browser.newContext({ acceptDownloads: true });
+  // Closing it here would throw away another run's page (and its cookies) without a word.
+  if (session) throw new Error('a browser session is already open; close it first');
+  const options = { acceptDownloads: true };
+  // Cookies and local storage a login run exported: the run starts signed in.
+  if (storageState) options.storageState = storageState;
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   session = { context, page, responses: [], pending: new Set() };
   scripts.clear();
@@ -401,6 +405,12 @@ async function act({ tool, args }) {
   return { url: page.url(), locator };
 }
 
+// Cookies and local storage of the open session, for a later run to start from.
+async function storageState() {
+  if (!session) throw new Error('no browser session open');
+  return { state: await session.context.storageState() };
+}
+
 async function close() {
   if (!session) return {};
   const { context } = session;
@@ -416,7 +426,7 @@ async function shutdown() {
   return {};
 }
 
-const ops = { launch, open, code: runCode, route, observe, act, locate, close, shutdown };
+const ops = { launch, open, code: runCode, route, observe, act, locate, storageState, close, shutdown };
 
 function errorMessage(e) {
   if (e instanceof Error || (e && typeof e.message === 'string')) return e.message;

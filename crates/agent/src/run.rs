@@ -1,7 +1,7 @@
 use std::time::Instant;
 
 use engine::{Masked, Redactor};
-use runner::Runner;
+use runner::Browser;
 use serde_json::{Map, Value};
 use workflow::{ParamType, Segment};
 
@@ -60,7 +60,7 @@ impl Agent {
     }
 
     /// Runs the loop. `Err` only when the browser runner itself failed.
-    pub async fn run(&self, task: Task<'_>, runner: &mut Runner) -> Result<Outcome, runner::Error> {
+    pub async fn run(&self, task: Task<'_>, runner: &mut impl Browser) -> Result<Outcome, runner::Error> {
         let mut trace = Trace::default();
         let result = self.drive(&task, runner, &mut trace).await?;
         Ok(Outcome { result, trace })
@@ -69,7 +69,7 @@ impl Agent {
     async fn drive(
         &self,
         task: &Task<'_>,
-        runner: &mut Runner,
+        runner: &mut impl Browser,
         trace: &mut Trace,
     ) -> Result<Result<Map<String, Value>, String>, runner::Error> {
         let segment = task.segment;
@@ -167,7 +167,11 @@ impl Agent {
 
     /// The page as text (to be masked into a message) and, for vision models, a
     /// screenshot with the elements holding secrets painted over by the runner.
-    async fn observe(&self, runner: &mut Runner, task: &Task<'_>) -> Result<(String, Option<String>), runner::Error> {
+    async fn observe(
+        &self,
+        runner: &mut impl Browser,
+        task: &Task<'_>,
+    ) -> Result<(String, Option<String>), runner::Error> {
         let screenshot =
             self.provider.config().vision.then(|| runner::Screenshot { hide: task.redactor.secret_values() });
         let observation = runner.observe(screenshot, false).await?;
@@ -178,7 +182,7 @@ impl Agent {
     /// Performs one action and returns what to tell the model.
     async fn act(
         &self,
-        runner: &mut Runner,
+        runner: &mut impl Browser,
         task: &Task<'_>,
         trace: &mut Trace,
         tool: &str,

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use runner::Browser as _;
 use serde_json::{Map, json};
 
 pub async fn main(actions: u32) {
@@ -17,7 +18,7 @@ pub async fn main(actions: u32) {
     // The demo site is on loopback.
     let options = runner::Options { egress: Arc::new(runner::Policy::private_network()), ..runner::Options::default() };
     let mut runner = runner::Runner::start(&options).await.expect("runner");
-    runner.open(false).await.expect("session");
+    runner.open(&runner::SessionOptions::default()).await.expect("session");
 
     println!("observation size per demo page (tokens ≈ characters / 4)");
     println!(

@@ -46,11 +46,8 @@ pub async fn main(iterations: usize) {
     let mut engine = Vec::with_capacity(iterations);
     for i in 0..WARMUP + iterations {
         let started = Instant::now();
-        let request = executor::RunRequest {
-            workflow: Arc::clone(&workflow),
-            inputs: inputs.clone(),
-            cancel: executor::CancellationToken::new(),
-        };
+        let request =
+            executor::RunRequest::new(Arc::clone(&workflow), inputs.clone(), executor::CancellationToken::new());
         let outcome = executor::execute(request, &settings, &mut runner, &mut ()).await;
         let elapsed = started.elapsed();
         let outputs: Map<String, Value> = outcome.result.expect("the example run succeeds").into_inner();

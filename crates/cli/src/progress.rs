@@ -5,8 +5,8 @@
 
 use std::io::IsTerminal as _;
 
-use engine::{Masked, Mode};
-use executor::{Observer, SegmentRecord, SegmentStatus};
+use engine::Mode;
+use executor::{Observer, Record, SegmentRecord, SegmentStatus};
 
 pub struct Progress {
     /// Whether stderr is a terminal, where the status marks are coloured.
@@ -29,17 +29,22 @@ impl Progress {
 }
 
 impl Observer for Progress {
-    fn log(&mut self, segment: &str, text: &Masked) {
-        for line in text.lines() {
-            eprintln!("    {segment} | {line}");
+    fn record(&mut self, record: &Record) {
+        match record {
+            Record::Log { segment, text } => {
+                for line in text.lines() {
+                    eprintln!("    {segment} | {line}");
+                }
+            }
+            Record::Warning(text) => eprintln!("warning: {text}"),
+            Record::SegmentFinished(r) => self.finished(r),
+            Record::SegmentStarted { .. } => {}
         }
     }
+}
 
-    fn warning(&mut self, text: &Masked) {
-        eprintln!("warning: {text}");
-    }
-
-    fn segment_finished(&mut self, r: &SegmentRecord) {
+impl Progress {
+    fn finished(&self, r: &SegmentRecord) {
         let ok = r.status == SegmentStatus::Completed;
         // Padded before painting: escape codes have no width on screen.
         let mark = self.paint(&format!("{:<6}", if ok { "ok" } else { "FAILED" }), ok);

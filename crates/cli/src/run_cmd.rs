@@ -109,7 +109,7 @@ pub async fn main(args: Args) -> ExitCode {
     let settings = Settings {
         segment_timeout,
         run_timeout,
-        engine: engine::Config { max_segment_executions: args.max_segment_executions, ai_available: agent.is_some() },
+        engine: engine::Config { max_segment_executions: args.max_segment_executions, ..engine::Config::default() },
         agent,
         limits,
     };
@@ -121,10 +121,10 @@ pub async fn main(args: Args) -> ExitCode {
             on_interrupt.cancel();
         }
     });
-    let request = executor::RunRequest { workflow: Arc::new(workflow), inputs: inputs.clone(), cancel: cancel.clone() };
+    let request = executor::RunRequest::new(Arc::new(workflow), inputs.clone(), cancel.clone());
     let outcome = executor::execute(request, &settings, &mut runner, &mut Progress::on_stderr()).await;
     if let Some(path) = &args.heal_out {
-        if !runner.is_alive() {
+        if !runner::Browser::is_alive(&runner) {
             // A timeout or cancel killed it; the heal's check needs a browser.
             match runner::Runner::start(&options).await {
                 Ok(fresh) => runner = fresh,
@@ -187,7 +187,7 @@ async fn heal(
         engine: engine::Config { ai_available: false, ..settings.engine.clone() },
         ..settings.clone()
     };
-    let request = executor::RunRequest { workflow: Arc::new(workflow), inputs, cancel };
+    let request = executor::RunRequest::new(Arc::new(workflow), inputs, cancel);
     let check = executor::execute(request, &without_ai, runner, &mut ()).await;
     match check.result {
         Ok(outputs) => {

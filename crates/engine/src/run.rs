@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use workflow::values::{self, Mode as ValueMode, ValueErrorKind};
 use workflow::{Next, ParamType, Parameter, Segment, SegmentType, Workflow, prompt};
 
+use crate::budget::Limits;
 use crate::failure::{ErrorCode, Failure};
 use crate::redact::Redactor;
 
@@ -16,11 +17,13 @@ pub struct Config {
     /// Whether an agent can run segments. Without one, agent segments and
     /// fallbacks fail with a clear error instead.
     pub ai_available: bool,
+    /// How much the run may produce.
+    pub limits: Limits,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { max_segment_executions: 1000, ai_available: false }
+        Config { max_segment_executions: 1000, ai_available: false, limits: Limits::default() }
     }
 }
 
@@ -139,7 +142,8 @@ impl Run {
         &self.workflow
     }
 
-    pub fn state(&self) -> &Map<String, Value> {
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> &Map<String, Value> {
         &self.state
     }
 
@@ -148,14 +152,19 @@ impl Run {
         &self.redactor
     }
 
+    /// Adds a secret the workflow did not declare (a session cookie the run started with).
+    pub fn add_secret(&mut self, value: &str) {
+        self.redactor.add(value);
+    }
+
     pub fn executions(&self) -> u32 {
         self.executions
     }
 
-    /// The segment being executed, routed or completed by the agent.
-    pub fn current_segment(&self) -> Option<&Segment> {
+    /// The index of the segment being executed, routed or completed by the agent.
+    pub(crate) fn current_index(&self) -> Option<usize> {
         match self.phase {
-            Phase::Code(i) | Phase::Agent { segment: i, .. } | Phase::Route(i) => Some(&self.workflow.segments[i]),
+            Phase::Code(i) | Phase::Agent { segment: i, .. } | Phase::Route(i) => Some(i),
             Phase::NotStarted | Phase::Done => None,
         }
     }

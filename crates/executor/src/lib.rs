@@ -1,15 +1,24 @@
-//! Carries out a run: asks the engine what to do, does it with the browser
-//! runner, and tells the engine what happened, until the run ends.
+//! Carries out a run: opens a browser session, asks the engine what to do,
+//! does it with the browser, and tells the engine what happened, until the
+//! run ends.
 //!
-//! This is where time limits, `file` parameters on disk and secret masking of
-//! everything reported meet. Used by `segue run` and by the service's workers.
+//! This crate only does IO — the browser, time limits, `file` parameters on
+//! disk. What a run reports (records, logs, outputs, failures) is made and
+//! masked by the engine (`engine::Execution`). Used by `segue run` and by the
+//! service's workers. The browser is a trait (`runner::Browser`), so all of
+//! this is tested with a fake one as well as with Chromium.
 
-mod execute;
+mod drive;
 mod files;
 mod heal;
-mod limits;
+mod session;
+mod settings;
 
-pub use execute::{Heal, Observer, Outcome, RunRequest, SegmentRecord, SegmentStatus, Settings, execute};
+pub use engine::{Heal, Record, SegmentRecord, SegmentStatus};
 pub use heal::{healed_document, notes as heal_notes};
-pub use limits::Limits;
+pub use session::{Observer, Outcome, RunRequest, Session, execute};
+pub use settings::{Limits, Settings};
 pub use tokio_util::sync::CancellationToken;
+
+#[cfg(test)]
+mod tests;

@@ -2,17 +2,20 @@
 //! running real Playwright against Chromium, spoken to over line-delimited JSON.
 //!
 //! Only this crate touches the browser. One `Runner` is one Node process with
-//! one browser; it serves one run at a time. When a segment must be stopped
+//! one browser; it serves one run at a time, through the `Browser` trait that
+//! the executor and the agent are written against. When a segment must be stopped
 //! (timeout, cancel) the caller kills the runner: a synchronous loop in segment
 //! code cannot be interrupted any other way.
 
 mod ansi;
+mod browser;
 mod locate;
 mod process;
 mod sandbox;
 
 pub use ansi::strip as strip_ansi;
+pub use browser::{Browser, SessionOptions, StorageState};
 pub use egress::{Allowed, Denial, Policy};
 pub use locate::{Options, default_chromium, default_runner_dir};
-pub use process::{Acted, Error, Log, Observation, ReplyLimits, Runner, Screenshot, SegmentResult, json_bytes};
+pub use process::{Acted, Error, Log, Observation, ReplyLimits, Runner, Screenshot, SegmentResult};
 pub use sandbox::{Isolation, Limits};

@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
+use crate::browser::{Browser, SessionOptions, StorageState};
 use crate::locate::{CHROMIUM_ARGS, Options};
 use crate::sandbox::{self, Isolation, WorkDir};
 
@@ -267,129 +268,6 @@ impl Runner {
         Ok(runner)
     }
 
-    /// The folder, visible to the runner at the same path, where a run's
-    /// files (file inputs) are written.
-    pub fn files_dir(&self) -> PathBuf {
-        self.work.files()
-    }
-
-    /// Connections the egress policy refused since the last call.
-    pub fn take_denials(&self) -> Vec<egress::Denial> {
-        self.proxy.take_denials()
-    }
-
-    /// Bounds the replies of the requests that follow (a run's limits).
-    pub fn limit_replies(&mut self, limits: ReplyLimits) {
-        if limits.line_bytes != self.limits.line_bytes {
-            // Between requests the codec holds no partial line worth keeping.
-            *self.stdout.decoder_mut() = LinesCodec::new_with_max_length(limits.line_bytes);
-        }
-        self.limits = limits;
-    }
-
-    /// Opens a fresh browser context and page for a run.
-    pub async fn open(&mut self, record_network: bool) -> Result<(), Error> {
-        self.request(json!({"op": "open", "recordNetwork": record_network}), &mut |_| {})
-            .await?
-            .map_err(Error::Runner)?;
-        Ok(())
-    }
-
-    /// Runs segment code; `on_log` receives its console lines as they come.
-    pub async fn run_code(
-        &mut self,
-        name: &str,
-        code: &str,
-        parameters: &serde_json::Map<String, Value>,
-        network: bool,
-        on_log: &mut (dyn FnMut(Log) + Send),
-    ) -> Result<SegmentResult, Error> {
-        let request = json!({
-            "op": "code",
-            "name": name,
-            "code": code,
-            "parameters": parameters,
-            "network": network,
-            "maxResultBytes": self.limits.result_bytes,
-        });
-        let reply = self.request(request, on_log).await?;
-        let limit = self.limits.result_bytes;
-        let too_large = |bytes: u64| usize::try_from(bytes).map_or(true, |b| b > limit);
-        Ok(match reply {
-            Ok(result) if let Some(bytes) = result.get("tooLargeBytes").and_then(Value::as_u64) => {
-                return Err(Error::ResultTooLarge { bytes, limit });
-            }
-            Ok(result) if let Some(bytes) = result.get("value").map(json_bytes).filter(|&b| too_large(b)) => {
-                // The runner did not refuse it (its check is a courtesy): refused here.
-                return Err(Error::ResultTooLarge { bytes, limit });
-            }
-            Ok(result) => SegmentResult {
-                elapsed_ms: result.get("elapsedMs").and_then(Value::as_f64).unwrap_or(0.0),
-                outcome: Ok(result.get("value").cloned().unwrap_or(Value::Null)),
-            },
-            Err(message) => SegmentResult { outcome: Err(message), elapsed_ms: 0.0 },
-        })
-    }
-
-    /// Evaluates a router; `Err` holds what it threw.
-    pub async fn route(
-        &mut self,
-        name: &str,
-        router: &str,
-        outputs: &serde_json::Map<String, Value>,
-    ) -> Result<Result<Value, String>, Error> {
-        let reply =
-            self.request(json!({"op": "route", "name": name, "code": router, "outputs": outputs}), &mut |_| {}).await?;
-        Ok(reply.map(|r| r.get("value").cloned().unwrap_or(Value::Null)))
-    }
-
-    /// What the agent sees: URL, title, the AI-mode accessibility snapshot with
-    /// `[ref=eN]` markers, a PNG screenshot when asked, and the size of the
-    /// page's HTML when `measure_html` (for benchmarks: it costs a serialisation).
-    pub async fn observe(
-        &mut self,
-        screenshot: Option<Screenshot<'_>>,
-        measure_html: bool,
-    ) -> Result<Observation, Error> {
-        let request = json!({
-            "op": "observe",
-            // An object asks for one: `{hide}`.
-            "screenshot": screenshot.map(|s| json!({"hide": s.hide})),
-            "measureHtml": measure_html,
-        });
-        let reply = self.request(request, &mut |_| {}).await?.map_err(Error::Runner)?;
-        let text = |k: &str| reply.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-        Ok(Observation {
-            url: text("url"),
-            title: text("title"),
-            snapshot: text("snapshot"),
-            screenshot_png_base64: reply.get("screenshot").and_then(Value::as_str).map(str::to_owned),
-            html_chars: reply.get("htmlChars").and_then(Value::as_u64),
-        })
-    }
-
-    /// Performs one agent action (`click`, `fill`, …). The inner `Err` is why the
-    /// page refused it, for the model to read.
-    pub async fn act(&mut self, tool: &str, args: &Value) -> Result<Result<Acted, String>, Error> {
-        let reply = self.request(json!({"op": "act", "tool": tool, "args": args}), &mut |_| {}).await?;
-        Ok(reply.map(|r| Acted {
-            url: r.get("url").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            locator: r.get("locator").filter(|l| !l.is_null()).cloned(),
-        }))
-    }
-
-    /// For each value, `{selector, text}`: a structural CSS selector whose first
-    /// match shows the value, and that element's text; `null` when not found.
-    pub async fn locate(&mut self, values: &serde_json::Map<String, Value>) -> Result<Value, Error> {
-        self.request(json!({"op": "locate", "values": values}), &mut |_| {}).await?.map_err(Error::Runner)
-    }
-
-    /// Closes the run's context; the browser stays up for the next run.
-    pub async fn close(&mut self) -> Result<(), Error> {
-        self.request(json!({"op": "close"}), &mut |_| {}).await?.map_err(Error::Runner)?;
-        Ok(())
-    }
-
     /// Closes the browser and waits for Node to exit.
     pub async fn shutdown(mut self) {
         if !self.dead && self.request(json!({"op": "shutdown"}), &mut |_| {}).await.is_ok() {
@@ -397,18 +275,6 @@ impl Runner {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.child.wait()).await;
         }
         kill_group(&mut self.child);
-    }
-
-    /// Stops the runner at once, whatever it is doing. Used at timeouts: a
-    /// runner interrupted mid-request can no longer be trusted.
-    pub fn kill(&mut self) {
-        self.dead = true;
-        kill_group(&mut self.child);
-        kill_groups(&mut self.child_groups);
-    }
-
-    pub fn is_alive(&self) -> bool {
-        !self.dead
     }
 
     /// Sends one request and reads until its reply. The outer `Err` means the
@@ -474,23 +340,6 @@ impl Runner {
     }
 }
 
-/// The size of `value` as compact JSON, without building the text.
-pub fn json_bytes(value: &Value) -> u64 {
-    struct Count(u64);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len() as u64;
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    serde_json::to_writer(&mut count, value).expect("a Value always serializes");
-    count.0
-}
-
 /// Kills each process group and forgets it.
 fn kill_groups(groups: &mut Vec<i32>) {
     for group in groups.drain(..) {
@@ -545,6 +394,133 @@ fn kill_group(child: &mut Child) {
         let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
     }
     let _ = child.start_kill();
+}
+
+impl Browser for Runner {
+    fn files_dir(&self) -> PathBuf {
+        self.work.files()
+    }
+
+    fn take_denials(&self) -> Vec<egress::Denial> {
+        self.proxy.take_denials()
+    }
+
+    fn limit_replies(&mut self, limits: ReplyLimits) {
+        if limits.line_bytes != self.limits.line_bytes {
+            // Between requests the codec holds no partial line worth keeping.
+            *self.stdout.decoder_mut() = LinesCodec::new_with_max_length(limits.line_bytes);
+        }
+        self.limits = limits;
+    }
+
+    async fn open(&mut self, options: &SessionOptions) -> Result<(), Error> {
+        let request = json!({
+            "op": "open",
+            "recordNetwork": options.record_network,
+            "storageState": options.storage_state.as_ref().map(StorageState::as_json),
+        });
+        self.request(request, &mut |_| {}).await?.map_err(Error::Runner)?;
+        Ok(())
+    }
+
+    async fn run_code(
+        &mut self,
+        name: &str,
+        code: &str,
+        parameters: &serde_json::Map<String, Value>,
+        network: bool,
+        on_log: &mut (dyn FnMut(Log) + Send),
+    ) -> Result<SegmentResult, Error> {
+        let request = json!({
+            "op": "code",
+            "name": name,
+            "code": code,
+            "parameters": parameters,
+            "network": network,
+            "maxResultBytes": self.limits.result_bytes,
+        });
+        let reply = self.request(request, on_log).await?;
+        let limit = self.limits.result_bytes;
+        let too_large = |bytes: u64| usize::try_from(bytes).map_or(true, |b| b > limit);
+        Ok(match reply {
+            Ok(result) if let Some(bytes) = result.get("tooLargeBytes").and_then(Value::as_u64) => {
+                return Err(Error::ResultTooLarge { bytes, limit });
+            }
+            Ok(result)
+                if let Some(bytes) =
+                    result.get("value").map(workflow::values::json_bytes).filter(|&b| too_large(b)) =>
+            {
+                // The runner did not refuse it (its check is a courtesy): refused here.
+                return Err(Error::ResultTooLarge { bytes, limit });
+            }
+            Ok(result) => SegmentResult {
+                elapsed_ms: result.get("elapsedMs").and_then(Value::as_f64).unwrap_or(0.0),
+                outcome: Ok(result.get("value").cloned().unwrap_or(Value::Null)),
+            },
+            Err(message) => SegmentResult { outcome: Err(message), elapsed_ms: 0.0 },
+        })
+    }
+
+    async fn route(
+        &mut self,
+        name: &str,
+        router: &str,
+        outputs: &serde_json::Map<String, Value>,
+    ) -> Result<Result<Value, String>, Error> {
+        let reply =
+            self.request(json!({"op": "route", "name": name, "code": router, "outputs": outputs}), &mut |_| {}).await?;
+        Ok(reply.map(|r| r.get("value").cloned().unwrap_or(Value::Null)))
+    }
+
+    async fn observe(&mut self, screenshot: Option<Screenshot<'_>>, measure_html: bool) -> Result<Observation, Error> {
+        let request = json!({
+            "op": "observe",
+            // An object asks for one: `{hide}`.
+            "screenshot": screenshot.map(|s| json!({"hide": s.hide})),
+            "measureHtml": measure_html,
+        });
+        let reply = self.request(request, &mut |_| {}).await?.map_err(Error::Runner)?;
+        let text = |k: &str| reply.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        Ok(Observation {
+            url: text("url"),
+            title: text("title"),
+            snapshot: text("snapshot"),
+            screenshot_png_base64: reply.get("screenshot").and_then(Value::as_str).map(str::to_owned),
+            html_chars: reply.get("htmlChars").and_then(Value::as_u64),
+        })
+    }
+
+    async fn act(&mut self, tool: &str, args: &Value) -> Result<Result<Acted, String>, Error> {
+        let reply = self.request(json!({"op": "act", "tool": tool, "args": args}), &mut |_| {}).await?;
+        Ok(reply.map(|r| Acted {
+            url: r.get("url").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            locator: r.get("locator").filter(|l| !l.is_null()).cloned(),
+        }))
+    }
+
+    async fn locate(&mut self, values: &serde_json::Map<String, Value>) -> Result<Value, Error> {
+        self.request(json!({"op": "locate", "values": values}), &mut |_| {}).await?.map_err(Error::Runner)
+    }
+
+    async fn storage_state(&mut self) -> Result<StorageState, Error> {
+        let reply = self.request(json!({"op": "storageState"}), &mut |_| {}).await?.map_err(Error::Runner)?;
+        StorageState::from_json(reply.get("state").cloned().unwrap_or(Value::Null)).map_err(Error::Runner)
+    }
+
+    async fn close(&mut self) -> Result<(), Error> {
+        self.request(json!({"op": "close"}), &mut |_| {}).await?.map_err(Error::Runner)?;
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        self.dead = true;
+        kill_group(&mut self.child);
+        kill_groups(&mut self.child_groups);
+    }
+
+    fn is_alive(&self) -> bool {
+        !self.dead
+    }
 }
 
 impl Drop for Runner {

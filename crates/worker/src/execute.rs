@@ -77,11 +77,7 @@ impl Job {
                 Err(e) => (false, Some(e.to_string())),
                 Ok(mut runner) => {
                     let settings = executor::Settings { agent: None, ..self.config.settings.clone() };
-                    let request = executor::RunRequest {
-                        workflow: Arc::new(healed),
-                        inputs: healing.inputs,
-                        cancel: self.cancel.clone(),
-                    };
+                    let request = executor::RunRequest::new(Arc::new(healed), healing.inputs, self.cancel.clone());
                     let check = executor::execute(request, &settings, &mut runner, &mut ()).await;
                     runner.shutdown().await;
                     match check.result {
@@ -146,8 +142,7 @@ impl Job {
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write(self.store.clone(), claimed.lease.clone(), rx));
-        let request =
-            executor::RunRequest { workflow: Arc::new(workflow), inputs: inputs.clone(), cancel: self.cancel.clone() };
+        let request = executor::RunRequest::new(Arc::new(workflow), inputs.clone(), self.cancel.clone());
         let settings = settings_within(&self.config.settings, claimed.limits);
         let outcome = executor::execute(request, &settings, &mut runner, &mut ChannelObserver(tx)).await;
         if !outcome.heals.is_empty() {

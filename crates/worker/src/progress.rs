@@ -1,8 +1,8 @@
 //! Segment progress from the executor, written to the store in order by a
 //! task of its own (the executor's observer cannot wait on the database).
 
-use engine::{Masked, Mode};
-use executor::{Observer, SegmentRecord, SegmentStatus};
+use engine::Masked;
+use executor::{Observer, Record, SegmentRecord, SegmentStatus};
 use store::{Lease, RunError, SegmentExecution, Store};
 use tokio::sync::mpsc;
 
@@ -14,12 +14,13 @@ pub enum Event {
 pub struct ChannelObserver(pub mpsc::UnboundedSender<Event>);
 
 impl Observer for ChannelObserver {
-    fn segment_started(&mut self, name: &str, _sequence: u32, _mode: Mode) {
-        let _ = self.0.send(Event::Started(name.to_owned()));
-    }
-
-    fn segment_finished(&mut self, record: &SegmentRecord) {
-        let _ = self.0.send(Event::Finished(record.clone()));
+    fn record(&mut self, record: &Record) {
+        let event = match record {
+            Record::SegmentStarted { name, .. } => Event::Started(name.clone()),
+            Record::SegmentFinished(record) => Event::Finished(record.clone()),
+            Record::Log { .. } | Record::Warning(_) => return,
+        };
+        let _ = self.0.send(event);
     }
 }
 

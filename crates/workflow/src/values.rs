@@ -123,5 +123,22 @@ fn options_list(options: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
+/// The size of `value` as compact JSON, without building the text.
+pub fn json_bytes(value: &Value) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len() as u64;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("a Value always serializes");
+    count.0
+}
+
 #[cfg(test)]
 mod tests;

@@ -162,7 +162,7 @@ fn a_router_must_return_one_of_next() {
 
 #[test]
 fn the_execution_limit_stops_endless_loops_naming_the_segment() {
-    let mut run = run_of(looping_doc(), json!({}), Config { max_segment_executions: 5, ai_available: false });
+    let mut run = run_of(looping_doc(), json!({}), Config { max_segment_executions: 5, ..Config::default() });
     let mut step = run.start();
     for _ in 0..10 {
         step = match step.action {

@@ -1,10 +1,13 @@
 //! How much one run may produce, so that no run grows without bound: the JSON
-//! its segments return, the console lines they print, the lines its runner sends.
+//! its segments return and the console lines they print.
 
 use std::collections::HashMap;
 
-use engine::{ErrorCode, Failure, Masked};
 use serde_json::Value;
+use workflow::values::json_bytes;
+
+use crate::failure::{ErrorCode, Failure};
+use crate::redact::Masked;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -15,20 +18,11 @@ pub struct Limits {
     pub log_lines: usize,
     /// Console bytes kept per segment execution (a longer line is cut).
     pub log_bytes: usize,
-    /// The longest line the runner may send (results, observations, logs);
-    /// a longer one kills the runner and fails the segment (`BROWSER_ERROR`).
-    pub runner_line_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { output_bytes: 1 << 20, log_lines: 1000, log_bytes: 256 << 10, runner_line_bytes: 64 << 20 }
-    }
-}
-
-impl Limits {
-    pub(crate) fn replies(&self) -> runner::ReplyLimits {
-        runner::ReplyLimits { line_bytes: self.runner_line_bytes, result_bytes: self.output_bytes }
+        Limits { output_bytes: 1 << 20, log_lines: 1000, log_bytes: 256 << 10 }
     }
 }
 
@@ -47,14 +41,14 @@ impl OutputBudget {
     /// would then be over the limit (the value is then not kept).
     pub(crate) fn admit(&mut self, segment: &str, returned: &Value) -> Result<(), Failure> {
         let Value::Object(outputs) = returned else {
-            let bytes = runner::json_bytes(returned);
-            return if fits(bytes, self.limit) { Ok(()) } else { Err(too_large(segment, bytes, self.limit)) };
+            let bytes = json_bytes(returned);
+            return if fits(bytes, self.limit) { Ok(()) } else { Err(output_too_large(segment, bytes, self.limit)) };
         };
-        let new: HashMap<&str, u64> = outputs.iter().map(|(k, v)| (k.as_str(), runner::json_bytes(v))).collect();
+        let new: HashMap<&str, u64> = outputs.iter().map(|(k, v)| (k.as_str(), json_bytes(v))).collect();
         let kept: u64 = self.sizes.iter().filter(|(k, _)| !new.contains_key(k.as_str())).map(|(_, b)| b).sum();
         let total = kept + new.values().sum::<u64>();
         if !fits(total, self.limit) {
-            return Err(too_large(segment, runner::json_bytes(returned), self.limit));
+            return Err(output_too_large(segment, json_bytes(returned), self.limit));
         }
         self.sizes.extend(new.into_iter().map(|(k, b)| (k.to_owned(), b)));
         Ok(())
@@ -66,7 +60,7 @@ fn fits(bytes: u64, limit: usize) -> bool {
 }
 
 /// `OUTPUT_TOO_LARGE` for `segment`, which returned `bytes` of JSON.
-pub(crate) fn too_large(segment: &str, bytes: u64, limit: usize) -> Failure {
+pub fn output_too_large(segment: &str, bytes: u64, limit: usize) -> Failure {
     let message = format!(
         "the segment returned {} of JSON; the run's outputs may hold at most {} (--max-output-bytes)",
         size(bytes),
@@ -127,6 +121,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::redact::Redactor;
 
     #[test]
     fn outputs_count_the_latest_value_of_each_key() {
@@ -148,7 +143,7 @@ mod tests {
         let limits = Limits { log_lines: 2, log_bytes: 8, ..Limits::default() };
         let mut budget = LogBudget::new(&limits);
         // No secrets: masking changes nothing, it only gives the text its type.
-        let none = engine::Redactor::default();
+        let none = Redactor::default();
         let admit = |budget: &mut LogBudget, text: &str| budget.admit(none.mask(text)).map(Masked::into_inner);
         assert_eq!(admit(&mut budget, "abc").as_deref(), Some("abc"));
         assert_eq!(budget.marker(), None);

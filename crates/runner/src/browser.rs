@@ -1,0 +1,158 @@
+//! What a run needs from a browser, as a trait: `Runner` (Node + Playwright +
+//! Chromium) is the real one; the executor's and the agent's unit tests use
+//! fakes, so deadlines, fallback, records and masking are tested without one.
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use crate::process::{Acted, Error, Log, Observation, ReplyLimits, Screenshot, SegmentResult};
+
+/// How a run's browser session (a fresh context and page) starts.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Keep the page's network responses for `network` segments.
+    pub record_network: bool,
+    /// Cookies and local storage to start with (a login run's session).
+    pub storage_state: Option<StorageState>,
+}
+
+/// A session's cookies and local storage in Playwright's `storageState` shape
+/// (`{cookies: [...], origins: [{origin, localStorage: [{name, value}]}]}`).
+/// It signs its holder in, so it is a secret: it never prints, and its values
+/// are masked in whatever a run that started from it reports.
+#[derive(Clone, PartialEq)]
+pub struct StorageState(Value);
+
+impl StorageState {
+    /// Refuses JSON that is not a `storageState` object.
+    pub fn from_json(value: Value) -> Result<StorageState, String> {
+        let Value::Object(state) = &value else { return Err("a storage state must be a JSON object".into()) };
+        for (key, what) in [("cookies", "cookies"), ("origins", "origins")] {
+            if state.get(key).is_some_and(|v| !v.is_array()) {
+                return Err(format!("a storage state's '{what}' must be an array"));
+            }
+        }
+        Ok(StorageState(value))
+    }
+
+    /// The JSON, for the browser and for sealing at rest only.
+    pub fn as_json(&self) -> &Value {
+        &self.0
+    }
+
+    /// Cookie values and local storage values: what a report must mask.
+    pub fn secret_values(&self) -> Vec<String> {
+        let values = |items: Option<&Value>| -> Vec<String> {
+            items
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item.get("value").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        };
+        let mut secrets = values(self.0.get("cookies"));
+        for origin in self.0.get("origins").and_then(Value::as_array).into_iter().flatten() {
+            secrets.extend(values(origin.get("localStorage")));
+        }
+        secrets.retain(|s| !s.is_empty());
+        secrets
+    }
+
+    /// How many cookies it holds (for messages that must not show them).
+    pub fn cookie_count(&self) -> usize {
+        self.0.get("cookies").and_then(Value::as_array).map_or(0, Vec::len)
+    }
+}
+
+impl fmt::Debug for StorageState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StorageState({} cookies, redacted)", self.cookie_count())
+    }
+}
+
+/// One browser serving one run at a time: a session is opened, used and closed.
+pub trait Browser: Send {
+    /// The folder, visible to the browser at the same path, where a run's
+    /// files (file inputs) are written.
+    fn files_dir(&self) -> PathBuf;
+
+    /// Connections the egress policy refused since the last call.
+    fn take_denials(&self) -> Vec<egress::Denial>;
+
+    /// Bounds the replies of the requests that follow (a run's limits).
+    fn limit_replies(&mut self, limits: ReplyLimits);
+
+    /// Opens a fresh context and page. Fails when a session is already open:
+    /// the caller closes the one it opened.
+    fn open(&mut self, options: &SessionOptions) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Runs segment code; `on_log` receives its console lines as they come.
+    fn run_code(
+        &mut self,
+        name: &str,
+        code: &str,
+        parameters: &Map<String, Value>,
+        network: bool,
+        on_log: &mut (dyn FnMut(Log) + Send),
+    ) -> impl Future<Output = Result<SegmentResult, Error>> + Send;
+
+    /// Evaluates a router; the inner `Err` holds what it threw.
+    fn route(
+        &mut self,
+        name: &str,
+        router: &str,
+        outputs: &Map<String, Value>,
+    ) -> impl Future<Output = Result<Result<Value, String>, Error>> + Send;
+
+    /// What the agent sees: URL, title, the accessibility snapshot with
+    /// `[ref=eN]` markers, a PNG screenshot when asked, and the size of the
+    /// page's HTML when `measure_html`.
+    fn observe(
+        &mut self,
+        screenshot: Option<Screenshot<'_>>,
+        measure_html: bool,
+    ) -> impl Future<Output = Result<Observation, Error>> + Send;
+
+    /// Performs one agent action (`click`, `fill`, …). The inner `Err` is why
+    /// the page refused it, for the model to read.
+    fn act(&mut self, tool: &str, args: &Value) -> impl Future<Output = Result<Result<Acted, String>, Error>> + Send;
+
+    /// For each value, `{selector, text}`: a structural CSS selector whose first
+    /// match shows the value, and that element's text; `null` when not found.
+    fn locate(&mut self, values: &Map<String, Value>) -> impl Future<Output = Result<Value, Error>> + Send;
+
+    /// The open session's cookies and local storage.
+    fn storage_state(&mut self) -> impl Future<Output = Result<StorageState, Error>> + Send;
+
+    /// Closes the session; the browser stays up for the next one.
+    fn close(&mut self) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Stops the browser at once, whatever it is doing: the only way to stop
+    /// code that never yields. It cannot be used afterwards.
+    fn kill(&mut self);
+
+    fn is_alive(&self) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_storage_state_never_prints_and_names_its_values_for_masking() {
+        let state = StorageState::from_json(json!({
+            "cookies": [{"name": "sid", "value": "abc123secret", "domain": "127.0.0.1", "path": "/"}],
+            "origins": [{"origin": "http://127.0.0.1", "localStorage": [{"name": "token", "value": "tok-987"}]}]
+        }))
+        .expect("valid");
+        assert_eq!(format!("{state:?}"), "StorageState(1 cookies, redacted)");
+        assert_eq!(state.secret_values(), ["abc123secret", "tok-987"]);
+        assert!(StorageState::from_json(json!([])).is_err());
+        assert!(StorageState::from_json(json!({"cookies": {}})).is_err());
+    }
+}
