@@ -10,7 +10,9 @@
 // process's event loop; Rust then kills the whole process group, which is why runs do not
 // share runner processes.
 
+const fs = require('node:fs');
 const net = require('node:net');
+const path = require('node:path');
 const readline = require('node:readline');
 const util = require('node:util');
 const vm = require('node:vm');
@@ -130,7 +132,7 @@ async function readBody(response, entry) {
   }
 }
 
-async function open({ recordNetwork, storageState }) {
+async function open({ recordNetwork, storageState, downloadsDir }) {
   if (!browser) throw new Error('browser not launched');
   // Closing it here would throw away another run's page (and its cookies) without a word.
   if (session) throw new Error('a browser session is already open; close it first');
@@ -139,8 +141,9 @@ async function open({ recordNetwork, storageState }) {
   if (storageState) options.storageState = storageState;
   const context = await browser.newContext(options);
   const page = await context.newPage();
-  session = { context, page, responses: [], pending: new Set() };
+  session = { context, page, responses: [], pending: new Set(), downloads: [] };
   scripts.clear();
+  if (downloadsDir) keepDownloads(session, downloadsDir);
   if (recordNetwork) {
     const current = session;
     context.on('response', (response) => {
@@ -162,6 +165,58 @@ async function open({ recordNetwork, storageState }) {
     });
   }
   return {};
+}
+
+// Every file a page of the session downloads is saved as the run's artifact, whether or
+// not segment code also reads it (`download.path()` keeps working: Playwright keeps its own copy).
+const MAX_DOWNLOADS = 100;
+function keepDownloads(current, dir) {
+  const watch = (page) => page.on('download', (download) => {
+    if (current.downloads.length >= MAX_DOWNLOADS) return;
+    const n = current.downloads.length + 1;
+    const name = download.suggestedFilename();
+    // The suggested name comes from the site: only its last path component, never a dot file.
+    const safe = path.basename(name).replace(/^\.+/, '').replace(/[\u0000-\u001f]/g, '') || 'download';
+    const target = path.join(dir, `${String(n).padStart(3, '0')}-${safe}`);
+    current.downloads.push(download.saveAs(target).then(
+      () => ({ name: safe, path: target, url: download.url() }),
+      (e) => ({ name: safe, error: errorMessage(e) }),
+    ));
+  });
+  watch(current.page);
+  current.context.on('page', watch);
+}
+
+// The downloads of the session so far, each saved or failed (waiting at most `waitMs` for ones in progress).
+async function downloads({ waitMs }) {
+  if (!session) throw new Error('no browser session open');
+  let timer;
+  const deadline = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), waitMs ?? 30000); });
+  const all = Promise.all(session.downloads);
+  const settled = await Promise.race([all, deadline]);
+  clearTimeout(timer);
+  if (settled === 'timeout') return { downloads: [], timedOut: true };
+  return { downloads: settled, timedOut: false };
+}
+
+// Evidence of the page now: a screenshot written to `screenshotPath` (full page where
+// cheap, elements showing secrets painted over) and, when asked, its HTML.
+async function capture({ screenshotPath, fullPage, hide, html }) {
+  if (!session) throw new Error('no browser session open');
+  const { page } = session;
+  let screenshot = null;
+  if (screenshotPath) {
+    const png = await maskedScreenshot(page, hide ?? [], { fullPage: !!fullPage, timeout: 10000 })
+      // A page too tall for one image still gets its viewport.
+      .catch(() => maskedScreenshot(page, hide ?? [], { timeout: 10000 }))
+      .catch(() => null);
+    if (png) {
+      fs.writeFileSync(screenshotPath, png);
+      screenshot = screenshotPath;
+    }
+  }
+  const content = html ? await page.content().catch(() => null) : null;
+  return { screenshot, html: content, url: page.url() };
 }
 
 async function settleBodies() {
@@ -247,7 +302,8 @@ async function observe({ screenshot, measureHtml }) {
   await settle(page);
   const snapshot = await page.ariaSnapshot({ mode: 'ai', timeout: 10000 });
   session.lastSnapshot = snapshot;
-  const png = screenshot ? await maskedScreenshot(page, screenshot.hide ?? []) : null;
+  const shot = screenshot ? await maskedScreenshot(page, screenshot.hide ?? []) : null;
+  const png = shot ? shot.toString('base64') : null;
   // Serialising the page costs time on every turn; only benchmarks ask for it.
   const htmlChars = measureHtml ? (await page.content()).length : null;
   return { url: page.url(), title: await page.title(), snapshot, screenshot: png, htmlChars };
@@ -258,9 +314,9 @@ async function observe({ screenshot, measureHtml }) {
 // run's secret values (inputs the run filled with them, text echoing them).
 // Elements are marked for the screenshot's `mask` and unmarked afterwards. When
 // marking fails (the page is navigating) the model gets no screenshot this turn.
-// Returns base64 PNG or null.
+// Returns the PNG or null.
 const SECRET_MARK = 'data-segue-secret';
-async function maskedScreenshot(page, secrets) {
+async function maskedScreenshot(page, secrets, options = {}) {
   const mark = (args) => {
     const [secrets, attribute, on] = args;
     for (const el of document.querySelectorAll(`[${attribute}]`)) el.removeAttribute(attribute);
@@ -275,7 +331,7 @@ async function maskedScreenshot(page, secrets) {
   if (!marked) return null;
   try {
     const mask = [page.locator('input[type=password]'), page.locator(`[${SECRET_MARK}]`)];
-    return (await page.screenshot({ type: 'png', mask })).toString('base64');
+    return await page.screenshot({ ...options, type: 'png', mask });
   } finally {
     await page.evaluate(mark, [secrets, SECRET_MARK, false]).catch(() => {});
   }
@@ -426,7 +482,9 @@ async function shutdown() {
   return {};
 }
 
-const ops = { launch, open, code: runCode, route, observe, act, locate, storageState, close, shutdown };
+const ops = {
+  launch, open, code: runCode, route, observe, act, locate, capture, downloads, storageState, close, shutdown,
+};
 
 function errorMessage(e) {
   if (e instanceof Error || (e && typeof e.message === 'string')) return e.message;

@@ -44,6 +44,17 @@ pub struct Args {
     boundary: crate::boundary::BoundaryArgs,
     #[command(flatten)]
     limits: crate::limits::LimitArgs,
+    /// Write what the run leaves into this folder: outputs.json, screenshots,
+    /// downloaded files, the page's HTML on failure.
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+    /// When to take screenshots for --artifacts: `end` of the run, `every-segment`, or `off`.
+    #[arg(long, value_name = "WHEN", default_value = "end", value_parser = parse_screenshots)]
+    screenshots: executor::Screenshots,
+}
+
+fn parse_screenshots(text: &str) -> Result<executor::Screenshots, String> {
+    executor::Screenshots::parse(text).ok_or_else(|| format!("'{text}' is not one of end, every-segment, off"))
 }
 
 pub async fn main(args: Args) -> ExitCode {
@@ -121,8 +132,14 @@ pub async fn main(args: Args) -> ExitCode {
             on_interrupt.cancel();
         }
     });
-    let request = executor::RunRequest::new(Arc::new(workflow), inputs.clone(), cancel.clone());
+    let mut request = executor::RunRequest::new(Arc::new(workflow), inputs.clone(), cancel.clone());
+    if args.artifacts.is_some() {
+        request.artifacts = Some(executor::ArtifactOptions { screenshots: args.screenshots });
+    }
     let outcome = executor::execute(request, &settings, &mut runner, &mut Progress::on_stderr()).await;
+    if let (Some(dir), Some(artifacts)) = (&args.artifacts, &outcome.artifacts) {
+        write_artifacts(dir, artifacts);
+    }
     if let Some(path) = &args.heal_out {
         if !runner::Browser::is_alive(&runner) {
             // A timeout or cancel killed it; the heal's check needs a browser.
@@ -144,6 +161,26 @@ pub async fn main(args: Args) -> ExitCode {
             ExitCode::from(EXIT_RUN_FAILED)
         }
     }
+}
+
+/// Copies the run's artifacts into `dir`, saying what was written and what was not.
+fn write_artifacts(dir: &Path, artifacts: &executor::Artifacts) {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("artifacts: cannot create {}: {e}", dir.display());
+        return;
+    }
+    let mut written = 0;
+    for artifact in &artifacts.list {
+        let target = dir.join(&artifact.name);
+        match std::fs::copy(&artifact.path, &target) {
+            Ok(_) => written += 1,
+            Err(e) => eprintln!("artifacts: cannot write {}: {e}", target.display()),
+        }
+    }
+    for skipped in &artifacts.skipped {
+        eprintln!("artifacts: skipped {skipped}");
+    }
+    eprintln!("artifacts: {written} files in {}", dir.display());
 }
 
 fn seconds(s: f64) -> Option<Duration> {

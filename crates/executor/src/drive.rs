@@ -11,6 +11,7 @@ use runner::Browser;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::artifacts::Collector;
 use crate::files::RunFiles;
 use crate::session::Observer;
 use crate::settings::Settings;
@@ -43,11 +44,19 @@ impl<'s> Driver<'s> {
         &mut self,
         execution: &mut Execution,
         browser: &mut B,
+        mut collector: Option<&mut Collector>,
         observer: &mut dyn Observer,
     ) -> Result<Masked<Map<String, Value>>, Masked<Failure>> {
         let mut reply = execution.apply(Event::Start, Instant::now());
         loop {
             tell(observer, &reply.records);
+            if let Some(collector) = collector.as_deref_mut().filter(|c| c.every_segment()) {
+                for record in &reply.records {
+                    if let Record::SegmentFinished(done) = record {
+                        collector.page(browser, Some(&done.name), execution.redactor(), false).await;
+                    }
+                }
+            }
             let event = match reply.command.take().expect("the engine answers every event but a log line") {
                 Command::Finish(outputs) => return Ok(outputs),
                 Command::Fail(failure) => return Err(failure),

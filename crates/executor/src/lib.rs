@@ -8,12 +8,16 @@
 //! service's workers. The browser is a trait (`runner::Browser`), so all of
 //! this is tested with a fake one as well as with Chromium.
 
+mod artifacts;
 mod drive;
 mod files;
 mod heal;
 mod session;
 mod settings;
 
+pub use artifacts::{
+    Artifact, ArtifactKind, ArtifactOptions, Artifacts, MAX_RUN_ARTIFACT_BYTES, MAX_SCREENSHOTS, Screenshots,
+};
 pub use engine::{Heal, Record, SegmentRecord, SegmentStatus};
 pub use heal::{healed_document, notes as heal_notes};
 pub use session::{Observer, Outcome, RunRequest, Session, execute};

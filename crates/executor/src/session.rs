@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 use workflow::{SegmentType, Workflow};
 
+use crate::artifacts::{ArtifactOptions, Artifacts, Collector};
 use crate::drive::Driver;
 use crate::settings::Settings;
 
@@ -32,12 +33,14 @@ pub struct RunRequest {
     pub storage_state: Option<StorageState>,
     /// Export the session's storage state when the run completes (a login run).
     pub export_storage_state: bool,
+    /// What the run leaves behind besides its outputs; none: nothing.
+    pub artifacts: Option<ArtifactOptions>,
 }
 
 impl RunRequest {
     /// A run in a fresh session that keeps nothing of it.
     pub fn new(workflow: Arc<Workflow>, inputs: Map<String, Value>, cancel: CancellationToken) -> RunRequest {
-        RunRequest { workflow, inputs, cancel, storage_state: None, export_storage_state: false }
+        RunRequest { workflow, inputs, cancel, storage_state: None, export_storage_state: false, artifacts: None }
     }
 }
 
@@ -56,6 +59,8 @@ pub struct Outcome {
     /// The session's cookies and local storage at the end of a completed run,
     /// when the request asked for them.
     pub storage_state: Option<StorageState>,
+    /// The files the run left, when the request asked for them.
+    pub artifacts: Option<Artifacts>,
 }
 
 /// An open browser context on a browser. Close it: dropping it leaves the
@@ -66,14 +71,29 @@ pub struct Session<'b, B: Browser> {
     secrets: Vec<String>,
     /// Time spent opening (and, once closed, closing) it.
     setup: Duration,
+    /// Gathers what the run leaves behind, when it should.
+    collector: Option<Collector>,
 }
 
 impl<'b, B: Browser> Session<'b, B> {
-    pub async fn open(browser: &'b mut B, options: &SessionOptions) -> Result<Session<'b, B>, runner::Error> {
+    /// Opens a context; with `artifacts`, one whose screenshots and downloads are kept.
+    pub async fn open(
+        browser: &'b mut B,
+        mut options: SessionOptions,
+        artifacts: Option<ArtifactOptions>,
+    ) -> Result<Session<'b, B>, runner::Error> {
         let opening = Instant::now();
-        browser.open(options).await?;
+        let collector = match artifacts {
+            Some(wanted) => Some(
+                Collector::new(wanted, &browser.files_dir())
+                    .map_err(|e| runner::Error::Runner(format!("cannot prepare the run's artifacts folder: {e}")))?,
+            ),
+            None => None,
+        };
+        options.downloads_dir = collector.as_ref().map(Collector::downloads_dir);
+        browser.open(&options).await?;
         let secrets = options.storage_state.as_ref().map(StorageState::secret_values).unwrap_or_default();
-        Ok(Session { browser, secrets, setup: opening.elapsed() })
+        Ok(Session { browser, secrets, setup: opening.elapsed(), collector })
     }
 
     /// Runs a workflow to the end in this session (`request.storage_state` is
@@ -85,7 +105,7 @@ impl<'b, B: Browser> Session<'b, B> {
         // Refusals belong to the segment that caused them; none is carried over from before.
         self.browser.take_denials();
         let mut result = Driver::new(settings, cancel, self.browser.files_dir())
-            .drive(&mut execution, &mut *self.browser, observer)
+            .drive(&mut execution, &mut *self.browser, self.collector.as_mut(), observer)
             .await;
         let mut storage_state = None;
         if export_storage_state && result.is_ok() {
@@ -97,6 +117,18 @@ impl<'b, B: Browser> Session<'b, B> {
                 }
             }
         }
+        let artifacts = match self.collector.take() {
+            Some(mut collector) => {
+                let redactor = execution.redactor();
+                collector.page(&mut *self.browser, None, redactor, result.is_err()).await;
+                collector.downloads(&mut *self.browser, redactor).await;
+                if let Ok(outputs) = &result {
+                    collector.outputs(outputs);
+                }
+                Some(collector.finish())
+            }
+            None => None,
+        };
         let report = execution.into_report();
         Outcome {
             result,
@@ -105,6 +137,7 @@ impl<'b, B: Browser> Session<'b, B> {
             session_setup: self.setup,
             heals: report.heals,
             storage_state,
+            artifacts,
         }
     }
 
@@ -136,9 +169,10 @@ pub async fn execute<B: Browser>(
     let options = SessionOptions {
         record_network: request.workflow.segments.iter().any(|s| s.ty == SegmentType::Network),
         storage_state: request.storage_state.take(),
+        downloads_dir: None,
     };
     let opening = Instant::now();
-    let mut session = match Session::open(browser, &options).await {
+    let mut session = match Session::open(browser, options.clone(), request.artifacts).await {
         Ok(session) => session,
         Err(e) => {
             let secrets = options.storage_state.as_ref().map(StorageState::secret_values).unwrap_or_default();
@@ -151,6 +185,7 @@ pub async fn execute<B: Browser>(
                 session_setup: opening.elapsed(),
                 heals: Vec::new(),
                 storage_state: None,
+                artifacts: None,
             };
         }
     };

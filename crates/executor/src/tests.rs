@@ -10,11 +10,14 @@ use std::time::Duration;
 use base64::Engine as _;
 use engine::{ErrorCode, Mode, Record, SegmentStatus};
 use runner::{
-    Acted, Browser, Error, Log, Observation, ReplyLimits, Screenshot, SegmentResult, SessionOptions, StorageState,
+    Acted, Browser, Capture, Captured, Download, Error, Log, Observation, ReplyLimits, Screenshot, SegmentResult,
+    SessionOptions, StorageState,
 };
 use serde_json::{Map, Value, json};
 
-use crate::{CancellationToken, Observer, Outcome, RunRequest, Settings, execute};
+use crate::{
+    ArtifactKind, ArtifactOptions, CancellationToken, Observer, Outcome, RunRequest, Screenshots, Settings, execute,
+};
 
 const SECRET: &str = "correct-horse-battery";
 
@@ -47,6 +50,12 @@ struct FakeBrowser {
     denials: std::sync::Mutex<Vec<runner::Denial>>,
     cookies: Option<StorageState>,
     files: Option<tempfile::TempDir>,
+    /// Files "downloaded" when the session opens: (name, contents); a `None`
+    /// content is a link to a host file instead, as hostile code could leave.
+    downloads: Vec<(String, Option<String>)>,
+    downloads_dir: Option<PathBuf>,
+    /// The page's HTML.
+    html: String,
 }
 
 impl FakeBrowser {
@@ -83,6 +92,7 @@ impl Browser for FakeBrowser {
         self.session_open = true;
         self.cookies = options.storage_state.clone();
         self.opened.push(options.clone());
+        self.downloads_dir.clone_from(&options.downloads_dir);
         Ok(())
     }
 
@@ -159,6 +169,33 @@ impl Browser for FakeBrowser {
     async fn locate(&mut self, _values: &Map<String, Value>) -> Result<Value, Error> {
         self.alive()?;
         Ok(json!({}))
+    }
+
+    async fn capture(&mut self, capture: Capture<'_>) -> Result<Captured, Error> {
+        self.alive()?;
+        if let Some(path) = capture.screenshot {
+            // What is hidden is named in the "image", so tests can see it was asked for.
+            std::fs::write(path, format!("PNG hiding {}", capture.hide.len())).expect("screenshot");
+        }
+        Ok(Captured {
+            screenshot: capture.screenshot.map(PathBuf::from),
+            html: capture.html.then(|| self.html.clone()),
+        })
+    }
+
+    async fn downloads(&mut self, _wait: Duration) -> Result<Vec<Download>, Error> {
+        self.alive()?;
+        let dir = self.downloads_dir.clone().expect("downloads were asked for");
+        let mut saved = Vec::new();
+        for (i, (name, contents)) in self.downloads.iter().enumerate() {
+            let path = dir.join(format!("{i}-{name}"));
+            match contents {
+                Some(text) => std::fs::write(&path, text).expect("download"),
+                None => std::os::unix::fs::symlink("/etc/hostname", &path).expect("link"),
+            }
+            saved.push(Download { name: name.clone(), saved: Ok(path) });
+        }
+        Ok(saved)
     }
 
     async fn storage_state(&mut self) -> Result<StorageState, Error> {
@@ -392,4 +429,65 @@ async fn failing_code_falls_back_to_the_agent_in_one_record_with_a_heal() {
     assert_eq!(starts, [Mode::Code, Mode::AiFallback]);
     assert_eq!(outcome.heals.len(), 1, "the fallback is offered as a heal");
     assert!(!model.received_text().contains(SECRET), "the model never sees the secret");
+}
+
+#[tokio::test]
+async fn a_run_leaves_masked_artifacts_and_never_follows_a_link() {
+    let mut browser = FakeBrowser::with_code(&[("a", Code::Return(json!({"a": format!("saw {SECRET}")})))]);
+    browser.downloads = vec![
+        ("report.csv".into(), Some(format!("user,password\ndemo,{SECRET}\n"))),
+        ("keys.txt".into(), None),
+        ("outputs.json".into(), Some("a download named like an artifact".into())),
+    ];
+    let mut request = request();
+    request.artifacts = Some(ArtifactOptions { screenshots: Screenshots::EverySegment });
+    let (outcome, _) = run(&mut browser, request, &settings(5_000, 60_000)).await;
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    let artifacts = outcome.artifacts.expect("asked for");
+    let listed: Vec<(ArtifactKind, &str, Option<&str>)> =
+        artifacts.list.iter().map(|a| (a.kind, a.name.as_str(), a.segment.as_deref())).collect();
+    assert_eq!(
+        listed,
+        [
+            (ArtifactKind::Screenshot, "segment-001-a.png", Some("a")),
+            (ArtifactKind::Screenshot, "segment-002-b.png", Some("b")),
+            (ArtifactKind::Screenshot, "end.png", None),
+            (ArtifactKind::Download, "report.csv", None),
+            (ArtifactKind::Download, "outputs.json", None),
+            (ArtifactKind::Output, "outputs (2).json", None),
+        ]
+    );
+    let read = |name: &str| std::fs::read_to_string(artifacts.dir().join(name)).expect(name);
+    assert_eq!(read("report.csv"), "user,password\ndemo,********\n", "text downloads are masked");
+    assert_eq!(read("outputs (2).json"), "{\n  \"a\": \"saw ********\"\n}\n");
+    assert_eq!(read("end.png"), "PNG hiding 1", "screenshots paint over the secret");
+    assert_eq!(artifacts.skipped.len(), 1, "the link is skipped: {:?}", artifacts.skipped);
+    assert!(artifacts.skipped[0].starts_with("keys.txt"), "{:?}", artifacts.skipped);
+    let csv = artifacts.list.iter().find(|a| a.name == "report.csv").unwrap();
+    assert_eq!(csv.size, read("report.csv").len() as u64);
+    assert_eq!(csv.content_type, "text/csv");
+}
+
+#[tokio::test]
+async fn a_failed_run_leaves_its_page_masked_and_no_outputs() {
+    let mut browser = FakeBrowser::with_code(&[("a", Code::Throw("no such element".into()))]);
+    browser.html = format!("<input value=\"{SECRET}\">");
+    let mut failing = request();
+    failing.artifacts = Some(ArtifactOptions::default());
+    let (outcome, _) = run(&mut browser, failing, &settings(5_000, 60_000)).await;
+    assert!(outcome.result.is_err());
+    let artifacts = outcome.artifacts.expect("asked for");
+    let kinds: Vec<ArtifactKind> = artifacts.list.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, [ArtifactKind::Screenshot, ArtifactKind::Page], "the end screenshot, then the page");
+    let page = std::fs::read_to_string(artifacts.dir().join("page.html")).unwrap();
+    assert_eq!(page, "<input value=\"********\">");
+
+    // Without asking, nothing is collected; a killed browser leaves no end screenshot.
+    let mut browser = FakeBrowser::with_code(&[("a", Code::Hang)]);
+    let mut hanging = request();
+    hanging.artifacts = Some(ArtifactOptions::default());
+    let (outcome, _) = run(&mut browser, hanging, &settings(100, 60_000)).await;
+    assert!(outcome.artifacts.expect("asked for").list.is_empty());
+    let (outcome, _) = run(&mut FakeBrowser::with_code(&[]), request(), &settings(5_000, 60_000)).await;
+    assert!(outcome.artifacts.is_none());
 }

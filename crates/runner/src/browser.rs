@@ -4,7 +4,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
@@ -17,6 +18,39 @@ pub struct SessionOptions {
     pub record_network: bool,
     /// Cookies and local storage to start with (a login run's session).
     pub storage_state: Option<StorageState>,
+    /// Save every file the session's pages download here (a folder the browser can write).
+    pub downloads_dir: Option<PathBuf>,
+}
+
+/// Evidence of the page to take now.
+#[derive(Debug, Clone, Copy)]
+pub struct Capture<'a> {
+    /// Write a PNG screenshot here (a path the browser can write).
+    pub screenshot: Option<&'a Path>,
+    /// The whole page rather than the viewport, where the page is not too tall.
+    pub full_page: bool,
+    /// Secret values: elements showing one are painted over, like password inputs.
+    pub hide: &'a [String],
+    /// Also return the page's HTML.
+    pub html: bool,
+}
+
+/// What a capture produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    /// Where the screenshot was written; none when the page could not be shot.
+    pub screenshot: Option<PathBuf>,
+    /// The page's HTML, in clear (it may show secrets: mask it before keeping it).
+    pub html: Option<String>,
+}
+
+/// A file a page downloaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    /// Its suggested file name, made safe (no folders, no leading dots).
+    pub name: String,
+    /// Where it was saved, or why it could not be.
+    pub saved: Result<PathBuf, String>,
 }
 
 /// A session's cookies and local storage in Playwright's `storageState` shape
@@ -123,6 +157,13 @@ pub trait Browser: Send {
     /// For each value, `{selector, text}`: a structural CSS selector whose first
     /// match shows the value, and that element's text; `null` when not found.
     fn locate(&mut self, values: &Map<String, Value>) -> impl Future<Output = Result<Value, Error>> + Send;
+
+    /// Evidence of the open session's page now.
+    fn capture(&mut self, capture: Capture<'_>) -> impl Future<Output = Result<Captured, Error>> + Send;
+
+    /// Every download of the open session so far, waiting at most `wait` for
+    /// ones in progress (then none is returned).
+    fn downloads(&mut self, wait: Duration) -> impl Future<Output = Result<Vec<Download>, Error>> + Send;
 
     /// The open session's cookies and local storage.
     fn storage_state(&mut self) -> impl Future<Output = Result<StorageState, Error>> + Send;

@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
-use crate::browser::{Browser, SessionOptions, StorageState};
+use crate::browser::{Browser, Capture, Captured, Download, SessionOptions, StorageState};
 use crate::locate::{CHROMIUM_ARGS, Options};
 use crate::sandbox::{self, Isolation, WorkDir};
 
@@ -418,6 +418,7 @@ impl Browser for Runner {
             "op": "open",
             "recordNetwork": options.record_network,
             "storageState": options.storage_state.as_ref().map(StorageState::as_json),
+            "downloadsDir": options.downloads_dir,
         });
         self.request(request, &mut |_| {}).await?.map_err(Error::Runner)?;
         Ok(())
@@ -500,6 +501,39 @@ impl Browser for Runner {
 
     async fn locate(&mut self, values: &serde_json::Map<String, Value>) -> Result<Value, Error> {
         self.request(json!({"op": "locate", "values": values}), &mut |_| {}).await?.map_err(Error::Runner)
+    }
+
+    async fn capture(&mut self, capture: Capture<'_>) -> Result<Captured, Error> {
+        let request = json!({
+            "op": "capture",
+            "screenshotPath": capture.screenshot,
+            "fullPage": capture.full_page,
+            "hide": capture.hide,
+            "html": capture.html,
+        });
+        let reply = self.request(request, &mut |_| {}).await?.map_err(Error::Runner)?;
+        Ok(Captured {
+            screenshot: reply.get("screenshot").and_then(Value::as_str).map(PathBuf::from),
+            html: reply.get("html").and_then(Value::as_str).map(str::to_owned),
+        })
+    }
+
+    async fn downloads(&mut self, wait: std::time::Duration) -> Result<Vec<Download>, Error> {
+        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        let reply =
+            self.request(json!({"op": "downloads", "waitMs": wait_ms}), &mut |_| {}).await?.map_err(Error::Runner)?;
+        let text = |item: &Value, key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
+        let listed = reply.get("downloads").and_then(Value::as_array).cloned().unwrap_or_default();
+        Ok(listed
+            .iter()
+            .map(|item| Download {
+                name: text(item, "name").unwrap_or_else(|| "download".into()),
+                saved: match (text(item, "path"), text(item, "error")) {
+                    (Some(path), _) => Ok(PathBuf::from(path)),
+                    (None, error) => Err(error.unwrap_or_else(|| "not saved".into())),
+                },
+            })
+            .collect())
     }
 
     async fn storage_state(&mut self) -> Result<StorageState, Error> {

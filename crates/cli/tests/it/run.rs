@@ -8,6 +8,10 @@
 //!   "outputs": { … },          // exit 0: stdout must be exactly this JSON object
 //!   "stderr": ["…"],           // substrings stderr must contain
 //!   "stderrNot": ["…"],        // substrings neither stdout nor stderr may contain
+//!   "artifacts": {             // optional: run with `--artifacts DIR`, then check DIR
+//!     "files": ["end.png"],    // files DIR must hold
+//!     "contain": {"outputs.json": "…"},     // a substring each named file must hold
+//!     "notContain": {"page.html": "…"} },  // a substring each named file must not hold
 //!   "llm": {                   // optional: a scripted model for this run
 //!     "provider": "openai" | "anthropic",
 //!     "rules": [{"task": "regex", "when": "regex", "calls": [{"name": "click", "arguments": {"ref": "$1"}}]}],
@@ -47,6 +51,11 @@ fn check(path: &Path) -> Result<(), Failed> {
     let workflow = workflow_file(&document);
     let mut args = vec!["run".to_owned(), workflow.path().to_string_lossy().into_owned()];
     args.extend(strings(&case, "args"));
+    let artifacts = tempfile::tempdir()?;
+    let wants_artifacts = case["artifacts"].is_object();
+    if wants_artifacts {
+        args.extend(["--artifacts".to_owned(), artifacts.path().to_string_lossy().into_owned()]);
+    }
     let llm = &case["llm"];
     let model = match llm["rules"].as_array() {
         Some(rules) => Some(scripted_model(rules)?),
@@ -111,9 +120,38 @@ fn check(path: &Path) -> Result<(), Failed> {
             }
         }
     }
+    if wants_artifacts {
+        check_artifacts(&case["artifacts"], artifacts.path()).map_err(|e| format!("{e}{}", context()))?;
+    }
     for needle in strings(&case, "stderrNot") {
         if stderr.contains(&needle) || stdout.contains(&needle) {
             return Err(format!("output contains {needle:?}{}", context()).into());
+        }
+    }
+    Ok(())
+}
+
+fn check_artifacts(want: &Value, dir: &Path) -> Result<(), String> {
+    let listed: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| e.to_string())?
+        .filter_map(|entry| entry.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    for file in strings(want, "files") {
+        if !listed.contains(&file) {
+            return Err(format!("artifact {file} missing; the folder holds {listed:?}"));
+        }
+    }
+    let read = |file: &str| std::fs::read(dir.join(file)).map(|b| String::from_utf8_lossy(&b).into_owned());
+    for (file, needle) in want["contain"].as_object().into_iter().flatten() {
+        let text = read(file).map_err(|e| format!("artifact {file}: {e}"))?;
+        if !text.contains(needle.as_str().unwrap_or_default()) {
+            return Err(format!("artifact {file} lacks {needle}: {text}"));
+        }
+    }
+    for (file, needle) in want["notContain"].as_object().into_iter().flatten() {
+        let text = read(file).map_err(|e| format!("artifact {file}: {e}"))?;
+        if text.contains(needle.as_str().unwrap_or_default()) {
+            return Err(format!("artifact {file} holds {needle}"));
         }
     }
     Ok(())
