@@ -132,7 +132,7 @@ async function readBody(response, entry) {
   }
 }
 
-async function open({ recordNetwork, storageState, downloadsDir }) {
+async function open({ recordNetwork, storageState, downloadsDir, trace }) {
   if (!browser) throw new Error('browser not launched');
   // Closing it here would throw away another run's page (and its cookies) without a word.
   if (session) throw new Error('a browser session is already open; close it first');
@@ -144,6 +144,10 @@ async function open({ recordNetwork, storageState, downloadsDir }) {
   session = { context, page, responses: [], pending: new Set(), downloads: [] };
   scripts.clear();
   if (downloadsDir) keepDownloads(session, downloadsDir);
+  // A Playwright trace of the whole session; screenshots are left out when asked
+  // (a run with secrets: pixels cannot be masked afterwards like text can).
+  if (trace) await context.tracing.start({ screenshots: !!trace.screenshots, snapshots: true, sources: false });
+  session.tracing = !!trace;
   if (recordNetwork) {
     const current = session;
     context.on('response', (response) => {
@@ -461,6 +465,15 @@ async function act({ tool, args }) {
   return { url: page.url(), locator };
 }
 
+// Ends the session's trace, writing it to `path` (or discarding it without one).
+async function stopTrace({ path: target }) {
+  if (!session) throw new Error('no browser session open');
+  if (!session.tracing) throw new Error('the session is not being traced');
+  session.tracing = false;
+  await session.context.tracing.stop(target ? { path: target } : undefined);
+  return { path: target ?? null };
+}
+
 // Cookies and local storage of the open session, for a later run to start from.
 async function storageState() {
   if (!session) throw new Error('no browser session open');
@@ -483,7 +496,8 @@ async function shutdown() {
 }
 
 const ops = {
-  launch, open, code: runCode, route, observe, act, locate, capture, downloads, storageState, close, shutdown,
+  launch, open, code: runCode, route, observe, act, locate, capture, downloads, stopTrace, storageState, close,
+  shutdown,
 };
 
 function errorMessage(e) {

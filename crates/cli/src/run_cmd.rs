@@ -51,6 +51,13 @@ pub struct Args {
     /// When to take screenshots for --artifacts: `end` of the run, `every-segment`, or `off`.
     #[arg(long, value_name = "WHEN", default_value = "end", value_parser = parse_screenshots)]
     screenshots: executor::Screenshots,
+    /// Keep a Playwright trace for --artifacts (`trace.zip`, scrubbed of secrets): `on`, `on-failure` or `off`.
+    #[arg(long, value_name = "WHEN", default_value = "off", value_parser = parse_trace)]
+    trace: executor::Trace,
+}
+
+fn parse_trace(text: &str) -> Result<executor::Trace, String> {
+    executor::Trace::parse(text).ok_or_else(|| format!("'{text}' is not one of on, on-failure, off"))
 }
 
 fn parse_screenshots(text: &str) -> Result<executor::Screenshots, String> {
@@ -134,7 +141,7 @@ pub async fn main(args: Args) -> ExitCode {
     });
     let mut request = executor::RunRequest::new(Arc::new(workflow), inputs.clone(), cancel.clone());
     if args.artifacts.is_some() {
-        request.artifacts = Some(executor::ArtifactOptions { screenshots: args.screenshots });
+        request.artifacts = Some(executor::ArtifactOptions { screenshots: args.screenshots, trace: args.trace });
     }
     let outcome = executor::execute(request, &settings, &mut runner, &mut Progress::on_stderr()).await;
     if let (Some(dir), Some(artifacts)) = (&args.artifacts, &outcome.artifacts) {

@@ -59,10 +59,40 @@ impl Screenshots {
     }
 }
 
+/// When a Playwright trace of the run is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Trace {
+    #[default]
+    Off,
+    On,
+    /// Recorded always, kept only when the run failed.
+    OnFailure,
+}
+
+impl Trace {
+    pub fn parse(text: &str) -> Option<Trace> {
+        match text {
+            "off" => Some(Trace::Off),
+            "on" => Some(Trace::On),
+            "on-failure" => Some(Trace::OnFailure),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trace::Off => "off",
+            Trace::On => "on",
+            Trace::OnFailure => "on-failure",
+        }
+    }
+}
+
 /// What a run should leave behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ArtifactOptions {
     pub screenshots: Screenshots,
+    pub trace: Trace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +104,8 @@ pub enum ArtifactKind {
     Screenshot,
     /// The page's HTML when the run failed, masked.
     Page,
+    /// A Playwright trace (`trace.zip`), every text in it masked.
+    Trace,
 }
 
 impl ArtifactKind {
@@ -83,6 +115,7 @@ impl ArtifactKind {
             ArtifactKind::Download => "download",
             ArtifactKind::Screenshot => "screenshot",
             ArtifactKind::Page => "page",
+            ArtifactKind::Trace => "trace",
         }
     }
 }
@@ -151,6 +184,50 @@ impl Collector {
     /// Where the browser saves downloads.
     pub(crate) fn downloads_dir(&self) -> PathBuf {
         self.staging.path().to_owned()
+    }
+
+    /// How the session is traced, if it is. Without the screencast: its pixels
+    /// could show a secret, and only text can be masked (the DOM snapshots the
+    /// trace viewer shows are text).
+    pub(crate) fn trace_options(&self) -> Option<runner::TraceOptions> {
+        (self.options.trace != Trace::Off).then_some(runner::TraceOptions { screenshots: false })
+    }
+
+    /// Ends the session's trace, keeping it scrubbed of secrets when it should be kept.
+    pub(crate) async fn trace<B: Browser>(&mut self, browser: &mut B, redactor: &Redactor, failed: bool) {
+        if !browser.is_alive() || self.options.trace == Trace::Off {
+            return;
+        }
+        let keep = self.options.trace == Trace::On || failed;
+        let staged = self.staging.path().join("trace.zip");
+        if let Err(e) = browser.stop_trace(keep.then_some(staged.as_path())).await {
+            self.kept.skipped.push(format!("trace.zip: {}", redactor.mask(&e.to_string())));
+            return;
+        }
+        if !keep {
+            return;
+        }
+        let name = self.unique("trace.zip");
+        let path = self.kept.dir().join(&name);
+        let left = MAX_RUN_ARTIFACT_BYTES.saturating_sub(self.bytes);
+        match open_untrusted(&staged, left).and_then(|file| crate::trace::scrub(file, &path, redactor, left)) {
+            Ok((size, sha256)) => {
+                self.bytes += size;
+                self.kept.list.push(Artifact {
+                    kind: ArtifactKind::Trace,
+                    name,
+                    content_type: "application/zip".into(),
+                    segment: None,
+                    size,
+                    sha256,
+                    path,
+                });
+            }
+            Err(why) => {
+                let _ = std::fs::remove_file(&path);
+                self.kept.skipped.push(format!("{name}: {why}"));
+            }
+        }
     }
 
     pub(crate) fn every_segment(&self) -> bool {
@@ -317,19 +394,8 @@ impl Collector {
 /// Copies a file the browser (running untrusted code) wrote: never through a
 /// link, only a regular file, at most `limit` bytes. Text small enough is masked.
 fn copy_untrusted(from: &Path, to: &Path, limit: u64, redactor: Option<&Redactor>) -> Result<(u64, String), String> {
-    let mut source = std::fs::OpenOptions::new()
-        .read(true)
-        // A link is refused, and a pipe does not block the open.
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
-        .open(from)
-        .map_err(|e| format!("cannot open the file the browser wrote: {e}"))?;
+    let mut source = open_untrusted(from, limit)?;
     let metadata = source.metadata().map_err(|e| e.to_string())?;
-    if !metadata.is_file() {
-        return Err("not a regular file".into());
-    }
-    if metadata.len() > limit {
-        return Err(format!("{} bytes, over the run's artifact limit", metadata.len()));
-    }
     if let Some(redactor) = redactor.filter(|_| metadata.len() <= MAX_MASKED_BYTES) {
         let mut bytes = Vec::new();
         (&mut source).take(MAX_MASKED_BYTES + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
@@ -360,7 +426,25 @@ fn copy_untrusted(from: &Path, to: &Path, limit: u64, redactor: Option<&Redactor
     Ok((copied, hex(&hasher.finalize())))
 }
 
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+/// Opens a file the browser wrote: never through a link, only a regular file of at most `limit` bytes.
+pub(crate) fn open_untrusted(path: &Path, limit: u64) -> Result<std::fs::File, String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        // A link is refused, and a pipe does not block the open.
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| format!("cannot open the file the browser wrote: {e}"))?;
+    let metadata = file.metadata().map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("not a regular file".into());
+    }
+    if metadata.len() > limit {
+        return Err(format!("{} bytes, over the run's artifact limit", metadata.len()));
+    }
+    Ok(file)
+}
+
+pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
 
@@ -368,7 +452,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     create_private(path)?.write_all(bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

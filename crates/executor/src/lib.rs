@@ -14,9 +14,10 @@ mod files;
 mod heal;
 mod session;
 mod settings;
+mod trace;
 
 pub use artifacts::{
-    Artifact, ArtifactKind, ArtifactOptions, Artifacts, MAX_RUN_ARTIFACT_BYTES, MAX_SCREENSHOTS, Screenshots,
+    Artifact, ArtifactKind, ArtifactOptions, Artifacts, MAX_RUN_ARTIFACT_BYTES, MAX_SCREENSHOTS, Screenshots, Trace,
 };
 pub use engine::{Heal, Record, SegmentRecord, SegmentStatus};
 pub use heal::{healed_document, notes as heal_notes};

@@ -91,6 +91,7 @@ impl<'b, B: Browser> Session<'b, B> {
             None => None,
         };
         options.downloads_dir = collector.as_ref().map(Collector::downloads_dir);
+        options.trace = collector.as_ref().and_then(Collector::trace_options);
         browser.open(&options).await?;
         let secrets = options.storage_state.as_ref().map(StorageState::secret_values).unwrap_or_default();
         Ok(Session { browser, secrets, setup: opening.elapsed(), collector })
@@ -121,6 +122,7 @@ impl<'b, B: Browser> Session<'b, B> {
             Some(mut collector) => {
                 let redactor = execution.redactor();
                 collector.page(&mut *self.browser, None, redactor, result.is_err()).await;
+                collector.trace(&mut *self.browser, redactor, result.is_err()).await;
                 collector.downloads(&mut *self.browser, redactor).await;
                 if let Ok(outputs) = &result {
                     collector.outputs(outputs);
@@ -170,6 +172,7 @@ pub async fn execute<B: Browser>(
         record_network: request.workflow.segments.iter().any(|s| s.ty == SegmentType::Network),
         storage_state: request.storage_state.take(),
         downloads_dir: None,
+        trace: None,
     };
     let opening = Instant::now();
     let mut session = match Session::open(browser, options.clone(), request.artifacts).await {

@@ -16,7 +16,8 @@ use runner::{
 use serde_json::{Map, Value, json};
 
 use crate::{
-    ArtifactKind, ArtifactOptions, CancellationToken, Observer, Outcome, RunRequest, Screenshots, Settings, execute,
+    ArtifactKind, ArtifactOptions, CancellationToken, Observer, Outcome, RunRequest, Screenshots, Settings, Trace,
+    execute,
 };
 
 const SECRET: &str = "correct-horse-battery";
@@ -196,6 +197,20 @@ impl Browser for FakeBrowser {
             saved.push(Download { name: name.clone(), saved: Ok(path) });
         }
         Ok(saved)
+    }
+
+    async fn stop_trace(&mut self, path: Option<&std::path::Path>) -> Result<(), Error> {
+        self.alive()?;
+        assert!(self.opened.last().and_then(|o| o.trace).is_some(), "stopping a trace never started");
+        if let Some(path) = path {
+            // What Playwright records of a `fill`: the text typed, in clear.
+            let mut writer = zip::ZipWriter::new(std::fs::File::create(path).expect("trace"));
+            writer.start_file("trace.trace", zip::write::SimpleFileOptions::default()).expect("entry");
+            let line = format!(r#"{{"method":"fill","params":{{"value":"{SECRET}"}}}}"#);
+            std::io::Write::write_all(&mut writer, line.as_bytes()).expect("write");
+            writer.finish().expect("zip");
+        }
+        Ok(())
     }
 
     async fn storage_state(&mut self) -> Result<StorageState, Error> {
@@ -440,7 +455,7 @@ async fn a_run_leaves_masked_artifacts_and_never_follows_a_link() {
         ("outputs.json".into(), Some("a download named like an artifact".into())),
     ];
     let mut request = request();
-    request.artifacts = Some(ArtifactOptions { screenshots: Screenshots::EverySegment });
+    request.artifacts = Some(ArtifactOptions { screenshots: Screenshots::EverySegment, trace: Trace::On });
     let (outcome, _) = run(&mut browser, request, &settings(5_000, 60_000)).await;
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     let artifacts = outcome.artifacts.expect("asked for");
@@ -452,6 +467,7 @@ async fn a_run_leaves_masked_artifacts_and_never_follows_a_link() {
             (ArtifactKind::Screenshot, "segment-001-a.png", Some("a")),
             (ArtifactKind::Screenshot, "segment-002-b.png", Some("b")),
             (ArtifactKind::Screenshot, "end.png", None),
+            (ArtifactKind::Trace, "trace.zip", None),
             (ArtifactKind::Download, "report.csv", None),
             (ArtifactKind::Download, "outputs.json", None),
             (ArtifactKind::Output, "outputs (2).json", None),
@@ -462,6 +478,12 @@ async fn a_run_leaves_masked_artifacts_and_never_follows_a_link() {
     assert_eq!(read("outputs (2).json"), "{\n  \"a\": \"saw ********\"\n}\n");
     assert_eq!(read("end.png"), "PNG hiding 1", "screenshots paint over the secret");
     assert_eq!(artifacts.skipped.len(), 1, "the link is skipped: {:?}", artifacts.skipped);
+    let trace = std::fs::File::open(artifacts.dir().join("trace.zip")).unwrap();
+    let mut typed = String::new();
+    let mut archive = zip::ZipArchive::new(trace).unwrap();
+    std::io::Read::read_to_string(&mut archive.by_name("trace.trace").unwrap(), &mut typed).unwrap();
+    assert_eq!(typed, r#"{"method":"fill","params":{"value":"********"}}"#, "the trace is scrubbed");
+    assert_eq!(browser.opened[0].trace.map(|t| t.screenshots), Some(false), "no screencast");
     assert!(artifacts.skipped[0].starts_with("keys.txt"), "{:?}", artifacts.skipped);
     let csv = artifacts.list.iter().find(|a| a.name == "report.csv").unwrap();
     assert_eq!(csv.size, read("report.csv").len() as u64);
@@ -473,12 +495,12 @@ async fn a_failed_run_leaves_its_page_masked_and_no_outputs() {
     let mut browser = FakeBrowser::with_code(&[("a", Code::Throw("no such element".into()))]);
     browser.html = format!("<input value=\"{SECRET}\">");
     let mut failing = request();
-    failing.artifacts = Some(ArtifactOptions::default());
+    failing.artifacts = Some(ArtifactOptions { trace: Trace::OnFailure, ..ArtifactOptions::default() });
     let (outcome, _) = run(&mut browser, failing, &settings(5_000, 60_000)).await;
     assert!(outcome.result.is_err());
     let artifacts = outcome.artifacts.expect("asked for");
     let kinds: Vec<ArtifactKind> = artifacts.list.iter().map(|a| a.kind).collect();
-    assert_eq!(kinds, [ArtifactKind::Screenshot, ArtifactKind::Page], "the end screenshot, then the page");
+    assert_eq!(kinds, [ArtifactKind::Screenshot, ArtifactKind::Page, ArtifactKind::Trace], "kept: the run failed");
     let page = std::fs::read_to_string(artifacts.dir().join("page.html")).unwrap();
     assert_eq!(page, "<input value=\"********\">");
 

@@ -20,6 +20,14 @@ pub struct SessionOptions {
     pub storage_state: Option<StorageState>,
     /// Save every file the session's pages download here (a folder the browser can write).
     pub downloads_dir: Option<PathBuf>,
+    /// Record a Playwright trace of the session.
+    pub trace: Option<TraceOptions>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TraceOptions {
+    /// Include the screencast (a run with secrets leaves it out: pixels cannot be masked).
+    pub screenshots: bool,
 }
 
 /// Evidence of the page to take now.
@@ -164,6 +172,10 @@ pub trait Browser: Send {
     /// Every download of the open session so far, waiting at most `wait` for
     /// ones in progress (then none is returned).
     fn downloads(&mut self, wait: Duration) -> impl Future<Output = Result<Vec<Download>, Error>> + Send;
+
+    /// Ends the session's trace, writing `trace.zip` to `path` (a path the
+    /// browser can write), or discarding it without one.
+    fn stop_trace(&mut self, path: Option<&Path>) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// The open session's cookies and local storage.
     fn storage_state(&mut self) -> impl Future<Output = Result<StorageState, Error>> + Send;

@@ -419,6 +419,7 @@ impl Browser for Runner {
             "recordNetwork": options.record_network,
             "storageState": options.storage_state.as_ref().map(StorageState::as_json),
             "downloadsDir": options.downloads_dir,
+            "trace": options.trace.map(|t| json!({"screenshots": t.screenshots})),
         });
         self.request(request, &mut |_| {}).await?.map_err(Error::Runner)?;
         Ok(())
@@ -534,6 +535,11 @@ impl Browser for Runner {
                 },
             })
             .collect())
+    }
+
+    async fn stop_trace(&mut self, path: Option<&std::path::Path>) -> Result<(), Error> {
+        self.request(json!({"op": "stopTrace", "path": path}), &mut |_| {}).await?.map_err(Error::Runner)?;
+        Ok(())
     }
 
     async fn storage_state(&mut self) -> Result<StorageState, Error> {

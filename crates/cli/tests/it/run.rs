@@ -11,7 +11,8 @@
 //!   "artifacts": {             // optional: run with `--artifacts DIR`, then check DIR
 //!     "files": ["end.png"],    // files DIR must hold
 //!     "contain": {"outputs.json": "…"},     // a substring each named file must hold
-//!     "notContain": {"page.html": "…"} },  // a substring each named file must not hold
+//!     "notContain": {"page.html": "…"},    // a substring each named file must not hold
+//!     "zipNotContain": {"trace.zip": "…"} }, // a substring no entry of the named zip may hold
 //!   "llm": {                   // optional: a scripted model for this run
 //!     "provider": "openai" | "anthropic",
 //!     "rules": [{"task": "regex", "when": "regex", "calls": [{"name": "click", "arguments": {"ref": "$1"}}]}],
@@ -152,6 +153,32 @@ fn check_artifacts(want: &Value, dir: &Path) -> Result<(), String> {
         let text = read(file).map_err(|e| format!("artifact {file}: {e}"))?;
         if text.contains(needle.as_str().unwrap_or_default()) {
             return Err(format!("artifact {file} holds {needle}"));
+        }
+    }
+    for (file, needle) in want["zipNotContain"].as_object().into_iter().flatten() {
+        let needle = needle.as_str().unwrap_or_default();
+        let zipped = std::fs::File::open(dir.join(file)).map_err(|e| format!("artifact {file}: {e}"))?;
+        let mut archive = zip::ZipArchive::new(zipped).map_err(|e| format!("artifact {file}: {e}"))?;
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(|e| e.to_string())?;
+            if String::from_utf8_lossy(&bytes).contains(needle) {
+                return Err(format!("an entry of artifact {file} holds {needle}"));
+            }
+        }
+    }
+    for (file, needle) in want["zipNotContain"].as_object().into_iter().flatten() {
+        let needle = needle.as_str().unwrap_or_default();
+        let zipped = std::fs::File::open(dir.join(file)).map_err(|e| format!("artifact {file}: {e}"))?;
+        let mut archive = zip::ZipArchive::new(zipped).map_err(|e| format!("artifact {file}: {e}"))?;
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(|e| e.to_string())?;
+            if String::from_utf8_lossy(&bytes).contains(needle) {
+                return Err(format!("an entry of artifact {file} holds {needle}"));
+            }
         }
     }
     Ok(())

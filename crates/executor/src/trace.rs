@@ -1,0 +1,114 @@
+//! Playwright traces scrubbed of secrets. A trace is a zip of JSON lines
+//! (actions with their arguments — the text a `fill` typed —, DOM snapshots,
+//! network entries) and resources (response bodies, snapshot files). Every
+//! entry that is text is masked with the run's redactor; binary entries
+//! (images, fonts) are kept as they are (the screencast is not recorded).
+//!
+//! The zip was written inside the sandbox by a browser that ran untrusted code,
+//! so it is read within limits: entries, sizes once inflated.
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+
+use engine::Redactor;
+use sha2::{Digest as _, Sha256};
+use zip::write::SimpleFileOptions;
+
+use crate::artifacts::{create_private, hex};
+
+/// Entries a trace may hold.
+const MAX_ENTRIES: usize = 100_000;
+/// What a trace may hold once inflated: a small zip can inflate enormously.
+const MAX_INFLATED_BYTES: u64 = 2 << 30;
+
+/// Writes `trace` with every text entry masked to `to`; returns its size and SHA-256.
+pub(crate) fn scrub(trace: std::fs::File, to: &Path, redactor: &Redactor, limit: u64) -> Result<(u64, String), String> {
+    let mut archive = zip::ZipArchive::new(trace).map_err(|e| format!("not a trace: {e}"))?;
+    if archive.len() > MAX_ENTRIES {
+        return Err(format!("{} entries, more than a trace may hold ({MAX_ENTRIES})", archive.len()));
+    }
+    let mut writer = zip::ZipWriter::new(create_private(to).map_err(|e| e.to_string())?);
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut inflated = 0u64;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| format!("not a trace: {e}"))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry.name().map_err(|e| format!("not a trace: {e}"))?.into_owned();
+        let mut bytes = Vec::new();
+        // Bounded by what is left, whatever the entry claims its size is.
+        let left = MAX_INFLATED_BYTES - inflated;
+        (&mut entry).take(left + 1).read_to_end(&mut bytes).map_err(|e| format!("{name}: {e}"))?;
+        inflated += bytes.len() as u64;
+        if inflated > MAX_INFLATED_BYTES {
+            return Err("the trace inflates beyond what a trace may hold".into());
+        }
+        let bytes = match String::from_utf8(bytes) {
+            Ok(text) => redactor.mask(&text).into_inner().into_bytes(),
+            Err(binary) => binary.into_bytes(),
+        };
+        writer.start_file(name.as_str(), options).map_err(|e| e.to_string())?;
+        writer.write_all(&bytes).map_err(|e| e.to_string())?;
+    }
+    writer.finish().map_err(|e| e.to_string())?;
+    let written = std::fs::read(to).map_err(|e| e.to_string())?;
+    if written.len() as u64 > limit {
+        return Err("over the run's artifact limit".into());
+    }
+    Ok((written.len() as u64, hex(&Sha256::digest(&written))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut writer = zip::ZipWriter::new(file.reopen().unwrap());
+        for (name, bytes) in entries {
+            writer.start_file(*name, SimpleFileOptions::default()).unwrap();
+            writer.write_all(bytes).unwrap();
+        }
+        writer.finish().unwrap();
+        file
+    }
+
+    #[test]
+    fn every_text_entry_is_masked_and_binary_ones_kept() {
+        let secret = "pa55-word-xyz";
+        let mut redactor = Redactor::default();
+        redactor.add(secret);
+        let png = [0x89u8, b'P', b'N', b'G', 0xff, 0xfe];
+        let trace = zip_of(&[
+            ("trace.trace", format!(r#"{{"method":"fill","params":{{"value":"{secret}"}}}}"#).as_bytes()),
+            ("trace.network", format!(r#"{{"postData":"password={secret}"}}"#).as_bytes()),
+            ("resources/page.png", &png),
+        ]);
+        let out = tempfile::tempdir().unwrap();
+        let to = out.path().join("trace.zip");
+        let (size, _) = scrub(trace.reopen().unwrap(), &to, &redactor, 1 << 20).unwrap();
+        assert_eq!(size, std::fs::metadata(&to).unwrap().len());
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&to).unwrap()).unwrap();
+        let mut read = |name: &str| {
+            let mut bytes = Vec::new();
+            archive.by_name(name).unwrap().read_to_end(&mut bytes).unwrap();
+            bytes
+        };
+        assert_eq!(
+            String::from_utf8(read("trace.trace")).unwrap(),
+            r#"{"method":"fill","params":{"value":"********"}}"#
+        );
+        assert_eq!(String::from_utf8(read("trace.network")).unwrap(), r#"{"postData":"password=********"}"#);
+        assert_eq!(read("resources/page.png"), png);
+    }
+
+    #[test]
+    fn what_is_not_a_trace_is_refused() {
+        let junk = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(junk.path(), b"not a zip at all").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let refused = scrub(junk.reopen().unwrap(), &out.path().join("t.zip"), &Redactor::default(), 1 << 20);
+        assert!(refused.unwrap_err().starts_with("not a trace"));
+    }
+}
