@@ -210,24 +210,8 @@ impl Collector {
         let name = self.unique("trace.zip");
         let path = self.kept.dir().join(&name);
         let left = MAX_RUN_ARTIFACT_BYTES.saturating_sub(self.bytes);
-        match open_untrusted(&staged, left).and_then(|file| crate::trace::scrub(file, &path, redactor, left)) {
-            Ok((size, sha256)) => {
-                self.bytes += size;
-                self.kept.list.push(Artifact {
-                    kind: ArtifactKind::Trace,
-                    name,
-                    content_type: "application/zip".into(),
-                    segment: None,
-                    size,
-                    sha256,
-                    path,
-                });
-            }
-            Err(why) => {
-                let _ = std::fs::remove_file(&path);
-                self.kept.skipped.push(format!("{name}: {why}"));
-            }
-        }
+        let scrubbed = open_untrusted(&staged, left).and_then(|file| crate::trace::scrub(file, &path, redactor, left));
+        self.record(ArtifactKind::Trace, &name, "application/zip", None, path, scrubbed);
     }
 
     pub(crate) fn every_segment(&self) -> bool {
@@ -337,25 +321,14 @@ impl Collector {
     fn keep_bytes(&mut self, kind: ArtifactKind, name: &str, content_type: &str, text: Masked) {
         let path = self.kept.dir().join(name);
         let size = text.len() as u64;
-        if self.bytes + size > MAX_RUN_ARTIFACT_BYTES {
-            self.kept.skipped.push(format!("{name}: over the run's artifact limit"));
-            return;
-        }
-        if let Err(e) = write_private(&path, text.as_bytes()) {
-            self.kept.skipped.push(format!("{name}: {e}"));
-            return;
-        }
-        self.bytes += size;
-        let sha256 = hex(&Sha256::digest(text.as_bytes()));
-        self.kept.list.push(Artifact {
-            kind,
-            name: name.to_owned(),
-            content_type: content_type.to_owned(),
-            segment: None,
-            size,
-            sha256,
-            path,
-        });
+        let written = if self.bytes + size > MAX_RUN_ARTIFACT_BYTES {
+            Err("over the run's artifact limit".to_owned())
+        } else {
+            write_private(&path, text.as_bytes())
+                .map(|()| (size, hex(&Sha256::digest(text.as_bytes()))))
+                .map_err(|e| e.to_string())
+        };
+        self.record(kind, name, content_type, None, path, written);
     }
 
     /// Copies a staged file in, within the limits; text is masked when `redactor` is given.
@@ -370,7 +343,21 @@ impl Collector {
     ) {
         let left = MAX_RUN_ARTIFACT_BYTES.saturating_sub(self.bytes);
         let path = self.kept.dir().join(name);
-        match copy_untrusted(staged, &path, left, redactor) {
+        let copied = copy_untrusted(staged, &path, left, redactor);
+        self.record(kind, name, content_type, segment, path, copied);
+    }
+
+    /// Lists a file written into the kept folder, or notes why there is none.
+    fn record(
+        &mut self,
+        kind: ArtifactKind,
+        name: &str,
+        content_type: &str,
+        segment: Option<&str>,
+        path: PathBuf,
+        written: Result<(u64, String), String>,
+    ) {
+        match written {
             Ok((size, sha256)) => {
                 self.bytes += size;
                 self.kept.list.push(Artifact {

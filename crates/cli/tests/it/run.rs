@@ -142,44 +142,36 @@ fn check_artifacts(want: &Value, dir: &Path) -> Result<(), String> {
             return Err(format!("artifact {file} missing; the folder holds {listed:?}"));
         }
     }
-    let read = |file: &str| std::fs::read(dir.join(file)).map(|b| String::from_utf8_lossy(&b).into_owned());
-    for (file, needle) in want["contain"].as_object().into_iter().flatten() {
-        let text = read(file).map_err(|e| format!("artifact {file}: {e}"))?;
-        if !text.contains(needle.as_str().unwrap_or_default()) {
-            return Err(format!("artifact {file} lacks {needle}: {text}"));
-        }
-    }
-    for (file, needle) in want["notContain"].as_object().into_iter().flatten() {
-        let text = read(file).map_err(|e| format!("artifact {file}: {e}"))?;
-        if text.contains(needle.as_str().unwrap_or_default()) {
-            return Err(format!("artifact {file} holds {needle}"));
-        }
-    }
-    for (file, needle) in want["zipNotContain"].as_object().into_iter().flatten() {
-        let needle = needle.as_str().unwrap_or_default();
-        let zipped = std::fs::File::open(dir.join(file)).map_err(|e| format!("artifact {file}: {e}"))?;
-        let mut archive = zip::ZipArchive::new(zipped).map_err(|e| format!("artifact {file}: {e}"))?;
-        for i in 0..archive.len() {
-            let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(|e| e.to_string())?;
-            if String::from_utf8_lossy(&bytes).contains(needle) {
-                return Err(format!("an entry of artifact {file} holds {needle}"));
-            }
-        }
-    }
-    for (file, needle) in want["zipNotContain"].as_object().into_iter().flatten() {
-        let needle = needle.as_str().unwrap_or_default();
-        let zipped = std::fs::File::open(dir.join(file)).map_err(|e| format!("artifact {file}: {e}"))?;
-        let mut archive = zip::ZipArchive::new(zipped).map_err(|e| format!("artifact {file}: {e}"))?;
-        for i in 0..archive.len() {
-            let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(|e| e.to_string())?;
-            if String::from_utf8_lossy(&bytes).contains(needle) {
-                return Err(format!("an entry of artifact {file} holds {needle}"));
+    // (key, read the file as a zip's entries, whether the needle must be there)
+    for (key, zipped, present) in
+        [("contain", false, true), ("notContain", false, false), ("zipNotContain", true, false)]
+    {
+        for (file, needle) in want[key].as_object().into_iter().flatten() {
+            let needle = needle.as_str().unwrap_or_default();
+            let texts = read_artifact(&dir.join(file), zipped).map_err(|e| format!("artifact {file}: {e}"))?;
+            if texts.iter().any(|t| t.contains(needle)) != present {
+                let verb = if present { "lacks" } else { "holds" };
+                return Err(format!("artifact {file} {verb} {needle:?}"));
             }
         }
     }
     Ok(())
+}
+
+/// The file's text, or the text of each of its entries when it is a zip.
+fn read_artifact(path: &Path, zipped: bool) -> Result<Vec<String>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    if !zipped {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        return Ok(vec![String::from_utf8_lossy(&bytes).into_owned()]);
+    }
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+    let mut texts = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(|e| e.to_string())?;
+        texts.push(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    Ok(texts)
 }
