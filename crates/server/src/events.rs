@@ -85,6 +85,8 @@ impl Follow {
                 self.queued.push_back(event("end", e.seq, &dto::Run::from(run)));
                 self.done = true;
             }
+            // Artifacts are listed by their own endpoint.
+            RunEventKind::ArtifactCreated => {}
             RunEventKind::Created
             | RunEventKind::Started
             | RunEventKind::SegmentStarted

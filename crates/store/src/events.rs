@@ -45,6 +45,8 @@ pub enum RunEventKind {
     /// It ended (by its worker, cancelled while pending, or failed as `WORKER_LOST`).
     /// Payload: `{"status", "error"}`.
     Finished,
+    /// A file the run left was recorded. Payload: `{"id", "type", "name", "size"}`.
+    ArtifactCreated,
 }
 
 impl RunEventKind {
@@ -57,6 +59,7 @@ impl RunEventKind {
             RunEventKind::CancelRequested => "run.cancel_requested",
             RunEventKind::Requeued => "run.requeued",
             RunEventKind::Finished => "run.finished",
+            RunEventKind::ArtifactCreated => "artifact.created",
         }
     }
 
@@ -69,6 +72,7 @@ impl RunEventKind {
             RunEventKind::CancelRequested,
             RunEventKind::Requeued,
             RunEventKind::Finished,
+            RunEventKind::ArtifactCreated,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

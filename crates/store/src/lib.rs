@@ -8,6 +8,7 @@
 //! are switched on `Backend`. Times are epoch milliseconds from `Clock`, so
 //! tests can move time instead of sleeping.
 
+mod artifacts;
 mod clock;
 mod db;
 mod events;
@@ -21,6 +22,7 @@ pub mod seal;
 mod tenant;
 mod workflows;
 
+pub use artifacts::{Artifact, ArtifactsOf, NewArtifact};
 pub use clock::Clock;
 pub use db::{Backend, Store};
 pub use events::{RunEvent, RunEventKind};

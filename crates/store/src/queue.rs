@@ -56,7 +56,34 @@ fn held(first: usize) -> String {
     format!("id = ${first} AND lease_owner = ${} AND attempts = ${} AND status = ${}", first + 1, first + 2, first + 3)
 }
 
+/// What a write under a lease needs to know of its run.
+pub(crate) struct HeldRun {
+    pub org_id: String,
+    pub workflow_id: String,
+    pub test: bool,
+}
+
 impl Lease {
+    /// Checks inside `tx` that the lease still holds, locking the run's row (a
+    /// write that changes nothing) so the reaper cannot take the run before `tx`
+    /// commits. `None`: the lease is gone, and nothing may be written.
+    pub(crate) async fn hold(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<Option<HeldRun>> {
+        let row = query(
+            &format!("UPDATE runs SET attempts = attempts WHERE {} RETURNING org_id, workflow_id, test", held(1)),
+            self.binds().to_vec(),
+        )
+        .fetch_optional(&mut **tx)
+        .await?;
+        row.map(|r| {
+            Ok(HeldRun {
+                org_id: text(&r, "org_id")?,
+                workflow_id: text(&r, "workflow_id")?,
+                test: int(&r, "test")? != 0,
+            })
+        })
+        .transpose()
+    }
+
     fn binds(&self) -> [Bind; 4] {
         [
             self.run_id.as_str().into(),

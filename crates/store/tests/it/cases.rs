@@ -4,8 +4,9 @@ use futures_util::future::join_all;
 use libtest_mimic::Failed;
 use serde_json::json;
 use store::{
-    Clock, Error, Fairness, Finish, Lease, NewRun, NewWorkflow, PageRequest, Role, RunError, RunFilter, RunStatus,
-    SegmentCursor, SegmentExecution, Store, TimeLimits, VersionRef, WorkflowFilter, WorkflowPatch, WorkflowType,
+    ArtifactsOf, Clock, Error, Fairness, Finish, Lease, NewArtifact, NewRun, NewWorkflow, PageRequest, Role, RunError,
+    RunFilter, RunStatus, SegmentCursor, SegmentExecution, Store, TimeLimits, VersionRef, WorkflowFilter,
+    WorkflowPatch, WorkflowType,
 };
 
 use crate::backends::Case;
@@ -36,6 +37,7 @@ cases![
     claims_take_turns_between_organizations,
     one_organization_never_holds_every_slot,
     runs_keep_the_time_limits_asked_for,
+    artifacts_are_recorded_under_the_lease_and_expire,
 ];
 
 pub(crate) fn check(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
@@ -163,6 +165,8 @@ pub const ISOLATED_TENANT_METHODS: &[&str] = &[
     "create_api_key",
     "list_api_keys",
     "revoke_api_key",
+    "list_artifacts",
+    "get_artifact",
 ];
 
 /// The methods an isolation check has exercised, so the case can prove it missed none.
@@ -185,6 +189,12 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     let (a, b) = (store.tenant(&a_org.id), store.tenant(&b_org.id));
     let w = workflow(&store, &a_org.id, "mine").await?;
     a.update_workflow(&w.id, WorkflowPatch { definition: Some(doc("v2")), ..Default::default() }).await?;
+    // A finished run of a's with an artifact.
+    let evidence = a.create_run(new_run(&w.id, false, 1)).await?;
+    let lease = store.claim("w", 10_000, ROOMY).await?.ok_or("claimed")?.lease;
+    check(store.record_artifacts(&lease, &[artifact("end.png")]).await?, "recorded")?;
+    store.finish(&lease, Finish { status: RunStatus::Completed, outputs: None, error: None }).await?;
+    let shot = a.list_artifacts(ArtifactsOf::Run(&evidence.id), &PageRequest::default()).await?.items[0].clone();
     let run = a.create_run(new_run(&w.id, false, 1)).await?;
     a.save_healed_draft(&w.id, &doc("healed"), &["healed".to_owned()], &run.id).await?;
     let (key, clear) = a.create_api_key("a's", Role::Admin).await?;
@@ -217,6 +227,9 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     covered.not_found("list_segments", b.list_segments(&run.id, SegmentCursor::default(), 100).await)?;
     check(!a.run_events(&run.id, 0, 100).await?.is_empty(), "a's run has events")?;
     covered.check("run_events", b.run_events(&run.id, 0, 100).await?.is_empty(), "b reads none of a's run events")?;
+    covered.not_found("get_artifact", b.get_artifact(&shot.id).await)?;
+    covered.not_found("list_artifacts", b.list_artifacts(ArtifactsOf::Run(&evidence.id), &all).await)?;
+    covered.not_found("list_artifacts", b.list_artifacts(ArtifactsOf::Workflow(&w.id), &all).await)?;
     let keys = b.list_api_keys().await?;
     covered.check("list_api_keys", keys.iter().all(|k| k.id == b_key.id), "b lists only its own keys")?;
 
@@ -240,7 +253,8 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     check(a.get_version(&w.id, VersionRef::Draft).await?.definition == doc("healed"), "a's draft is untouched")?;
     let after = a.get_run(&run.id).await?;
     check(after.status == RunStatus::Pending && !after.cancel_requested, "a's run is untouched")?;
-    check(a.list_runs(&RunFilter::default(), &all).await?.items.len() == 1, "no run was added to a")?;
+    check(a.list_runs(&RunFilter::default(), &all).await?.items.len() == 2, "no run was added to a")?;
+    check(a.get_artifact(&shot.id).await? == shot, "a's artifact is untouched")?;
     check(store.authenticate(&clear).await?.is_some(), "a's key still authenticates")?;
 
     let missed: Vec<_> = ISOLATED_TENANT_METHODS.iter().filter(|m| !covered.0.contains(*m)).collect();
@@ -627,4 +641,61 @@ async fn runs_keep_the_time_limits_asked_for(store: Store, _: Clock) -> Result<(
     check(plain.limits == TimeLimits::default(), "none asked for: the worker's own")?;
     let claimed = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
     check(claimed.limits == limits, "the worker sees them")
+}
+
+fn artifact(name: &str) -> NewArtifact {
+    NewArtifact {
+        kind: "screenshot".into(),
+        name: name.into(),
+        content_type: "image/png".into(),
+        size: 42,
+        sha256: "ab".repeat(32),
+        segment_name: Some("a".into()),
+        object_key: format!("runs/x/{name}"),
+    }
+}
+
+async fn artifacts_are_recorded_under_the_lease_and_expire(store: Store, clock: Clock) -> Result<(), Failed> {
+    let org = store.create_org("acme").await?;
+    let tenant = store.tenant(&org.id);
+    let w = workflow(&store, &org.id, "w").await?;
+    let run = tenant.create_run(new_run(&w.id, true, 2)).await?;
+    let first = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?.lease;
+    check(store.record_artifacts(&first, &[artifact("a.png"), artifact("b.png")]).await?, "recorded")?;
+    let events = tenant.run_events(&run.id, 0, 100).await?;
+    let told = events.iter().filter(|e| e.kind == store::RunEventKind::ArtifactCreated).count();
+    check(told == 2, format!("one event per artifact, got {told}"))?;
+
+    // A lost lease records nothing.
+    clock.advance(11_000);
+    store.reap_expired().await?;
+    check(!store.record_artifacts(&first, &[artifact("late.png")]).await?, "a stale lease is refused")?;
+    let second = store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed again")?.lease;
+    check(store.record_artifacts(&second, &[artifact("c.png")]).await?, "the live lease records")?;
+
+    let one = PageRequest { limit: 2, cursor: None };
+    let page = tenant.list_artifacts(ArtifactsOf::Run(&run.id), &one).await?;
+    let names: Vec<&str> = page.items.iter().map(|a| a.name.as_str()).collect();
+    check(names == ["c.png", "b.png"], format!("newest first: {names:?}"))?;
+    let next = PageRequest { limit: 2, cursor: page.next_cursor.clone() };
+    let rest = tenant.list_artifacts(ArtifactsOf::Run(&run.id), &next).await?;
+    check(rest.items.len() == 1 && rest.items[0].name == "a.png" && rest.next_cursor.is_none(), "then the last")?;
+    let c = &page.items[0];
+    check(c.test && c.attempt == 2 && c.workflow_id == w.id && c.run_id == run.id, "carried from the run")?;
+    check(c.segment_name.as_deref() == Some("a") && c.size == 42, "as recorded")?;
+
+    // Deleting the workflow keeps its artifacts readable, like its runs.
+    tenant.delete_workflow(&w.id).await?;
+    let by_workflow = tenant.list_artifacts(ArtifactsOf::Workflow(&w.id), &PageRequest::default()).await?;
+    check(by_workflow.items.len() == 3, "listed by the deleted workflow")?;
+
+    // Retention: the oldest go first, bytes then rows.
+    let cutoff = store.clock().now_ms();
+    clock.advance(1_000);
+    let old = store.artifacts_older_than(cutoff, 2).await?;
+    check(old.len() == 2 && old[0].1 == "runs/x/a.png", format!("oldest first: {old:?}"))?;
+    let ids: Vec<String> = old.iter().map(|(id, _)| id.clone()).collect();
+    check(store.delete_artifacts(&ids).await? == 2, "deleted")?;
+    check(tenant.get_artifact(&ids[0]).await.is_err(), "gone")?;
+    check(store.artifacts_older_than(cutoff, 10).await?.len() == 0, "the one left is not older")
 }
