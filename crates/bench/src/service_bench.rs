@@ -25,7 +25,7 @@ struct Api {
 
 impl Api {
     async fn start(store: Store, dir: &std::path::Path) -> Api {
-        let sealer = Sealer::from_env_or_file(&dir.join("secret.key"), true).expect("key");
+        let sealer = Sealer::from_file(&dir.join("secret.key"), true).expect("key");
         let org = store.create_org("bench").await.expect("org");
         let (_, key) = store.create_api_key(&org.id, "bench", Role::Admin).await.expect("key");
         let defaults = executor::Settings::default();
@@ -107,6 +107,7 @@ pub async fn main(list_size: i64) {
             ids.push(run["id"].as_str().expect("id").to_owned());
         }
         let mut config = worker::Config::new(concurrency);
+        config.runner = testkit::runner_options();
         config.poll = Duration::from_millis(20);
         config.runner.egress = std::sync::Arc::new(runner::Policy::private_network());
         let started = Instant::now();
@@ -135,7 +136,7 @@ pub async fn main(list_size: i64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite = Store::open_sqlite(&dir.path().join("segue.db")).await.expect("sqlite");
     list_pages("SQLite", sqlite, dir.path(), list_size).await;
-    if let Ok(admin) = std::env::var("SEGUE_TEST_DATABASE_URL") {
+    if let Some(admin) = testkit::test_database_url() {
         let name = format!("segue_bench_{}", std::process::id());
         let url = testkit::postgres::create_database(&admin, &name).await.expect("a bench database");
         let pg = Store::connect(&url).await.expect("postgres");

@@ -20,10 +20,10 @@ pub struct BoundaryArgs {
 }
 
 impl BoundaryArgs {
-    /// Runner options for this boundary. `blocked`: segue's own listening
+    /// Runner options for this boundary, on the programs the environment names. `blocked`: segue's own listening
     /// sockets, refused whatever else is allowed.
     pub fn runner_options(&self, allow_private: bool, blocked: Vec<SocketAddr>) -> runner::Options {
-        let mut options = runner::Options::default();
+        let mut options = runner_from_environment();
         if self.unsafe_no_sandbox {
             options.isolation = Isolation::Unsafe;
         }
@@ -35,6 +35,38 @@ impl BoundaryArgs {
         options.egress = Arc::new(Policy { allow_private, allowed: self.allowed_hosts.clone(), blocked });
         options
     }
+}
+
+/// Where Node, the runner and Chromium are and how the sandbox starts:
+/// `SEGUE_NODE`, `SEGUE_RUNNER_DIR`, `SEGUE_CHROMIUM` (README), `SEGUE_SANDBOX=off`,
+/// `SEGUE_SANDBOX_UID` (docs/security.md), `SEGUE_BWRAP`, and `PATH` to find `node`
+/// and `bwrap`; the runner's own defaults for what is unset.
+fn runner_from_environment() -> runner::Options {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let mut options = runner::Options::default();
+    if let Some(node) = var("SEGUE_NODE") {
+        options.node = node.into();
+    }
+    if let Some(dir) = var("SEGUE_RUNNER_DIR") {
+        options.runner_dir = dir.into();
+    }
+    if let Some(chromium) = var("SEGUE_CHROMIUM") {
+        options.chromium = chromium.into();
+    }
+    if let Some(bwrap) = var("SEGUE_BWRAP") {
+        options.bwrap = bwrap.into();
+    }
+    if let Some(path) = var("PATH") {
+        options.search_path = std::env::split_paths(&path).collect();
+    }
+    if let Some(uid) = var("SEGUE_SANDBOX_UID").and_then(|v| v.to_str()?.parse().ok()) {
+        options.sandbox_uid = uid;
+    }
+    let off = |v: std::ffi::OsString| matches!(v.to_ascii_lowercase().to_str(), Some("off" | "0" | "false" | "no"));
+    if var("SEGUE_SANDBOX").is_some_and(off) {
+        options.isolation = Isolation::Unsafe;
+    }
+    options
 }
 
 /// `--allow-private-network` for `serve` and `worker`, where it is off by default.

@@ -168,7 +168,12 @@ impl DataArgs {
             None => Store::open_sqlite(&dir.join("segue.db")).await,
         }
         .map_err(|e| format!("cannot open the database: {e}"))?;
-        let sealer = Sealer::from_env_or_file(&dir.join("secret.key"), create_key).map_err(|e| e.to_string())?;
+        // From the environment only: a flag would show the key in the process list.
+        let sealer = match std::env::var("SEGUE_SECRET_KEY") {
+            Ok(key) => Sealer::from_base64(&key),
+            Err(_) => Sealer::from_file(&dir.join("secret.key"), create_key),
+        }
+        .map_err(|e| e.to_string())?;
         Ok((store, sealer, dir))
     }
 }

@@ -13,6 +13,6 @@ mod sandbox;
 
 pub use ansi::strip as strip_ansi;
 pub use egress::{Allowed, Denial, Policy};
-pub use locate::{Options, default_chromium, default_runner_dir};
+pub use locate::Options;
 pub use process::{Acted, Error, Log, Observation, ReplyLimits, Runner, Screenshot, SegmentResult, json_bytes};
 pub use sandbox::{Isolation, Limits};

@@ -35,9 +35,7 @@ impl Database {
     /// SQLite, and PostgreSQL when `SEGUE_TEST_DATABASE_URL` names a server.
     pub fn available() -> Vec<Database> {
         let mut all = vec![Database::Sqlite];
-        if let Some(url) = std::env::var("SEGUE_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            all.push(Database::Postgres(url));
-        }
+        all.extend(testkit::test_database_url().map(Database::Postgres));
         all
     }
 }
@@ -63,7 +61,7 @@ impl TestServer {
                 (Store::connect(&url).await.expect("store"), Some((admin_url, name)))
             }
         };
-        let sealer = Sealer::from_env_or_file(&dir.path().join("secret.key"), true).expect("key");
+        let sealer = Sealer::from_file(&dir.path().join("secret.key"), true).expect("key");
         let org = store.create_org("test").await.expect("org");
         let (_, admin_key) = store.create_api_key(&org.id, "admin", Role::Admin).await.expect("key");
         let shutdown = CancellationToken::new();
@@ -114,6 +112,7 @@ impl TestServer {
 
     pub fn spawn_workers_with_agent(&self, concurrency: usize, segment_timeout: Duration, agent: Option<agent::Agent>) {
         let mut config = worker::Config::new(concurrency);
+        config.runner = testkit::runner_options();
         config.settings.agent = agent.map(std::sync::Arc::new);
         config.heartbeat = Duration::from_millis(300);
         config.poll = Duration::from_millis(50);
