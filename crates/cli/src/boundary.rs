@@ -1,7 +1,6 @@
 //! Flags for the trust boundary around workflow code: where runs may connect
 //! and whether the sandbox is on. See docs/security.md.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use runner::{Allowed, Isolation, Policy};
@@ -20,9 +19,8 @@ pub struct BoundaryArgs {
 }
 
 impl BoundaryArgs {
-    /// Runner options for this boundary, on the programs the environment names. `blocked`: segue's own listening
-    /// sockets, refused whatever else is allowed.
-    pub fn runner_options(&self, allow_private: bool, blocked: Vec<SocketAddr>) -> runner::Options {
+    /// Runner options for this boundary, on the programs the environment names.
+    pub fn runner_options(&self, allow_private: bool) -> runner::Options {
         let mut options = runner_from_environment();
         if self.unsafe_no_sandbox {
             options.isolation = Isolation::Unsafe;
@@ -32,7 +30,7 @@ impl BoundaryArgs {
                 "warning: the sandbox is off: workflow code can read this machine's files and reach its services"
             );
         }
-        options.egress = Arc::new(Policy { allow_private, allowed: self.allowed_hosts.clone(), blocked });
+        options.egress = Arc::new(Policy { allow_private, allowed: self.allowed_hosts.clone(), blocked: Vec::new() });
         options
     }
 }
@@ -79,17 +77,4 @@ pub struct PrivateNetworkArgs {
     pub allow_private_network: bool,
     #[command(flatten)]
     pub boundary: BoundaryArgs,
-}
-
-/// The addresses a `postgres://` URL connects to, to refuse them to runs.
-pub async fn database_addresses(url: Option<&str>) -> Vec<SocketAddr> {
-    let Some(parsed) = url.and_then(|u| url::Url::parse(u).ok()) else {
-        return Vec::new();
-    };
-    let Some(host) = parsed.host_str() else {
-        return Vec::new();
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let port = parsed.port().unwrap_or(5432);
-    tokio::net::lookup_host((host.as_str(), port)).await.map(Iterator::collect).unwrap_or_default()
 }

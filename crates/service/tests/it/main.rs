@@ -1,0 +1,3 @@
+//! The service component: building, bootstrapping, serving, reaping and stopping.
+
+mod lifecycle;
