@@ -2,10 +2,10 @@
 //!
 //! `Options` holds plain values (the CLI reads flags and the environment, the
 //! tests and benchmarks write them directly); `Options::build` opens the
-//! database and the secret key, binds the listener and, when asked, creates
-//! the first organization, without starting anything; `Service::run` runs the
-//! API, the workers and the one reaper of the process until `shutdown`, then
-//! drains. `segue serve`, `segue worker`, the server's tests and the service
+//! database and the secret key, binds the API's address and, when asked,
+//! creates the first organization, without starting anything; `Service::run`
+//! listens and runs the API, the workers and the one reaper of the process
+//! until `shutdown`, then drains. `segue serve`, `segue worker`, the server's tests and the service
 //! benchmark all start segue this way.
 //!
 //! Runs never reach the service's own sockets: `build` adds the API's address
@@ -127,8 +127,11 @@ pub enum Error {
 pub struct Service {
     store: Store,
     sealer: Sealer,
+    /// The API's bound socket and how it serves; `None` in a worker-only process.
     http: Option<(Socket, server::ServeOptions)>,
+    /// The workers' settings, their blocked list completed with this service's sockets.
     worker: worker::Config,
+    /// Kept for the caller to show or save (`segue serve` writes `admin-key`).
     bootstrapped: Option<Bootstrapped>,
 }
 
