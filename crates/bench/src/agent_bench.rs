@@ -16,7 +16,7 @@ pub async fn main(actions: u32) {
     let (demo_addr, _) = demo::spawn("127.0.0.1:0".parse().unwrap()).await.expect("demo");
     let base = format!("http://{demo_addr}");
     // The demo site is on loopback.
-    let options = runner::Options { egress: Arc::new(runner::Policy::private_network()), ..runner::Options::default() };
+    let options = runner::Options { egress: Arc::new(runner::Policy::private_network()), ..testkit::runner_options() };
     let mut runner = runner::Runner::start(&options).await.expect("runner");
     runner.open(&runner::SessionOptions::default()).await.expect("session");
 

@@ -21,7 +21,7 @@ pub async fn main(iterations: usize) {
     let base = format!("http://{addr}");
 
     // The demo site is on loopback.
-    let options = runner::Options { egress: Arc::new(runner::Policy::private_network()), ..runner::Options::default() };
+    let options = runner::Options { egress: Arc::new(runner::Policy::private_network()), ..testkit::runner_options() };
     let text = std::fs::read_to_string(options.runner_dir.join("../examples/shop_price_check.json"))
         .expect("examples/shop_price_check.json")
         .replace(EXAMPLE_BASE, &base);

@@ -4,11 +4,11 @@
 //! - `GET /v1/runs` page latency with a million runs, first and deep pages,
 //!   on SQLite and, when `SEGUE_TEST_DATABASE_URL` names a server, PostgreSQL.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use store::seal::Sealer;
-use store::{Role, Store};
+use store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::stats::{ms, percentile};
@@ -19,33 +19,52 @@ struct Api {
     http: reqwest::Client,
     org: String,
     store: Store,
-    sealer: Sealer,
+    /// Where the service keeps its secret key, for the workers added later.
+    dir: PathBuf,
     shutdown: CancellationToken,
 }
 
 impl Api {
-    async fn start(store: Store, dir: &std::path::Path) -> Api {
-        let sealer = Sealer::from_env_or_file(&dir.join("secret.key"), true).expect("key");
-        let org = store.create_org("bench").await.expect("org");
-        let (_, key) = store.create_api_key(&org.id, "bench", Role::Admin).await.expect("key");
-        let defaults = executor::Settings::default();
-        let max_time = server::MaxTime { segment: defaults.segment_timeout, run: defaults.run_timeout };
-        let state = server::AppState {
-            store: store.clone(),
-            sealer: sealer.clone(),
-            metrics: server::metrics_handle(),
-            max_time,
-        };
+    /// A service on `database` with its API on a free loopback port and no workers.
+    async fn start(database: service::Database, dir: &Path) -> Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let service = service::Options {
+            database,
+            secret_key: secret_key(dir),
+            http: Some(service::HttpOptions {
+                listen: service::Listen::Listener(listener),
+                serve: server::ServeOptions::default(),
+            }),
+            worker: worker::Config::new(0),
+            bootstrap: true,
+        }
+        .build()
+        .await
+        .expect("service");
+        let first = service.bootstrapped().expect("a new database").clone();
+        let store = service.store().clone();
         let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, server::app(state))
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-        });
-        Api { base, key, http: reqwest::Client::new(), org: org.id, store, sealer, shutdown }
+        tokio::spawn(service.run(shutdown.clone()));
+        let http = reqwest::Client::new();
+        Api { base, key: first.admin_key, http, org: first.org_id, store, dir: dir.to_owned(), shutdown }
+    }
+
+    /// Workers on this service's store, stopped with it.
+    async fn add_workers(&self, mut config: worker::Config) {
+        // The demo site is on loopback.
+        config.runner.egress = std::sync::Arc::new(runner::Policy::private_network());
+        let workers = service::Options {
+            database: service::Database::Open(self.store.clone()),
+            secret_key: secret_key(&self.dir),
+            http: None,
+            worker: config,
+            bootstrap: false,
+        }
+        .build()
+        .await
+        .expect("workers");
+        tokio::spawn(workers.run(self.shutdown.clone()));
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Value {
@@ -66,6 +85,10 @@ impl Api {
     }
 }
 
+fn secret_key(dir: &Path) -> service::SecretKey {
+    service::SecretKey::File { path: dir.join("secret.key"), create: true }
+}
+
 fn tiny_workflow(demo: &str) -> Value {
     json!({"name": "tiny", "startSegmentName": "open", "outputParameters": [{"name": "title", "type": "string"}],
         "segments": [{"name": "open", "type": "ui", "prompt": "Open the demo home page and read its title.",
@@ -78,8 +101,7 @@ pub async fn main(list_size: i64) {
     let (demo_addr, _) = demo::spawn("127.0.0.1:0".parse().unwrap()).await.expect("demo");
     let demo = format!("http://{demo_addr}");
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open_sqlite(&dir.path().join("segue.db")).await.expect("sqlite");
-    let api = Api::start(store, dir.path()).await;
+    let api = Api::start(service::Database::Sqlite(dir.path().join("segue.db")), dir.path()).await;
     let wf = api.workflow(tiny_workflow(&demo)).await;
 
     // 1. Create-run latency: the run is durable in the database before the 201.
@@ -91,14 +113,14 @@ pub async fn main(list_size: i64) {
     }
     println!("create run through the API (SQLite, 500 sequential requests)");
     println!("  p50 {:7.2} ms   p99 {:7.2} ms", percentile(&latencies, 50.0), percentile(&latencies, 99.0));
+    api.shutdown.cancel();
     api.store.close().await;
 
     // 2. Throughput per worker concurrency, each on a fresh queue.
     println!("runs completed per minute, one-segment demo workflow, a runner process per run on a shared Chromium");
     for concurrency in [1, 2, 4, 6] {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open_sqlite(&dir.path().join("segue.db")).await.expect("sqlite");
-        let api = Api::start(store, dir.path()).await;
+        let api = Api::start(service::Database::Sqlite(dir.path().join("segue.db")), dir.path()).await;
         let wf = api.workflow(tiny_workflow(&demo)).await;
         let runs = 6 * concurrency;
         let mut ids = Vec::new();
@@ -108,9 +130,9 @@ pub async fn main(list_size: i64) {
         }
         let mut config = worker::Config::new(concurrency);
         config.poll = Duration::from_millis(20);
-        config.runner.egress = std::sync::Arc::new(runner::Policy::private_network());
+        config.runner = testkit::runner_options();
         let started = Instant::now();
-        tokio::spawn(worker::Worker::new(api.store.clone(), api.sealer.clone(), config).run(api.shutdown.clone()));
+        api.add_workers(config).await;
         for id in &ids {
             loop {
                 let run = api.send(reqwest::Method::GET, &format!("/v1/runs/{id}"), None).await;
@@ -135,7 +157,7 @@ pub async fn main(list_size: i64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite = Store::open_sqlite(&dir.path().join("segue.db")).await.expect("sqlite");
     list_pages("SQLite", sqlite, dir.path(), list_size).await;
-    if let Ok(admin) = std::env::var("SEGUE_TEST_DATABASE_URL") {
+    if let Some(admin) = testkit::test_database_url() {
         let name = format!("segue_bench_{}", std::process::id());
         let url = testkit::postgres::create_database(&admin, &name).await.expect("a bench database");
         let pg = Store::connect(&url).await.expect("postgres");
@@ -148,7 +170,7 @@ pub async fn main(list_size: i64) {
 async fn list_pages(backend: &str, store: Store, dir: &std::path::Path, count: i64) {
     let key_dir = dir.join(backend);
     std::fs::create_dir_all(&key_dir).expect("dir");
-    let api = Api::start(store, &key_dir).await;
+    let api = Api::start(service::Database::Open(store), &key_dir).await;
     let wf = api.workflow(json!({"name": "x", "startSegmentName": "a", "segments": [{"name": "a", "type": "logic", "prompt": null, "deterministic": "async () => ({})", "next": null}]})).await;
     let seeding = Instant::now();
     api.store.tenant(&api.org).seed_completed_runs(&wf, count).await.expect("seed");

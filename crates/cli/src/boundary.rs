@@ -1,7 +1,6 @@
 //! Flags for the trust boundary around workflow code: where runs may connect
 //! and whether the sandbox is on. See docs/security.md.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use runner::{Allowed, Isolation, Policy};
@@ -20,10 +19,9 @@ pub struct BoundaryArgs {
 }
 
 impl BoundaryArgs {
-    /// Runner options for this boundary. `blocked`: segue's own listening
-    /// sockets, refused whatever else is allowed.
-    pub fn runner_options(&self, allow_private: bool, blocked: Vec<SocketAddr>) -> runner::Options {
-        let mut options = runner::Options::default();
+    /// Runner options for this boundary, on the programs the environment names.
+    pub fn runner_options(&self, allow_private: bool) -> runner::Options {
+        let mut options = runner_from_environment();
         if self.unsafe_no_sandbox {
             options.isolation = Isolation::Unsafe;
         }
@@ -32,9 +30,41 @@ impl BoundaryArgs {
                 "warning: the sandbox is off: workflow code can read this machine's files and reach its services"
             );
         }
-        options.egress = Arc::new(Policy { allow_private, allowed: self.allowed_hosts.clone(), blocked });
+        options.egress = Arc::new(Policy { allow_private, allowed: self.allowed_hosts.clone(), blocked: Vec::new() });
         options
     }
+}
+
+/// Where Node, the runner and Chromium are and how the sandbox starts:
+/// `SEGUE_NODE`, `SEGUE_RUNNER_DIR`, `SEGUE_CHROMIUM` (README), `SEGUE_SANDBOX=off`,
+/// `SEGUE_SANDBOX_UID` (docs/security.md), `SEGUE_BWRAP`, and `PATH` to find `node`
+/// and `bwrap`; the runner's own defaults for what is unset.
+fn runner_from_environment() -> runner::Options {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let mut options = runner::Options::default();
+    if let Some(node) = var("SEGUE_NODE") {
+        options.node = node.into();
+    }
+    if let Some(dir) = var("SEGUE_RUNNER_DIR") {
+        options.runner_dir = dir.into();
+    }
+    if let Some(chromium) = var("SEGUE_CHROMIUM") {
+        options.chromium = chromium.into();
+    }
+    if let Some(bwrap) = var("SEGUE_BWRAP") {
+        options.bwrap = bwrap.into();
+    }
+    if let Some(path) = var("PATH") {
+        options.search_path = std::env::split_paths(&path).collect();
+    }
+    if let Some(uid) = var("SEGUE_SANDBOX_UID").and_then(|v| v.to_str()?.parse().ok()) {
+        options.sandbox_uid = uid;
+    }
+    let off = |v: std::ffi::OsString| matches!(v.to_ascii_lowercase().to_str(), Some("off" | "0" | "false" | "no"));
+    if var("SEGUE_SANDBOX").is_some_and(off) {
+        options.isolation = Isolation::Unsafe;
+    }
+    options
 }
 
 /// `--allow-private-network` for `serve` and `worker`, where it is off by default.
@@ -47,17 +77,4 @@ pub struct PrivateNetworkArgs {
     pub allow_private_network: bool,
     #[command(flatten)]
     pub boundary: BoundaryArgs,
-}
-
-/// The addresses a `postgres://` URL connects to, to refuse them to runs.
-pub async fn database_addresses(url: Option<&str>) -> Vec<SocketAddr> {
-    let Some(parsed) = url.and_then(|u| url::Url::parse(u).ok()) else {
-        return Vec::new();
-    };
-    let Some(host) = parsed.host_str() else {
-        return Vec::new();
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let port = parsed.port().unwrap_or(5432);
-    tokio::net::lookup_host((host.as_str(), port)).await.map(Iterator::collect).unwrap_or_default()
 }

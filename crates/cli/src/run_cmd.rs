@@ -112,10 +112,8 @@ pub async fn main(args: Args) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let options = runner::Options {
-        headless: !args.headed,
-        ..args.boundary.runner_options(!args.deny_private_network, Vec::new())
-    };
+    let options =
+        runner::Options { headless: !args.headed, ..args.boundary.runner_options(!args.deny_private_network) };
     let mut runner = match runner::Runner::start(&options).await {
         Ok(r) => r,
         Err(e) => {

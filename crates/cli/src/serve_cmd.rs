@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use store::seal::{Sealer, write_private};
-use store::{Role, Store};
+use executor::CancellationToken;
+use store::Store;
+use store::seal::write_private;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -93,8 +94,7 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    /// `blocked`: segue's own listening sockets, which runs may never reach.
-    fn config(&self, concurrency: usize, blocked: Vec<SocketAddr>) -> Result<worker::Config, String> {
+    fn config(&self, concurrency: usize) -> Result<worker::Config, String> {
         let positive = |s: f64| (s.is_finite() && s > 0.0).then(|| std::time::Duration::from_secs_f64(s));
         let lease = positive(self.lease_seconds).ok_or("--lease-seconds must be positive")?;
         let drain = positive(self.drain_seconds).ok_or("--drain-seconds must be positive")?;
@@ -114,7 +114,8 @@ impl Tuning {
         // A few heartbeats per lease, so one slow write does not lose the run.
         config.heartbeat = (lease / 4).min(config.heartbeat);
         config.drain_timeout = drain;
-        config.runner = self.network.boundary.runner_options(self.network.allow_private_network, blocked);
+        // The service adds its own API and database addresses to the blocked list.
+        config.runner = self.network.boundary.runner_options(self.network.allow_private_network);
         Ok(config)
     }
 }
@@ -156,119 +157,92 @@ impl DataArgs {
         store.map_err(|e| format!("cannot open the database: {e}"))
     }
 
-    /// The store and the sealer; `create_key` on a server's start only.
-    async fn open(&self, create_key: bool) -> Result<(Store, Sealer, PathBuf), String> {
+    /// The database and the secret key of a service, in the data folder
+    /// (created, for this user only); `create_key` on a server's start only.
+    fn service_data(&self, create_key: bool) -> Result<(service::Database, service::SecretKey, PathBuf), String> {
         let dir = self.dir();
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         // The database and key files are for this user only.
         use std::os::unix::fs::PermissionsExt as _;
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-        let store = match &self.database_url {
-            Some(url) => Store::connect(url).await,
-            None => Store::open_sqlite(&dir.join("segue.db")).await,
-        }
-        .map_err(|e| format!("cannot open the database: {e}"))?;
-        let sealer = Sealer::from_env_or_file(&dir.join("secret.key"), create_key).map_err(|e| e.to_string())?;
-        Ok((store, sealer, dir))
+        let database = match &self.database_url {
+            Some(url) => service::Database::Url(url.clone()),
+            None => service::Database::Sqlite(dir.join("segue.db")),
+        };
+        // From the environment only: a flag would show the key in the process list.
+        let secret_key = match std::env::var("SEGUE_SECRET_KEY") {
+            Ok(key) => service::SecretKey::Base64(key),
+            Err(_) => service::SecretKey::File { path: dir.join("secret.key"), create: create_key },
+        };
+        Ok((database, secret_key, dir))
     }
 }
 
-/// Ends when SIGINT or SIGTERM arrives.
-async fn termination() {
+/// Cancelled when SIGINT or SIGTERM arrives.
+fn termination() -> CancellationToken {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    let terminated = CancellationToken::new();
+    let cancel = terminated.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        cancel.cancel();
+    });
+    terminated
 }
 
-/// On a new database: an organization and an admin key, printed once and
-/// saved (mode 0600) so the local CLI works without copying it.
-async fn bootstrap(store: &Store, dir: &Path) -> Result<(), String> {
-    if !store.is_empty().await.map_err(|e| e.to_string())? {
-        return Ok(());
-    }
-    let org = store.create_org("default").await.map_err(|e| e.to_string())?;
-    let (_, key) = store.create_api_key(&org.id, "admin", Role::Admin).await.map_err(|e| e.to_string())?;
+/// The admin key of a new database, printed once and saved (mode 0600) so
+/// the local CLI works without copying it.
+fn save_admin_key(dir: &Path, key: &str) -> Result<(), String> {
     let path = dir.join("admin-key");
     let _ = std::fs::remove_file(&path);
-    write_private(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    write_private(&path, key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     eprintln!("created organization 'default' with an admin API key (shown once, saved to {}):", path.display());
     eprintln!("  {key}");
     Ok(())
 }
 
 pub async fn serve(args: ServeArgs) -> ExitCode {
-    let http = match args.http.options() {
-        Ok(options) => options,
-        Err(message) => return fail(&message),
-    };
-    let (store, sealer, dir) = match args.data.open(true).await {
-        Ok(opened) => opened,
-        Err(message) => return fail(&message),
-    };
-    if let Err(message) = bootstrap(&store, &dir).await {
-        return fail(&message);
+    exit(serve_until_terminated(args).await)
+}
+
+async fn serve_until_terminated(args: ServeArgs) -> Result<(), String> {
+    let serve = args.http.options()?;
+    let worker = args.tuning.config(args.workers)?;
+    let (database, secret_key, dir) = args.data.service_data(true)?;
+    let http = service::HttpOptions { listen: service::Listen::Addr(args.listen), serve };
+    let options = service::Options { database, secret_key, http: Some(http), worker, bootstrap: true };
+    let service = options.build().await.map_err(|e| e.to_string())?;
+    if let Some(first) = service.bootstrapped() {
+        save_admin_key(&dir, &first.admin_key)?;
     }
-    let listener = match tokio::net::TcpListener::bind(args.listen).await {
-        Ok(l) => l,
-        Err(e) => return fail(&format!("cannot listen on {}: {e}", args.listen)),
-    };
-    let mut blocked = crate::boundary::database_addresses(args.data.database_url.as_deref()).await;
-    blocked.push(args.listen);
-    let config = match args.tuning.config(args.workers, blocked) {
-        Ok(c) => c,
-        Err(message) => return fail(&message),
-    };
-    let max_time = server::MaxTime { segment: config.settings.segment_timeout, run: config.settings.run_timeout };
-    let shutdown = executor::CancellationToken::new();
-    // Runs of `segue worker` processes that died are reaped here too, even with no embedded workers.
-    let reaper = tokio::spawn(worker::reap(store.clone(), config.lease / 2, shutdown.clone()));
-    let workers = (args.workers > 0).then(|| {
-        let worker = worker::Worker::new(store.clone(), sealer.clone(), config);
-        tokio::spawn(worker.run(shutdown.clone()))
-    });
-    let state = server::AppState { store, sealer, metrics: server::metrics_handle(), max_time };
     eprintln!("segue serving on http://{} (API docs at /docs, data in {})", args.listen, dir.display());
-    let stop = shutdown.clone();
-    let served = server::serve(listener, server::app(state), http, async move {
-        termination().await;
-        stop.cancel();
-    })
-    .await;
-    shutdown.cancel();
-    if let Some(workers) = workers {
-        let _ = workers.await;
-    }
-    let _ = reaper.await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string()),
-    }
+    service.run(termination()).await.map_err(|e| e.to_string())
 }
 
 pub async fn worker(args: WorkerArgs) -> ExitCode {
-    let (store, sealer, _) = match args.data.open(false).await {
-        Ok(opened) => opened,
-        Err(message) => return fail(&message),
-    };
-    let blocked = crate::boundary::database_addresses(args.data.database_url.as_deref()).await;
-    let config = match args.tuning.config(args.concurrency, blocked) {
-        Ok(c) => c,
-        Err(message) => return fail(&message),
-    };
-    eprintln!("segue worker {} executing up to {} runs at once", config.id, config.concurrency);
-    let shutdown = executor::CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        termination().await;
-        stop.cancel();
-    });
-    worker::Worker::new(store, sealer, config).run(shutdown).await;
-    ExitCode::SUCCESS
+    exit(work_until_terminated(args).await)
 }
 
-fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
+async fn work_until_terminated(args: WorkerArgs) -> Result<(), String> {
+    // At least one: a worker process that executes nothing has no use.
+    let worker = args.tuning.config(args.concurrency.max(1))?;
+    let (database, secret_key, _) = args.data.service_data(false)?;
+    let options = service::Options { database, secret_key, http: None, worker, bootstrap: false };
+    let service = options.build().await.map_err(|e| e.to_string())?;
+    let config = service.worker();
+    eprintln!("segue worker {} executing up to {} runs at once", config.id, config.concurrency);
+    service.run(termination()).await.map_err(|e| e.to_string())
+}
+
+fn exit(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }

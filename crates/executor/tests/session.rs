@@ -15,7 +15,7 @@ async fn demo() -> String {
 
 async fn browser() -> runner::Runner {
     // The demo site is on loopback.
-    let options = runner::Options { egress: Arc::new(runner::Policy::private_network()), ..runner::Options::default() };
+    let options = runner::Options { egress: Arc::new(runner::Policy::private_network()), ..testkit::runner_options() };
     runner::Runner::start(&options).await.expect("browser runner (scripts/setup.sh installs it)")
 }
 

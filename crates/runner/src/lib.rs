@@ -16,6 +16,6 @@ mod sandbox;
 pub use ansi::strip as strip_ansi;
 pub use browser::{Browser, Capture, Captured, Download, SessionOptions, StorageState, TraceOptions};
 pub use egress::{Allowed, Denial, Policy};
-pub use locate::{Options, default_chromium, default_runner_dir};
+pub use locate::Options;
 pub use process::{Acted, Error, Log, Observation, ReplyLimits, Runner, Screenshot, SegmentResult};
 pub use sandbox::{Isolation, Limits};

@@ -161,8 +161,7 @@ fn prepare(options: &Options, work: &WorkDir) -> Result<Launch, Error> {
     match &options.isolation {
         Isolation::Sandbox(limits) => {
             work.share_egress_socket().map_err(|e| setup("opening the egress socket", e))?;
-            let spec = sandbox::command(limits, &options.node, &options.runner_dir, &options.chromium, work)
-                .map_err(|e| setup("preparing the sandbox", e))?;
+            let spec = sandbox::command(limits, options, work).map_err(|e| setup("preparing the sandbox", e))?;
             let mut command = Command::new(&spec.program);
             // bubblewrap stays the sandbox's PID 1, and /proc/1/environ inside shows the
             // environment it was started with: give it none.
@@ -192,7 +191,7 @@ impl Runner {
     /// Starts Node (inside the sandbox unless `options.isolation` says
     /// otherwise) with its egress proxy, and launches the browser.
     pub async fn start(options: &Options) -> Result<Runner, Error> {
-        let work = WorkDir::create().map_err(|e| setup("creating the runner's folder", e))?;
+        let work = WorkDir::create(options.sandbox_uid).map_err(|e| setup("creating the runner's folder", e))?;
         let proxy = egress::Proxy::bind(&work.egress_socket(), Arc::clone(&options.egress))
             .map_err(|e| setup("starting the egress proxy", e))?;
         let sandboxed = matches!(options.isolation, Isolation::Sandbox(_));

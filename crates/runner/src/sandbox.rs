@@ -6,7 +6,7 @@
 //! `/tmp` and the run's own files folder, so the data folder, keys and other
 //! runs do not exist inside; no network but a Unix socket to the egress proxy;
 //! per-run process, memory and file-size limits. When segue runs as root the
-//! sandbox runs as an unprivileged user (`nobody` unless `SEGUE_SANDBOX_UID`).
+//! sandbox runs as an unprivileged user (`Options::sandbox_uid`, `nobody`).
 //! Chromium starts inside it with its own sandbox on and a managed policy that
 //! blocks `file:`, `chrome:`, `devtools:` and `view-source:` URLs.
 
@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Uid, chown, geteuid};
+
+use crate::Options;
 
 /// Where the egress proxy's socket appears inside the sandbox.
 pub const EGRESS_SOCKET_INSIDE: &str = "/run/segue/egress.sock";
@@ -58,33 +60,17 @@ pub enum Isolation {
     Unsafe,
 }
 
-impl Isolation {
-    /// `SEGUE_SANDBOX=off` turns the sandbox off; anything else keeps it.
-    pub fn from_env() -> Isolation {
-        match std::env::var("SEGUE_SANDBOX").as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Ok("off" | "0" | "false" | "no") => Isolation::Unsafe,
-            _ => Isolation::Sandbox(Limits::default()),
-        }
+/// The first file named `name` in `search_path`, else `name` as given.
+fn find_program(name: &Path, search_path: &[PathBuf]) -> PathBuf {
+    if name.components().count() > 1 {
+        return name.to_owned();
     }
-}
-
-/// `SEGUE_BWRAP`, else the first `bwrap` on the PATH.
-fn bwrap() -> PathBuf {
-    std::env::var_os("SEGUE_BWRAP").map(PathBuf::from).unwrap_or_else(|| find_program("bwrap"))
-}
-
-fn find_program(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()).unwrap_or_else(|| PathBuf::from(name))
+    search_path.iter().map(|dir| dir.join(name)).find(|p| p.is_file()).unwrap_or_else(|| name.to_owned())
 }
 
 /// The user a root segue runs sandboxes as.
-fn sandbox_user() -> Option<(Uid, Gid)> {
-    if !geteuid().is_root() {
-        return None;
-    }
-    let id = std::env::var("SEGUE_SANDBOX_UID").ok().and_then(|s| s.parse().ok()).unwrap_or(65534);
-    Some((Uid::from_raw(id), Gid::from_raw(id)))
+fn sandbox_user(uid: u32) -> Option<(Uid, Gid)> {
+    geteuid().is_root().then(|| (Uid::from_raw(uid), Gid::from_raw(uid)))
 }
 
 /// A runner's private folder on the host: the run's files (bound read-write
@@ -95,13 +81,14 @@ pub struct WorkDir {
 }
 
 impl WorkDir {
-    pub fn create() -> std::io::Result<WorkDir> {
+    /// `sandbox_uid`: who owns it when segue runs as root (`Options::sandbox_uid`).
+    pub fn create(sandbox_uid: u32) -> std::io::Result<WorkDir> {
         let dir = tempfile::Builder::new().prefix("segue-runner-").tempdir()?;
         std::fs::create_dir(dir.path().join("files"))?;
         std::fs::create_dir(dir.path().join("policy"))?;
         std::fs::write(dir.path().join("policy/segue.json"), CHROMIUM_POLICY)?;
         std::fs::set_permissions(dir.path().join("policy"), std::fs::Permissions::from_mode(0o755))?;
-        if let Some((uid, gid)) = sandbox_user() {
+        if let Some((uid, gid)) = sandbox_user(sandbox_uid) {
             // The folder stays private (0700) but is the sandbox user's, so that
             // an unprivileged bubblewrap can bind it and Node can write files.
             for path in [dir.path().to_owned(), dir.path().join("files")] {
@@ -139,16 +126,11 @@ pub struct Command {
     pub inherited: Vec<OwnedFd>,
 }
 
-pub fn command(
-    limits: &Limits,
-    node: &Path,
-    runner_dir: &Path,
-    chromium: &Path,
-    work: &WorkDir,
-) -> std::io::Result<Command> {
-    let node = std::fs::canonicalize(find_program_path(node))?;
-    let runner_dir = std::fs::canonicalize(runner_dir)?;
-    let user = sandbox_user();
+pub fn command(limits: &Limits, options: &Options, work: &WorkDir) -> std::io::Result<Command> {
+    let node = std::fs::canonicalize(find_program(&options.node, &options.search_path))?;
+    let runner_dir = std::fs::canonicalize(&options.runner_dir)?;
+    let chromium = &options.chromium;
+    let user = sandbox_user(options.sandbox_uid);
     let mut b = Builder { args: Vec::new(), inherited: Vec::new(), by_descriptor: user.is_some() };
     b.flags(&["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]);
     b.flags(&["--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", "/usr/bin:/bin"]);
@@ -170,7 +152,7 @@ pub fn command(
     b.flags(&["--size", &(64u64 << 20).to_string(), "--tmpfs", "/dev/shm"]);
     b.path_flags("--ro-bind", &work.policy(), Path::new("/etc/chromium/policies/managed"));
     b.read_only(&runner_dir)?;
-    for program in [&node, &std::fs::canonicalize(chromium).unwrap_or_else(|_| chromium.to_owned())] {
+    for program in [&node, &std::fs::canonicalize(chromium).unwrap_or_else(|_| chromium.clone())] {
         // Installations outside /usr (nvm, /opt) are bound read-only where they are.
         if !program.starts_with("/usr") {
             let prefix = program.parent().and_then(Path::parent).unwrap_or(Path::new("/"));
@@ -187,12 +169,8 @@ pub fn command(
     b.flags(&["--core=0", "--nofile=4096", "--"]);
     b.args.push(node.into_os_string());
     b.args.push(runner_dir.join("runner.js").into_os_string());
-    Ok(Command { program: bwrap(), args: b.args, user, inherited: b.inherited })
-}
-
-/// `node` as given, or found on the PATH.
-fn find_program_path(program: &Path) -> PathBuf {
-    if program.components().count() > 1 { program.to_owned() } else { find_program(&program.to_string_lossy()) }
+    let program = find_program(&options.bwrap, &options.search_path);
+    Ok(Command { program, args: b.args, user, inherited: b.inherited })
 }
 
 struct Builder {

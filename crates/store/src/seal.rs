@@ -1,8 +1,8 @@
 //! Encryption at rest for secret run inputs (XChaCha20-Poly1305).
 //!
-//! The key comes from `SEGUE_SECRET_KEY` (base64 of 32 bytes) or a key file
-//! created on first start with mode 0600. Every process that executes runs
-//! (server with embedded workers, `segue worker`) needs the same key.
+//! The key is base64 of 32 bytes, given as is (the CLI reads `SEGUE_SECRET_KEY`)
+//! or kept in a key file created on first start with mode 0600. Every process
+//! that executes runs (server with embedded workers, `segue worker`) needs the same key.
 
 use std::path::Path;
 
@@ -37,13 +37,9 @@ impl Sealer {
         Ok(Sealer { cipher })
     }
 
-    /// `SEGUE_SECRET_KEY` when set, else the key file at `path`, created if
-    /// missing and `create` is set (a server's first start; a worker joining
-    /// a server must use the server's key instead).
-    pub fn from_env_or_file(path: &Path, create: bool) -> Result<Sealer, SealError> {
-        if let Ok(key) = std::env::var("SEGUE_SECRET_KEY") {
-            return Sealer::from_base64(&key);
-        }
+    /// The key file at `path`, created if missing and `create` is set (a
+    /// server's first start; a worker joining a server must use the server's key instead).
+    pub fn from_file(path: &Path, create: bool) -> Result<Sealer, SealError> {
         let io = |source| SealError::KeyFile { path: path.display().to_string(), source };
         if !path.exists() {
             if !create {
@@ -106,9 +102,9 @@ mod tests {
     fn creates_a_private_key_file_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret.key");
-        assert!(matches!(Sealer::from_env_or_file(&path, false), Err(SealError::NoKey(_))));
-        let first = Sealer::from_env_or_file(&path, true).unwrap();
-        let second = Sealer::from_env_or_file(&path, false).unwrap();
+        assert!(matches!(Sealer::from_file(&path, false), Err(SealError::NoKey(_))));
+        let first = Sealer::from_file(&path, true).unwrap();
+        let second = Sealer::from_file(&path, false).unwrap();
         assert_eq!(second.open(&first.seal("x")).unwrap(), "x");
         use std::os::unix::fs::PermissionsExt as _;
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);

@@ -7,8 +7,14 @@
 //! the answer to the last tool call); `$1`… in the rule's arguments are
 //! replaced by the regex's captures. Every request body is kept for
 //! assertions (`GET /received`).
+//!
+//! Also: throwaway PostgreSQL databases (`postgres`) and what tests read from
+//! the environment (`environment`).
 
+pub mod environment;
 pub mod postgres;
+
+pub use environment::{runner_options, test_database_url};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

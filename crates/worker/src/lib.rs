@@ -1,6 +1,7 @@
 //! Workers: claim queued runs, execute them in the browser, record what
-//! happened. Embedded in `segue serve` or alone as `segue worker`; any number
-//! of them may share one PostgreSQL database.
+//! happened. Embedded in `segue serve` or alone as `segue worker` (both started
+//! by the `service` crate, which also reaps lost runs); any number of them may
+//! share one PostgreSQL database.
 //!
 //! Each run gets its own runner process (its JavaScript can then be killed
 //! without touching other runs). A heartbeat extends the run's lease and
@@ -23,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Config {
     /// Names this worker in leases; unique per process.
     pub id: String,
-    /// Runs executed at once.
+    /// Runs executed at once (0: this process executes none).
     pub concurrency: usize,
     /// The most runs of one organization executed at once (while several
     /// organizations exist), so one organization's stuck runs never hold every slot.
@@ -55,7 +56,7 @@ impl Config {
     pub fn new(concurrency: usize) -> Config {
         Config {
             id: store::new_id("worker"),
-            concurrency: concurrency.max(1),
+            concurrency,
             // One slot stays free for other organizations when there is more than one.
             max_runs_per_org: concurrency.saturating_sub(1).max(1),
             lease: Duration::from_secs(30),
@@ -81,13 +82,13 @@ impl Worker {
 
     /// Claims and executes runs until `shutdown`, then drains: no new claims,
     /// in-flight runs finish, or are cancelled once `drain_timeout` passes.
+    /// Runs of workers that vanished are reaped by the service, once per process.
     pub async fn run(self, shutdown: CancellationToken) {
         let config = &self.config;
         tracing::info!(worker = %config.id, concurrency = config.concurrency, "worker started");
         let permits = Arc::new(Semaphore::new(config.concurrency));
         let in_flight = CancellationToken::new();
         let mut tasks = JoinSet::new();
-        let reaper = tokio::spawn(reap(self.store.clone(), config.lease / 2, shutdown.clone()));
         loop {
             while tasks.try_join_next().is_some() {}
             let permit = tokio::select! {
@@ -129,24 +130,6 @@ impl Worker {
             in_flight.cancel();
             while tasks.join_next().await.is_some() {}
         }
-        let _ = reaper.await;
         tracing::info!(worker = %config.id, "worker stopped");
-    }
-}
-
-/// Fails or re-queues runs whose worker vanished, every `every` until
-/// `shutdown`. Every worker and server reaps; the statements are idempotent,
-/// so they never conflict.
-pub async fn reap(store: Store, every: Duration, shutdown: CancellationToken) {
-    loop {
-        match store.reap_expired().await {
-            Ok((0, 0)) => {}
-            Ok((requeued, failed)) => tracing::warn!(requeued, failed, "reaped runs whose worker was lost"),
-            Err(e) => tracing::warn!("reaping expired leases failed: {e}"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
-        }
     }
 }

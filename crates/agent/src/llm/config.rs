@@ -45,20 +45,9 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    /// From `SEGUE_LLM_PROVIDER` (`openai` | `anthropic`, default openai), `SEGUE_LLM_MODEL`,
-    /// `SEGUE_LLM_BASE_URL`, `SEGUE_LLM_API_KEY` and `SEGUE_LLM_VISION=1`. `Ok(None)` when no
-    /// model is configured: segue then runs without AI.
-    pub fn from_env() -> Result<Option<Config>, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        Config::from_values(
-            var("SEGUE_LLM_PROVIDER").as_deref(),
-            var("SEGUE_LLM_MODEL"),
-            var("SEGUE_LLM_BASE_URL"),
-            var("SEGUE_LLM_API_KEY"),
-            var("SEGUE_LLM_VISION").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
-        )
-    }
-
+    /// A model's settings from the values the caller read (flags, `SEGUE_LLM_*`):
+    /// `provider` `openai` (the default) or `anthropic`. `Ok(None)` without a
+    /// model: segue then runs without AI.
     pub fn from_values(
         provider: Option<&str>,
         model: Option<String>,

@@ -15,7 +15,7 @@ pub fn trials() -> Vec<Trial> {
         Trial::test("admin::create_key_restores_an_organization_on_sqlite", || create_key_restores(None)),
         Trial::test("admin::serve_closes_half_open_connections", serve_closes_half_open_connections),
     ];
-    if let Some(admin_url) = std::env::var("SEGUE_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+    if let Some(admin_url) = testkit::test_database_url() {
         trials.push(Trial::test("admin::create_key_restores_an_organization_on_postgres", move || {
             let name = format!("segue_admin_{}", std::process::id());
             let url = crate::support::postgres_database(&admin_url, &name)?;

@@ -34,7 +34,7 @@ pub fn trials() -> Vec<Trial> {
 }
 
 fn postgres_url() -> Option<String> {
-    std::env::var("SEGUE_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    testkit::test_database_url()
 }
 
 fn runtime() -> tokio::runtime::Runtime {

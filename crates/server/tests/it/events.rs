@@ -126,7 +126,7 @@ async fn viewers_are_woken_by_changes_in_this_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_on_postgres_are_woken_by_changes_of_other_processes() {
-    let Some(admin) = std::env::var("SEGUE_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+    let Some(admin) = testkit::test_database_url() else {
         return;
     };
     let server = TestServer::start_with(0, server::ServeOptions::default(), Database::Postgres(admin)).await;

@@ -11,7 +11,7 @@ use crate::support::{TestServer, logic};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_asks_for_shorter_time_limits() {
     let server = TestServer::start(0).await;
-    server.spawn_workers(1, Duration::from_secs(60));
+    server.spawn_workers(1, Duration::from_secs(60)).await;
     let hung = server.create_workflow(logic("async () => { while (true) {} }", json!([]), json!([]))).await;
     let started = Instant::now();
     let run = server
@@ -55,7 +55,7 @@ async fn a_run_cannot_ask_for_more_time_than_the_server_allows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_organizations_stuck_runs_leave_a_slot_for_another() {
     let server = TestServer::start(0).await;
-    server.spawn_workers(2, Duration::from_secs(60));
+    server.spawn_workers(2, Duration::from_secs(60)).await;
     let other = server.store.create_org("other").await.expect("org");
     let (_, other_key) = server.store.create_api_key(&other.id, "admin", Role::Admin).await.expect("key");
 

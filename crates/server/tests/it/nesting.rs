@@ -147,7 +147,7 @@ async fn nul_characters_and_long_names_are_422_on_sqlite() {
 
 #[tokio::test]
 async fn nul_characters_and_long_names_are_422_on_postgres() {
-    let Some(admin) = std::env::var("SEGUE_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+    let Some(admin) = testkit::test_database_url() else {
         eprintln!("SEGUE_TEST_DATABASE_URL is not set: PostgreSQL case skipped");
         return;
     };

@@ -124,7 +124,7 @@ async fn a_run_executes_the_definition_it_was_started_with() {
     server.call(Method::PUT, &format!("/v1/workflows/{wf}/draft"), Some(json!({"definition": version("draft")}))).await;
     let draft_run =
         server.post(&format!("/v1/workflows/{wf}/runs"), json!({"version": "draft", "test": true})).await.body;
-    server.spawn_workers(2, Duration::from_secs(60));
+    server.spawn_workers(2, Duration::from_secs(60)).await;
     let first = server.wait_final(queued["id"].as_str().unwrap(), Duration::from_secs(60)).await;
     assert_eq!((first["outputs"]["v"].as_str(), first["workflowVersion"].as_i64()), (Some("one"), Some(1)));
     let draft = server.wait_final(draft_run["id"].as_str().unwrap(), Duration::from_secs(60)).await;
@@ -147,7 +147,7 @@ async fn cancel_stops_pending_and_running_runs() {
     assert_eq!(cancelled["status"], "CANCELLED");
     let running = server.post(&format!("/v1/workflows/{wf}/runs"), json!({})).await.body;
     let id = running["id"].as_str().unwrap();
-    server.spawn_workers(1, Duration::from_secs(120));
+    server.spawn_workers(1, Duration::from_secs(120)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while server.get(&format!("/v1/runs/{id}")).await.body["currentSegmentName"] != "only" {
         assert!(tokio::time::Instant::now() < deadline, "the run never started");
@@ -163,7 +163,7 @@ async fn cancel_stops_pending_and_running_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_segment_over_its_limit_times_the_run_out() {
     let server = TestServer::start(0).await;
-    server.spawn_workers(1, Duration::from_secs(2));
+    server.spawn_workers(1, Duration::from_secs(2)).await;
     let wf = server.create_workflow(logic("async () => { while (true) {} }", json!([]), json!([]))).await;
     let run = server.post(&format!("/v1/workflows/{wf}/runs"), json!({"waitSeconds": 60})).await.body;
     assert_eq!((run["status"].as_str(), run["error"]["code"].as_str()), (Some("TIMED_OUT"), Some("SEGMENT_TIMEOUT")));
@@ -203,7 +203,7 @@ async fn events_stream_segments_and_the_end() {
 async fn ai_fallback_is_recorded_on_the_run_and_its_segments() {
     let server = TestServer::start(0).await;
     let (agent, _model) = scripted_shop_agent().await;
-    server.spawn_workers_with_agent(1, Duration::from_secs(60), Some(agent));
+    server.spawn_workers_with_agent(1, Duration::from_secs(60), Some(agent)).await;
     let wf = server.create_workflow(server.example("shop_price_check_redesigned.json")).await;
     let run = server
         .post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"search_query": "bottle"}, "waitSeconds": 90}))
@@ -231,7 +231,7 @@ async fn ai_fallback_is_recorded_on_the_run_and_its_segments() {
 async fn a_fallback_run_leaves_a_checked_healed_draft() {
     let server = TestServer::start(0).await;
     let (agent, model) = scripted_shop_agent().await;
-    server.spawn_workers_with_agent(1, Duration::from_secs(60), Some(agent));
+    server.spawn_workers_with_agent(1, Duration::from_secs(60), Some(agent)).await;
     let wf = server.create_workflow(server.example("shop_price_check_redesigned.json")).await;
     let run = server
         .post(&format!("/v1/workflows/{wf}/runs"), json!({"inputs": {"search_query": "mug"}, "waitSeconds": 90}))

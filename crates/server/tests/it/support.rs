@@ -3,8 +3,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use store::seal::Sealer;
-use store::{Role, Store};
+use store::Store;
 use tokio_util::sync::CancellationToken;
 
 /// The address examples are written against; replaced by the test demo site's.
@@ -15,7 +14,6 @@ pub struct TestServer {
     pub admin_key: String,
     pub store: Store,
     pub demo: String,
-    sealer: Sealer,
     http: reqwest::Client,
     shutdown: CancellationToken,
     /// A PostgreSQL database made for this server: (admin URL, name), dropped with it.
@@ -35,9 +33,7 @@ impl Database {
     /// SQLite, and PostgreSQL when `SEGUE_TEST_DATABASE_URL` names a server.
     pub fn available() -> Vec<Database> {
         let mut all = vec![Database::Sqlite];
-        if let Some(url) = std::env::var("SEGUE_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            all.push(Database::Postgres(url));
-        }
+        all.extend(testkit::test_database_url().map(Database::Postgres));
         all
     }
 }
@@ -55,46 +51,45 @@ impl TestServer {
 
     pub async fn start_with(workers: usize, options: server::ServeOptions, database: Database) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (store, postgres) = match database {
-            Database::Sqlite => (Store::open_sqlite(&dir.path().join("segue.db")).await.expect("store"), None),
+        let (database, postgres) = match database {
+            Database::Sqlite => (service::Database::Sqlite(dir.path().join("segue.db")), None),
             Database::Postgres(admin_url) => {
                 let name = format!("segue_srv_{}", store::new_id("db").trim_start_matches("db_"));
                 let url = testkit::postgres::create_database(&admin_url, &name).await.expect("database");
-                (Store::connect(&url).await.expect("store"), Some((admin_url, name)))
+                (service::Database::Url(url), Some((admin_url, name)))
             }
         };
-        let sealer = Sealer::from_env_or_file(&dir.path().join("secret.key"), true).expect("key");
-        let org = store.create_org("test").await.expect("org");
-        let (_, admin_key) = store.create_api_key(&org.id, "admin", Role::Admin).await.expect("key");
-        let shutdown = CancellationToken::new();
-        let defaults = executor::Settings::default();
-        let max_time = server::MaxTime { segment: defaults.segment_timeout, run: defaults.run_timeout };
-        let state = server::AppState {
-            store: store.clone(),
-            sealer: sealer.clone(),
-            metrics: server::metrics_handle(),
-            max_time,
-        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let stop = shutdown.clone();
-        tokio::spawn(server::serve(listener, server::app(state), options, async move { stop.cancelled().await }));
+        let api = listener.local_addr().expect("addr");
+        let worker = match workers {
+            0 => worker::Config::new(0),
+            n => worker_config(n, Duration::from_secs(60), None, api),
+        };
+        let service = service::Options {
+            database,
+            secret_key: secret_key(dir.path()),
+            http: Some(service::HttpOptions { listen: service::Listen::Listener(listener), serve: options }),
+            worker,
+            bootstrap: true,
+        }
+        .build()
+        .await
+        .expect("service");
+        let admin_key = service.bootstrapped().expect("a new database").admin_key.clone();
+        let store = service.store().clone();
+        let shutdown = CancellationToken::new();
+        tokio::spawn(service.run(shutdown.clone()));
         let (demo_addr, _) = demo::spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("demo");
-        let server = TestServer {
-            base: format!("http://{addr}"),
+        TestServer {
+            base: format!("http://{api}"),
             admin_key,
             store,
             demo: format!("http://{demo_addr}"),
             http: reqwest::Client::new(),
-            sealer,
             shutdown,
             postgres,
             _dir: dir,
-        };
-        if workers > 0 {
-            server.spawn_workers(workers, Duration::from_secs(60));
         }
-        server
     }
 
     /// A second store on the same database, as another process would open it
@@ -108,25 +103,29 @@ impl TestServer {
     }
 
     /// Starts in-process workers with a segment time limit.
-    pub fn spawn_workers(&self, concurrency: usize, segment_timeout: Duration) {
-        self.spawn_workers_with_agent(concurrency, segment_timeout, None);
+    pub async fn spawn_workers(&self, concurrency: usize, segment_timeout: Duration) {
+        self.spawn_workers_with_agent(concurrency, segment_timeout, None).await;
     }
 
-    pub fn spawn_workers_with_agent(&self, concurrency: usize, segment_timeout: Duration, agent: Option<agent::Agent>) {
-        let mut config = worker::Config::new(concurrency);
-        config.settings.agent = agent.map(std::sync::Arc::new);
-        config.heartbeat = Duration::from_millis(300);
-        config.poll = Duration::from_millis(50);
-        config.settings.segment_timeout = segment_timeout;
-        // The demo site is on loopback; the API itself stays out of reach.
-        let api: std::net::SocketAddr = self.base.trim_start_matches("http://").parse().expect("the API's address");
-        config.runner.egress = std::sync::Arc::new(runner::Policy {
-            allow_private: true,
-            blocked: vec![api],
-            ..runner::Policy::default()
-        });
-        let worker = worker::Worker::new(self.store.clone(), self.sealer.clone(), config);
-        tokio::spawn(worker.run(self.shutdown.clone()));
+    /// A worker-only service on this server's store, stopped with the server.
+    pub async fn spawn_workers_with_agent(
+        &self,
+        concurrency: usize,
+        segment_timeout: Duration,
+        agent: Option<agent::Agent>,
+    ) {
+        let api = self.base.trim_start_matches("http://").parse().expect("the API's address");
+        let workers = service::Options {
+            database: service::Database::Open(self.store.clone()),
+            secret_key: secret_key(self._dir.path()),
+            http: None,
+            worker: worker_config(concurrency, segment_timeout, agent, api),
+            bootstrap: false,
+        }
+        .build()
+        .await
+        .expect("workers");
+        tokio::spawn(workers.run(self.shutdown.clone()));
     }
 
     pub async fn call_as(&self, key: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Response {
@@ -187,6 +186,34 @@ impl TestServer {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The key file in the server's data folder, created by the first service.
+fn secret_key(dir: &std::path::Path) -> service::SecretKey {
+    service::SecretKey::File { path: dir.join("secret.key"), create: true }
+}
+
+/// Quick workers for tests: the demo site is on loopback, the API itself stays out of reach.
+fn worker_config(
+    concurrency: usize,
+    segment_timeout: Duration,
+    agent: Option<agent::Agent>,
+    api: SocketAddr,
+) -> worker::Config {
+    let mut config = worker::Config::new(concurrency);
+    config.settings.agent = agent.map(std::sync::Arc::new);
+    config.heartbeat = Duration::from_millis(300);
+    config.poll = Duration::from_millis(50);
+    config.settings.segment_timeout = segment_timeout;
+    config.runner = runner::Options {
+        egress: std::sync::Arc::new(runner::Policy {
+            allow_private: true,
+            blocked: vec![api],
+            ..runner::Policy::default()
+        }),
+        ..testkit::runner_options()
+    };
+    config
 }
 
 impl Drop for TestServer {

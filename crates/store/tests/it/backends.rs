@@ -15,9 +15,7 @@ pub enum Backend {
 
 pub fn available() -> Vec<Backend> {
     let mut backends = vec![Backend::Sqlite];
-    if let Ok(url) = std::env::var("SEGUE_TEST_DATABASE_URL")
-        && !url.is_empty()
-    {
+    if let Some(url) = testkit::test_database_url() {
         backends.push(Backend::Postgres { admin_url: url });
     }
     backends

@@ -697,5 +697,5 @@ async fn artifacts_are_recorded_under_the_lease_and_expire(store: Store, clock: 
     let ids: Vec<String> = old.iter().map(|(id, _)| id.clone()).collect();
     check(store.delete_artifacts(&ids).await? == 2, "deleted")?;
     check(tenant.get_artifact(&ids[0]).await.is_err(), "gone")?;
-    check(store.artifacts_older_than(cutoff, 10).await?.len() == 0, "the one left is not older")
+    check(store.artifacts_older_than(cutoff, 10).await?.is_empty(), "the one left is not older")
 }

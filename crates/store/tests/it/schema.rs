@@ -34,7 +34,7 @@ pub fn both_backends_define_the_same_tables_and_columns() -> Result<(), Failed> 
         if !expected.contains("run_events.payload") || !expected.contains("runs.run_timeout_ms") {
             return Err(format!("the SQLite columns were not read: {expected:?}").into());
         }
-        let Some(admin_url) = std::env::var("SEGUE_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        let Some(admin_url) = testkit::test_database_url() else {
             return Ok(());
         };
         let name = format!("segue_schema_{}", store::new_id("db").trim_start_matches("db_"));
