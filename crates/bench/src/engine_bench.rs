@@ -44,17 +44,36 @@ pub async fn main(iterations: usize) {
     // Wall time minus time inside segment code and browser-context set-up: the
     // engine, the protocol round trips and output validation.
     let mut engine = Vec::with_capacity(iterations);
+    // The same runs keeping the default artifacts (end screenshot, outputs.json),
+    // and with a trace; interleaved so that both see the same machine.
+    let mut with_artifacts = Vec::with_capacity(iterations);
+    let mut with_trace = Vec::with_capacity(iterations);
+    let kinds = [
+        None,
+        Some(executor::ArtifactOptions::default()),
+        Some(executor::ArtifactOptions { trace: executor::Trace::On, ..executor::ArtifactOptions::default() }),
+    ];
     for i in 0..WARMUP + iterations {
-        let started = Instant::now();
-        let request =
-            executor::RunRequest::new(Arc::clone(&workflow), inputs.clone(), executor::CancellationToken::new());
-        let outcome = executor::execute(request, &settings, &mut runner, &mut ()).await;
-        let elapsed = started.elapsed();
-        let outputs: Map<String, Value> = outcome.result.expect("the example run succeeds").into_inner();
-        assert_eq!(outputs["top_result_title"], "Stainless Steel Travel Mug 16oz");
-        if i >= WARMUP {
-            wall.push(ms(elapsed));
-            engine.push(ms(elapsed.saturating_sub(outcome.in_code + outcome.session_setup)));
+        for (k, artifacts) in kinds.iter().enumerate() {
+            let started = Instant::now();
+            let mut request =
+                executor::RunRequest::new(Arc::clone(&workflow), inputs.clone(), executor::CancellationToken::new());
+            request.artifacts = *artifacts;
+            let outcome = executor::execute(request, &settings, &mut runner, &mut ()).await;
+            let elapsed = started.elapsed();
+            let outputs: Map<String, Value> = outcome.result.expect("the example run succeeds").into_inner();
+            assert_eq!(outputs["top_result_title"], "Stainless Steel Travel Mug 16oz");
+            if i < WARMUP {
+                continue;
+            }
+            match k {
+                0 => {
+                    wall.push(ms(elapsed));
+                    engine.push(ms(elapsed.saturating_sub(outcome.in_code + outcome.session_setup)));
+                }
+                1 => with_artifacts.push(ms(elapsed)),
+                _ => with_trace.push(ms(elapsed)),
+            }
         }
     }
     runner.shutdown().await;
@@ -79,4 +98,9 @@ pub async fn main(iterations: usize) {
     println!("  overhead per segment vs plain             {:8.2} ms", (segue_ms - plain_ms) / segments);
     println!("  engine + protocol overhead per segment    {:8.2} ms", median(&engine) / segments);
     println!("  runner start (sandbox, Node, Chromium)    {:8.1} ms median of {STARTS}", median(&starts));
+    let (artifacts_ms, trace_ms) = (median(&with_artifacts), median(&with_trace));
+    println!("  with default artifacts (end screenshot, outputs.json) median {artifacts_ms:8.1} ms");
+    println!("    ratio to no artifacts                   {:8.3}", artifacts_ms / segue_ms);
+    println!("  with trace: on as well                    median {trace_ms:8.1} ms");
+    println!("    ratio to no artifacts                   {:8.3}", trace_ms / segue_ms);
 }

@@ -177,7 +177,13 @@ fn write_artifacts(dir: &Path, artifacts: &executor::Artifacts) {
     let mut written = 0;
     for artifact in &artifacts.list {
         let target = dir.join(&artifact.name);
-        match std::fs::copy(&artifact.path, &target) {
+        // Never over a file already there: a download named `Makefile` must not replace one.
+        let copied = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .and_then(|mut to| std::io::copy(&mut std::fs::File::open(&artifact.path)?, &mut to));
+        match copied {
             Ok(_) => written += 1,
             Err(e) => eprintln!("artifacts: cannot write {}: {e}", target.display()),
         }

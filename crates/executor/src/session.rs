@@ -111,7 +111,13 @@ impl<'b, B: Browser> Session<'b, B> {
         let mut storage_state = None;
         if export_storage_state && result.is_ok() {
             match self.browser.storage_state().await {
-                Ok(state) => storage_state = Some(state),
+                Ok(state) => {
+                    // The session's values are secrets from now on: the artifacts collected next must not show them.
+                    for value in state.secret_values() {
+                        execution.add_secret(&value);
+                    }
+                    storage_state = Some(state);
+                }
                 Err(e) => {
                     let message = format!("the run completed but its session could not be exported: {e}");
                     result = Err(failed(&mut execution, Failure::new(ErrorCode::BrowserError, None, message)));

@@ -11,15 +11,17 @@ use std::io::{Read as _, Write as _};
 use std::path::Path;
 
 use engine::Redactor;
-use sha2::{Digest as _, Sha256};
 use zip::write::SimpleFileOptions;
 
-use crate::artifacts::{create_private, hex};
+use crate::artifacts::{create_private, sha256_of};
 
 /// Entries a trace may hold.
 const MAX_ENTRIES: usize = 100_000;
 /// What a trace may hold once inflated: a small zip can inflate enormously.
-const MAX_INFLATED_BYTES: u64 = 2 << 30;
+const MAX_INFLATED_BYTES: u64 = 512 << 20;
+/// The largest entry read whole to be masked; a trace with a larger one is not kept
+/// (masking needs the whole text, and its cost grows with it).
+const MAX_ENTRY_BYTES: u64 = 32 << 20;
 
 /// Writes `trace` with every text entry masked to `to`; returns its size and SHA-256.
 pub(crate) fn scrub(trace: std::fs::File, to: &Path, redactor: &Redactor, limit: u64) -> Result<(u64, String), String> {
@@ -36,10 +38,16 @@ pub(crate) fn scrub(trace: std::fs::File, to: &Path, redactor: &Redactor, limit:
             continue;
         }
         let name = entry.name().map_err(|e| format!("not a trace: {e}"))?.into_owned();
+        // Playwright's own names only: whoever unzips the trace must not write outside its folder.
+        if name.starts_with('/') || name.contains('\\') || name.split('/').any(|part| part == ".." || part.is_empty()) {
+            return Err("an entry of the trace is not named like Playwright names them".into());
+        }
         let mut bytes = Vec::new();
-        // Bounded by what is left, whatever the entry claims its size is.
-        let left = MAX_INFLATED_BYTES - inflated;
-        (&mut entry).take(left + 1).read_to_end(&mut bytes).map_err(|e| format!("{name}: {e}"))?;
+        // Bounded, whatever the entry claims its size is.
+        (&mut entry).take(MAX_ENTRY_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("{name}: {e}"))?;
+        if bytes.len() as u64 > MAX_ENTRY_BYTES {
+            return Err(format!("an entry of the trace is larger than {} MiB", MAX_ENTRY_BYTES >> 20));
+        }
         inflated += bytes.len() as u64;
         if inflated > MAX_INFLATED_BYTES {
             return Err("the trace inflates beyond what a trace may hold".into());
@@ -52,11 +60,11 @@ pub(crate) fn scrub(trace: std::fs::File, to: &Path, redactor: &Redactor, limit:
         writer.write_all(&bytes).map_err(|e| e.to_string())?;
     }
     writer.finish().map_err(|e| e.to_string())?;
-    let written = std::fs::read(to).map_err(|e| e.to_string())?;
-    if written.len() as u64 > limit {
+    let size = std::fs::metadata(to).map_err(|e| e.to_string())?.len();
+    if size > limit {
         return Err("over the run's artifact limit".into());
     }
-    Ok((written.len() as u64, hex(&Sha256::digest(&written))))
+    Ok((size, sha256_of(to).map_err(|e| e.to_string())?))
 }
 
 #[cfg(test)]
@@ -101,6 +109,16 @@ mod tests {
         );
         assert_eq!(String::from_utf8(read("trace.network")).unwrap(), r#"{"postData":"password=********"}"#);
         assert_eq!(read("resources/page.png"), png);
+    }
+
+    #[test]
+    fn entries_named_to_escape_the_folder_refuse_the_trace() {
+        for name in ["../evil.sh", "/etc/cron.d/x", "resources/../../x", "a//b"] {
+            let trace = zip_of(&[(name, b"x")]);
+            let out = tempfile::tempdir().unwrap();
+            let refused = scrub(trace.reopen().unwrap(), &out.path().join("t.zip"), &Redactor::default(), 1 << 20);
+            assert!(refused.is_err(), "{name} was kept");
+        }
     }
 
     #[test]
