@@ -162,13 +162,11 @@ impl Redactor {
 
     fn redact(&self, text: &str) -> String {
         let Some(matcher) = &self.matcher else { return text.to_owned() };
-        // Every match, overlapping ones too: they are merged into one mask.
-        let mut found: Vec<Range<usize>> = matcher
-            .folded
-            .find_overlapping_iter(text)
-            .chain(matcher.exact.find_overlapping_iter(text))
-            .map(|m| m.range())
-            .collect();
+        // Every match, overlapping ones too: they are merged into one mask. Merged as
+        // they are found, so a text full of matches (`aaaa…` for the secret `aaaa`) costs
+        // memory for the masked stretches, not for every overlapping match.
+        let mut found = merged(matcher.folded.find_overlapping_iter(text).map(|m| m.range()));
+        found.extend(merged(matcher.exact.find_overlapping_iter(text).map(|m| m.range())));
         if found.is_empty() {
             return text.to_owned();
         }
@@ -209,6 +207,23 @@ impl Redactor {
     fn redact_map(&self, map: &Map<String, Value>) -> Map<String, Value> {
         map.iter().map(|(k, v)| (self.redact(k), self.redact_value(v))).collect()
     }
+}
+
+/// Overlapping and touching ranges merged as they come. Matches arrive in order
+/// of their ends, so a new one can only reach back over the last few kept.
+fn merged(ranges: impl Iterator<Item = Range<usize>>) -> Vec<Range<usize>> {
+    let mut kept: Vec<Range<usize>> = Vec::new();
+    for mut r in ranges {
+        while let Some(last) = kept.last() {
+            if r.start > last.end || r.end < last.start {
+                break;
+            }
+            r = r.start.min(last.start)..r.end.max(last.end);
+            kept.pop();
+        }
+        kept.push(r);
+    }
+    kept
 }
 
 /// Adds the forms `secret` is matched in to `folded` (ASCII case ignored) and `exact`.

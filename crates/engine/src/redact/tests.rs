@@ -112,3 +112,11 @@ fn debug_does_not_print_secrets() {
     let r = redactor(&[PLAIN]);
     assert!(!format!("{r:?}").contains("w0rd"));
 }
+
+#[test]
+fn a_text_full_of_overlapping_matches_is_one_mask() {
+    let r = redactor(&["aaaa"]);
+    assert_eq!(r.mask(&"a".repeat(100_000)).as_str(), MASK);
+    assert_eq!(r.mask("xaaaaaax aaaa").as_str(), format!("x{MASK}x {MASK}"));
+    assert_eq!(merged([5..9, 0..4, 3..6].into_iter()), [0..9], "out of order, still merged");
+}
