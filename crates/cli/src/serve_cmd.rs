@@ -210,8 +210,9 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
 
 async fn serve_until_terminated(args: ServeArgs) -> Result<(), String> {
     let serve = args.http.options()?;
-    let worker = args.tuning.config(args.workers)?;
+    let mut worker = args.tuning.config(args.workers)?;
     let (database, secret_key, dir) = args.data.service_data(true)?;
+    worker.blobs = Some(artifact_store(&dir)?);
     let http = service::HttpOptions { listen: service::Listen::Addr(args.listen), serve };
     let options = service::Options { database, secret_key, http: Some(http), worker, bootstrap: true };
     let service = options.build().await.map_err(|e| e.to_string())?;
@@ -228,13 +229,20 @@ pub async fn worker(args: WorkerArgs) -> ExitCode {
 
 async fn work_until_terminated(args: WorkerArgs) -> Result<(), String> {
     // At least one: a worker process that executes nothing has no use.
-    let worker = args.tuning.config(args.concurrency.max(1))?;
-    let (database, secret_key, _) = args.data.service_data(false)?;
+    let mut worker = args.tuning.config(args.concurrency.max(1))?;
+    let (database, secret_key, dir) = args.data.service_data(false)?;
+    worker.blobs = Some(artifact_store(&dir)?);
     let options = service::Options { database, secret_key, http: None, worker, bootstrap: false };
     let service = options.build().await.map_err(|e| e.to_string())?;
     let config = service.worker();
     eprintln!("segue worker {} executing up to {} runs at once", config.id, config.concurrency);
     service.run(termination()).await.map_err(|e| e.to_string())
+}
+
+/// The artifact store: the data folder's `artifacts/` (workers on other machines need the same folder).
+fn artifact_store(data_dir: &Path) -> Result<blobs::Blobs, String> {
+    let dir = data_dir.join("artifacts");
+    blobs::Blobs::local(&dir).map_err(|e| format!("cannot use {} for artifacts: {e}", dir.display()))
 }
 
 fn exit(result: Result<(), String>) -> ExitCode {

@@ -9,6 +9,7 @@
 //! routing, fallback); `execution` wraps them with what a run reports
 //! (records, logs, limits, masking) behind one `apply(event)`.
 
+mod artifact_options;
 mod budget;
 mod execution;
 mod failure;
@@ -17,6 +18,7 @@ mod record;
 mod redact;
 mod run;
 
+pub use artifact_options::{ArtifactOptions, Screenshots, Trace};
 pub use budget::{Limits, output_too_large};
 pub use execution::{AgentReport, Command, Event, Execution, Reply, Report};
 pub use failure::{ErrorCode, Failure};

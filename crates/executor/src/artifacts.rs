@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use engine::{Masked, Redactor};
+use engine::{ArtifactOptions, Masked, Redactor, Screenshots, Trace};
 use runner::{Browser, Capture};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
@@ -49,72 +49,6 @@ macro_rules! bounded {
             }
         }
     }};
-}
-
-/// When the page is photographed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Screenshots {
-    Off,
-    /// At the end of the run, completed or failed.
-    #[default]
-    End,
-    /// After every segment execution, and at the end.
-    EverySegment,
-}
-
-impl Screenshots {
-    pub fn parse(text: &str) -> Option<Screenshots> {
-        match text {
-            "off" => Some(Screenshots::Off),
-            "end" => Some(Screenshots::End),
-            "every-segment" => Some(Screenshots::EverySegment),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Screenshots::Off => "off",
-            Screenshots::End => "end",
-            Screenshots::EverySegment => "every-segment",
-        }
-    }
-}
-
-/// When a Playwright trace of the run is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Trace {
-    #[default]
-    Off,
-    On,
-    /// Recorded always, kept only when the run failed.
-    OnFailure,
-}
-
-impl Trace {
-    pub fn parse(text: &str) -> Option<Trace> {
-        match text {
-            "off" => Some(Trace::Off),
-            "on" => Some(Trace::On),
-            "on-failure" => Some(Trace::OnFailure),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trace::Off => "off",
-            Trace::On => "on",
-            Trace::OnFailure => "on-failure",
-        }
-    }
-}
-
-/// What a run should leave behind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ArtifactOptions {
-    pub screenshots: Screenshots,
-    pub trace: Trace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,9 +16,8 @@ mod session;
 mod settings;
 mod trace;
 
-pub use artifacts::{
-    Artifact, ArtifactKind, ArtifactOptions, Artifacts, MAX_RUN_ARTIFACT_BYTES, MAX_SCREENSHOTS, Screenshots, Trace,
-};
+pub use artifacts::{Artifact, ArtifactKind, Artifacts, MAX_RUN_ARTIFACT_BYTES, MAX_SCREENSHOTS};
+pub use engine::{ArtifactOptions, Screenshots, Trace};
 pub use engine::{Heal, Record, SegmentRecord, SegmentStatus};
 pub use heal::{healed_document, notes as heal_notes};
 pub use session::{Observer, Outcome, RunRequest, Session, execute};

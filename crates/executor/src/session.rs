@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::{ErrorCode, Event, Execution, Failure, Masked, Record};
+use engine::{ArtifactOptions, ErrorCode, Event, Execution, Failure, Masked, Record};
 use runner::{Browser, SessionOptions, StorageState};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 use workflow::{SegmentType, Workflow};
 
-use crate::artifacts::{ArtifactOptions, Artifacts, Collector};
+use crate::artifacts::{Artifacts, Collector};
 use crate::drive::Driver;
 use crate::settings::Settings;
 

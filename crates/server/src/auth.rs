@@ -1,6 +1,6 @@
 //! `Authorization: Bearer KEY` → the caller's organization and role.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use store::{Principal, Role};
@@ -41,5 +41,17 @@ impl FromRequestParts<AppState> for Auth {
             Some(principal) => Ok(Auth(principal)),
             None => Err(unauthorized("invalid or revoked API key")),
         }
+    }
+}
+
+/// No `Authorization` header: `None` (the handler decides); a bad one is still refused.
+impl OptionalFromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
+        if !parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
+            return Ok(None);
+        }
+        <Auth as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
     }
 }

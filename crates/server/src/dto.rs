@@ -13,7 +13,7 @@ fn seconds(ms: i64) -> f64 {
     s
 }
 
-fn time(ms: i64) -> String {
+pub(crate) fn time(ms: i64) -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -198,6 +198,11 @@ pub struct CreateRun {
     pub segment_timeout_seconds: Option<f64>,
     /// Time limit for the whole run, at most the server's (default: the server's).
     pub run_timeout_seconds: Option<f64>,
+    /// What the run leaves besides its outputs: `{"screenshots": "end" | "every-segment" | "off",
+    /// "trace": "off" | "on" | "on-failure"}`; defaults `end` and `off`.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = Object, required = false)]
+    pub artifacts: Option<Value>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -423,4 +428,59 @@ mod tests {
         assert_eq!(super::time(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
         assert_eq!(super::time(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
+}
+
+/// A file a run left.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    pub id: String,
+    pub run_id: String,
+    pub workflow_id: String,
+    /// `output`, `download`, `screenshot`, `trace` or `page`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub segment_name: Option<String>,
+    /// Left by a test run.
+    pub test: bool,
+    pub created_at: String,
+}
+
+impl From<store::Artifact> for Artifact {
+    fn from(a: store::Artifact) -> Artifact {
+        Artifact {
+            id: a.id,
+            run_id: a.run_id,
+            workflow_id: a.workflow_id,
+            kind: a.kind,
+            name: a.name,
+            content_type: a.content_type,
+            size: a.size,
+            sha256: a.sha256,
+            segment_name: a.segment_name,
+            test: a.test,
+            created_at: time(a.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateLink {
+    /// How long the link works: 1 second to 7 days, default 15 minutes.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = i64, required = false)]
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// A link to an artifact's content that works without an API key until it expires.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Link {
+    pub url: String,
+    pub expires_at: String,
 }

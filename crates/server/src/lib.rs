@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The longest time limits a caller may ask for one run.
     pub max_time: MaxTime,
+    /// Where the bytes of runs' artifacts are; none: their content is not served.
+    pub blobs: Option<blobs::Blobs>,
 }
 
 /// The longest segment and run time limits a run may ask for: the workers'
@@ -56,6 +58,7 @@ pub struct MaxTime {
     tags(
         (name = "workflows", description = "Workflows, their published versions and drafts"),
         (name = "runs", description = "Runs of workflows, queued for workers"),
+        (name = "artifacts", description = "Files runs left: outputs, screenshots, downloads, traces, pages"),
         (name = "keys", description = "API keys of the caller's organization"),
         (name = "system", description = "Health and metrics"),
     )
@@ -79,6 +82,7 @@ fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::workflows::router())
         .merge(routes::runs::router())
+        .merge(routes::artifacts::router())
         .merge(routes::keys::router())
         .merge(routes::system::router())
         .split_for_parts()

@@ -243,11 +243,13 @@ impl Service {
         // Stops the workers too when the API fails.
         let stop = shutdown.child_token();
         let max_time = server::MaxTime { segment: worker.settings.segment_timeout, run: worker.settings.run_timeout };
+        // The API serves what the workers upload.
+        let blobs = worker.blobs.clone();
         let workers = (worker.concurrency > 0)
             .then(|| tokio::spawn(worker::Worker::new(store.clone(), sealer.clone(), worker).run(stop.clone())));
         let served = match http {
             Some((listener, options)) => {
-                let state = server::AppState { store, sealer, metrics: server::metrics_handle(), max_time };
+                let state = server::AppState { store, sealer, metrics: server::metrics_handle(), max_time, blobs };
                 server::serve(listener, server::app(state), options, stop.clone().cancelled_owned()).await
             }
             None => {

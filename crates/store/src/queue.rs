@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
-use crate::db::{Backend, Bind, error_json, int, opt_int, query, text};
+use crate::db::{Backend, Bind, error_json, int, opt_int, opt_text, query, text};
 use crate::events::{self, RunEventKind, Told};
 use crate::{Result, RunError, RunStatus, SegmentExecution, Store, TimeLimits};
 
@@ -32,6 +32,8 @@ pub struct ClaimedRun {
     pub definition: String,
     pub sealed_inputs: String,
     pub limits: TimeLimits,
+    /// What the run should leave behind (JSON), as it was asked.
+    pub artifacts: Option<String>,
 }
 
 /// How a worker shares its slots between organizations.
@@ -129,7 +131,8 @@ impl Store {
                ((SELECT COUNT(*) FROM runs m WHERE m.org_id = o.id AND m.status = $1 AND m.lease_owner = $2) < $6 \
                 OR (SELECT COUNT(*) FROM organizations) = 1) \
              ORDER BY (SELECT COUNT(*) FROM runs q WHERE q.org_id = o.id AND q.status = $1), r.seq LIMIT 1 {lock}) \
-             RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts, segment_timeout_ms, run_timeout_ms"
+             RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts, segment_timeout_ms, run_timeout_ms, \
+             artifacts"
         );
         let mut tx = self.pool.begin().await?;
         let row = query(
@@ -157,6 +160,7 @@ impl Store {
                         segment_ms: opt_int(&r, "segment_timeout_ms")?,
                         run_ms: opt_int(&r, "run_timeout_ms")?,
                     },
+                    artifacts: opt_text(&r, "artifacts")?,
                 })
             })
             .transpose()?;

@@ -22,6 +22,8 @@ pub struct NewRun {
     /// Attempts allowed when a worker is lost mid-run (1: never re-run).
     pub max_attempts: i64,
     pub limits: TimeLimits,
+    /// What the run should leave behind, as its worker reads it (JSON); none: the defaults.
+    pub artifacts: Option<String>,
 }
 
 /// A place in a run's segment executions: everything after it is listed next.
@@ -74,8 +76,8 @@ impl Tenant<'_> {
         let mut tx = self.store.pool.begin().await?;
         query(
             "INSERT INTO runs (id, org_id, workflow_id, workflow_version, definition, inputs, sealed_inputs, status, test, \
-             attempts, max_attempts, cancel_requested, created_at, segment_timeout_ms, run_timeout_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, $12, $13)",
+             attempts, max_attempts, cancel_requested, created_at, segment_timeout_ms, run_timeout_ms, artifacts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, $12, $13, $14)",
             vec![
                 (&id).into(),
                 self.org_id.into(),
@@ -90,6 +92,7 @@ impl Tenant<'_> {
                 now.into(),
                 new.limits.segment_ms.into(),
                 new.limits.run_ms.into(),
+                new.artifacts.into(),
             ],
         )
         .execute(&mut *tx)

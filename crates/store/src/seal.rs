@@ -12,10 +12,14 @@ use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 use crate::ids::random_bytes;
+use hmac::{Hmac, Mac};
+use sha2::{Digest as _, Sha256};
 
 #[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    /// Signs links (derived from the key: a signature never reveals it).
+    signing: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +38,10 @@ impl Sealer {
     pub fn from_base64(key: &str) -> Result<Sealer, SealError> {
         let bytes = STANDARD.decode(key.trim()).map_err(|_| SealError::BadKey)?;
         let cipher = XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| SealError::BadKey)?;
-        Ok(Sealer { cipher })
+        let mut derive = Sha256::new();
+        derive.update(b"segue link signing key\0");
+        derive.update(&bytes);
+        Ok(Sealer { cipher, signing: derive.finalize().into() })
     }
 
     /// The key file at `path`, created if missing and `create` is set (a
@@ -49,6 +56,21 @@ impl Sealer {
             write_private(path, &key).map_err(io)?;
         }
         Sealer::from_base64(&std::fs::read_to_string(path).map_err(io)?)
+    }
+
+    /// HMAC-SHA256 of `message` with the key's signing key, as hex.
+    pub fn sign(&self, message: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing).expect("any key length");
+        mac.update(message.as_bytes());
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `signature` (hex) is `message`'s, compared in constant time.
+    pub fn verify(&self, message: &str, signature: &str) -> bool {
+        let Some(bytes) = unhex(signature) else { return false };
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing).expect("any key length");
+        mac.update(message.as_bytes());
+        mac.verify_slice(&bytes).is_ok()
     }
 
     pub fn seal(&self, plain: &str) -> String {
@@ -82,6 +104,13 @@ pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     file.write_all(content.as_bytes())
 }
 
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || text.len() > 128 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +125,19 @@ mod tests {
         assert_eq!(a.open(&sealed).unwrap(), "{\"password\":\"hunter2\"}");
         assert!(b.open(&sealed).is_err());
         assert!(Sealer::from_base64("short").is_err());
+    }
+
+    #[test]
+    fn signatures_verify_only_for_their_message_and_key() {
+        let a = Sealer::from_base64(&STANDARD.encode([7u8; 32])).unwrap();
+        let b = Sealer::from_base64(&STANDARD.encode([8u8; 32])).unwrap();
+        let signature = a.sign("art_1.1700000000");
+        assert!(a.verify("art_1.1700000000", &signature));
+        assert!(!a.verify("art_2.1700000000", &signature), "another artifact");
+        assert!(!a.verify("art_1.1800000000", &signature), "another expiry");
+        assert!(!b.verify("art_1.1700000000", &signature), "another key");
+        assert!(!a.verify("art_1.1700000000", "zz"), "not hex");
+        assert!(!signature.contains(&STANDARD.encode([7u8; 32])));
     }
 
     #[test]

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use engine::{ErrorCode, Failure, Redactor};
+use engine::{ArtifactOptions, ErrorCode, Failure, Redactor};
 use serde_json::{Map, Value};
 use store::seal::Sealer;
-use store::{ClaimedRun, Finish, Lease, RunStatus, Store, TimeLimits};
+use store::{ClaimedRun, Finish, Lease, NewArtifact, RunStatus, Store, TimeLimits};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -142,9 +142,17 @@ impl Job {
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write(self.store.clone(), claimed.lease.clone(), rx));
-        let request = executor::RunRequest::new(Arc::new(workflow), inputs.clone(), self.cancel.clone());
+        let mut request = executor::RunRequest::new(Arc::new(workflow), inputs.clone(), self.cancel.clone());
+        if self.config.blobs.is_some() {
+            // What the run asked for; runs queued before artifacts existed get the defaults.
+            let asked = claimed.artifacts.as_deref().and_then(|a| serde_json::from_str::<Value>(a).ok());
+            request.artifacts = Some(asked.and_then(|a| ArtifactOptions::from_json(&a).ok()).unwrap_or_default());
+        }
         let settings = settings_within(&self.config.settings, claimed.limits);
         let outcome = executor::execute(request, &settings, &mut runner, &mut ChannelObserver(tx)).await;
+        if let (Some(blobs), Some(artifacts)) = (&self.config.blobs, &outcome.artifacts) {
+            self.keep_artifacts(blobs, claimed, artifacts).await;
+        }
         if !outcome.heals.is_empty() {
             *healing = Some(Healing { heals: outcome.heals.clone(), inputs });
         }
@@ -164,6 +172,40 @@ impl Job {
                 outputs: None,
                 error: Some(run_error(f)),
             },
+        }
+    }
+}
+
+impl Job {
+    /// Uploads the run's artifacts and records them under the lease, before the run is finished.
+    async fn keep_artifacts(&self, blobs: &blobs::Blobs, claimed: &ClaimedRun, artifacts: &executor::Artifacts) {
+        let lease = &claimed.lease;
+        let mut kept = Vec::with_capacity(artifacts.list.len());
+        for a in &artifacts.list {
+            let key = blobs::Blobs::key(&claimed.org_id, &lease.run_id, lease.attempt, &a.name);
+            if let Err(e) = blobs.put_file(&key, &a.path).await {
+                tracing::warn!(run = %lease.run_id, "artifact {} not kept: {e}", a.name);
+                continue;
+            }
+            kept.push(NewArtifact {
+                kind: a.kind.as_str().to_owned(),
+                name: a.name.clone(),
+                content_type: a.content_type.clone(),
+                size: i64::try_from(a.size).unwrap_or(i64::MAX),
+                sha256: a.sha256.clone(),
+                segment_name: a.segment.clone(),
+                object_key: key,
+            });
+        }
+        match self.store.record_artifacts(lease, &kept).await {
+            Ok(true) => metrics::counter!("segue_artifacts_kept_total").increment(kept.len() as u64),
+            Ok(false) => {
+                // The lease is gone: nothing may point at these bytes.
+                for a in &kept {
+                    let _ = blobs.delete(&a.object_key).await;
+                }
+            }
+            Err(e) => tracing::warn!(run = %lease.run_id, "recording artifacts failed: {e}"),
         }
     }
 }

@@ -41,6 +41,8 @@ pub struct Config {
     /// own inside its own sandbox (a browser shared between runs would let one
     /// run's code reach another's pages through the DevTools protocol).
     pub runner: runner::Options,
+    /// Where runs' artifacts are uploaded; none: runs leave none.
+    pub blobs: Option<blobs::Blobs>,
 }
 
 impl Config {
@@ -65,6 +67,7 @@ impl Config {
             drain_timeout: Duration::from_secs(60),
             settings: executor::Settings::default(),
             runner: runner::Options::default(),
+            blobs: None,
         }
     }
 }

@@ -1,3 +1,4 @@
+pub mod artifacts;
 pub mod keys;
 pub mod runs;
 pub mod system;

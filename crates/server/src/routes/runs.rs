@@ -65,6 +65,10 @@ async fn create_run(
         segment_ms: time_limit("segmentTimeoutSeconds", body.segment_timeout_seconds, state.max_time.segment)?,
         run_ms: time_limit("runTimeoutSeconds", body.run_timeout_seconds, state.max_time.run)?,
     };
+    let artifacts = match &body.artifacts {
+        Some(asked) => engine::ArtifactOptions::from_json(asked).map_err(ApiError::bad_request)?,
+        None => engine::ArtifactOptions::default(),
+    };
     let tenant = state.store.tenant(auth.org());
     tenant.get_live_workflow(&id).await.or_not_found("workflow")?;
     let version = tenant.get_version(&id, which).await.or_not_found("version")?;
@@ -86,6 +90,7 @@ async fn create_run(
         test: body.test,
         max_attempts,
         limits,
+        artifacts: Some(artifacts.to_json().to_string()),
     };
     let run = tenant.create_run(new).await?;
     let location =

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod artifacts;
 mod auth;
 mod events;
 mod fairness;

@@ -57,11 +57,22 @@ async fn secrets_are_redacted_in_the_api_and_sealed_at_rest() {
     let everything = format!("{run}{}", server.get("/v1/runs").await.body);
     assert!(!everything.contains("demo-password") && !everything.contains("246810"));
     server.store.close().await;
-    for file in std::fs::read_dir(server.data_dir()).unwrap() {
-        let bytes = std::fs::read(file.unwrap().path()).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains("demo-password") && !text.contains("246810"), "a secret is stored in clear");
+    // Every file of the service's data, the run's artifacts included.
+    let mut folders = vec![server.data_dir().to_owned()];
+    let mut files = 0;
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            assert!(!text.contains("demo-password") && !text.contains("246810"), "{} holds a secret", path.display());
+            files += 1;
+        }
     }
+    assert!(files > 3, "the database, the key and the run's artifacts were read");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,10 +61,11 @@ impl TestServer {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let api = listener.local_addr().expect("addr");
-        let worker = match workers {
+        let mut worker = match workers {
             0 => worker::Config::new(0),
             n => worker_config(n, Duration::from_secs(60), None, api),
         };
+        worker.blobs = Some(artifact_store(dir.path()));
         let service = service::Options {
             database,
             secret_key: secret_key(dir.path()),
@@ -119,7 +120,10 @@ impl TestServer {
             database: service::Database::Open(self.store.clone()),
             secret_key: secret_key(self._dir.path()),
             http: None,
-            worker: worker_config(concurrency, segment_timeout, agent, api),
+            worker: worker::Config {
+                blobs: Some(artifact_store(self._dir.path())),
+                ..worker_config(concurrency, segment_timeout, agent, api)
+            },
             bootstrap: false,
         }
         .build()
@@ -191,6 +195,11 @@ impl TestServer {
 /// The key file in the server's data folder, created by the first service.
 fn secret_key(dir: &std::path::Path) -> service::SecretKey {
     service::SecretKey::File { path: dir.join("secret.key"), create: true }
+}
+
+/// The server's artifact store: every worker of a test server uploads there.
+fn artifact_store(dir: &std::path::Path) -> blobs::Blobs {
+    blobs::Blobs::local(&dir.join("artifacts")).expect("artifact store")
 }
 
 /// Quick workers for tests: the demo site is on loopback, the API itself stays out of reach.

@@ -114,6 +114,7 @@ async fn the_reaper_requeues_runs_whose_worker_vanished() {
             test: false,
             max_attempts: 2,
             limits: TimeLimits::default(),
+            artifacts: None,
         })
         .await
         .unwrap();

@@ -21,3 +21,6 @@ CREATE TABLE artifacts (
 CREATE INDEX artifacts_by_run ON artifacts (org_id, run_id, seq);
 CREATE INDEX artifacts_by_workflow ON artifacts (org_id, workflow_id, seq);
 CREATE INDEX artifacts_by_age ON artifacts (created_at);
+
+-- What a run asked to leave behind (`{"screenshots": "end", "trace": "off"}`), read by its worker.
+ALTER TABLE runs ADD COLUMN artifacts TEXT;

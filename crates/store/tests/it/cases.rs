@@ -72,6 +72,7 @@ pub(crate) fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRu
         test,
         max_attempts,
         limits: TimeLimits::default(),
+        artifacts: None,
     }
 }
 
