@@ -171,11 +171,20 @@ impl Execution {
         self.outputs.admit(name, returned)
     }
 
+    /// A line of the running segment's code, kept and streamed.
     fn log(&mut self, line: String, records: &mut Vec<Record>) {
-        let Some(open) = &mut self.open else { return };
-        let Some(text) = open.budget.admit(self.run.redactor().mask(&line)) else { return };
-        records.push(Record::Log { segment: open.name.clone(), text: text.clone() });
-        open.logs.push(text);
+        if let Some((segment, text)) = self.keep_log(&line) {
+            records.push(Record::Log { segment, text });
+        }
+    }
+
+    /// Masks a line of the open execution and keeps it within its log limits;
+    /// returns the segment's name and the text kept, if any was.
+    fn keep_log(&mut self, line: &str) -> Option<(String, Masked)> {
+        let open = self.open.as_mut()?;
+        let text = open.budget.admit(self.run.redactor().mask(line))?;
+        open.logs.push(text.clone());
+        Some((open.name.clone(), text))
     }
 
     /// The code or agent of the open execution returned; it ends unless the
@@ -196,12 +205,9 @@ impl Execution {
 
     fn agent_returned(&mut self, report: AgentReport, now: Instant, records: &mut Vec<Record>) -> Step {
         let AgentReport { result, log_lines, tokens, heal } = report;
-        for line in log_lines {
-            if let Some(open) = &mut self.open
-                && let Some(text) = open.budget.admit(self.run.redactor().mask(&line))
-            {
-                open.logs.push(text);
-            }
+        // The agent's lines go into its record only: they are printed with it.
+        for line in &log_lines {
+            self.keep_log(line);
         }
         if let Some(open) = &mut self.open {
             open.tokens = Some(tokens);
