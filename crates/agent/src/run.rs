@@ -76,7 +76,7 @@ impl Agent {
         let tools = tools::all(&segment.output_parameters);
         let mask = |s: &str| task.redactor.mask(s);
         let system = mask(&prompts::system(segment));
-        let (page, image_png_base64) = self.observe(runner, task).await?;
+        let (page, image_png_base64) = self.observe(runner, task, trace).await?;
         let mut messages = vec![Message::User {
             text: mask(&format!("{}\n\n{page}", prompts::task(task.prompt, segment, task.parameters))),
             image_png_base64,
@@ -159,23 +159,30 @@ impl Agent {
                 messages.push(Message::ToolResult { call_id: call.id.clone(), content: answer });
             }
             if acted {
-                let (page, image_png_base64) = self.observe(runner, task).await?;
+                let (page, image_png_base64) = self.observe(runner, task, trace).await?;
                 messages.push(Message::User { text: mask(&page), image_png_base64 });
             }
         }
     }
 
     /// The page as text (to be masked into a message) and, for vision models, a
-    /// screenshot with the elements holding secrets painted over by the runner.
+    /// screenshot with the elements holding secrets painted over by the runner,
+    /// also kept in the trace (the run's artifacts show what the model saw).
     async fn observe(
         &self,
         runner: &mut impl Browser,
         task: &Task<'_>,
+        trace: &mut Trace,
     ) -> Result<(String, Option<String>), runner::Error> {
         let screenshot =
             self.provider.config().vision.then(|| runner::Screenshot { hide: task.redactor.secret_values() });
         let observation = runner.observe(screenshot, false).await?;
         let text = prompts::observation(&observation, task.redactor, self.settings.max_snapshot_chars);
+        if let Some(png) = &observation.screenshot_png_base64
+            && trace.screenshots.len() < crate::trace::MAX_SCREENSHOTS
+        {
+            trace.screenshots.push(png.clone());
+        }
         Ok((text, observation.screenshot_png_base64))
     }
 

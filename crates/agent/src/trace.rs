@@ -18,7 +18,13 @@ pub struct Trace {
     pub model_time: Duration,
     /// Where each output `complete` returned was found on the page (`{name: {selector, text}}`).
     pub located_outputs: Value,
+    /// The screenshots a vision model was shown, in order (base64 PNG, secrets
+    /// painted over by the runner), at most `MAX_SCREENSHOTS`.
+    pub screenshots: Vec<String>,
 }
+
+/// Screenshots a trace keeps: the first ones, where a step usually goes astray.
+pub const MAX_SCREENSHOTS: usize = 30;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Turn {

@@ -38,6 +38,7 @@ impl Api {
             }),
             worker: worker::Config::new(0),
             bootstrap: true,
+            artifact_retention: None,
         }
         .build()
         .await
@@ -60,6 +61,7 @@ impl Api {
             http: None,
             worker: config,
             bootstrap: false,
+            artifact_retention: None,
         }
         .build()
         .await

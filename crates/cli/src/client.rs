@@ -46,45 +46,31 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| ClientError(format!("cannot reach {}: {e}", self.base)))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| ClientError(e.to_string()))?;
-        let value =
-            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        if status.is_success() {
-            return Ok((status, value));
-        }
-        let error = &value["error"];
-        let mut message = format!("{} {}", status.as_u16(), error["message"].as_str().unwrap_or("request failed"));
-        for d in error["details"]["diagnostics"].as_array().into_iter().flatten() {
-            message.push_str(&format!(
-                "\n  {}[{}] {}: {}",
-                d["severity"].as_str().unwrap_or(""),
-                d["code"].as_str().unwrap_or(""),
-                d["location"].as_str().unwrap_or(""),
-                d["message"].as_str().unwrap_or("")
-            ));
-        }
-        for d in error["details"]["inputs"].as_array().into_iter().flatten() {
-            message.push_str(&format!("\n  {}", d["message"].as_str().unwrap_or("")));
-        }
-        Err(ClientError(message))
+        let value = body_json(response).await?;
+        if status.is_success() { Ok((status, value)) } else { Err(api_error(status, &value)) }
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
         Ok(self.call(Method::GET, path, None).await?.1)
     }
 
-    /// Calls `on_event(name, data)` for each server-sent event until the stream ends.
-    pub async fn events(&self, path: &str, mut on_event: impl FnMut(&str, &Value)) -> Result<(), ClientError> {
-        let mut response = self
+    /// A successful answer with its body still unread, to be taken chunk by chunk:
+    /// artifact bytes need not fit in memory.
+    pub async fn get_streamed(&self, path: &str) -> Result<reqwest::Response, ClientError> {
+        let response = self
             .http
             .get(format!("{}{path}", self.base))
             .bearer_auth(&self.key)
             .send()
             .await
             .map_err(|e| ClientError(format!("cannot reach {}: {e}", self.base)))?;
-        if !response.status().is_success() {
-            return Err(ClientError(format!("{} while following events", response.status())));
-        }
+        let status = response.status();
+        if status.is_success() { Ok(response) } else { Err(api_error(status, &body_json(response).await?)) }
+    }
+
+    /// Calls `on_event(name, data)` for each server-sent event until the stream ends.
+    pub async fn events(&self, path: &str, mut on_event: impl FnMut(&str, &Value)) -> Result<(), ClientError> {
+        let mut response = self.get_streamed(path).await?;
         let mut buffer = String::new();
         let (mut name, mut data) = (String::new(), String::new());
         while let Some(chunk) = response.chunk().await.map_err(|e| ClientError(e.to_string()))? {
@@ -107,4 +93,30 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// The body as JSON; text that is not JSON as a string, nothing as `null`.
+async fn body_json(response: reqwest::Response) -> Result<Value, ClientError> {
+    let text = response.text().await.map_err(|e| ClientError(e.to_string()))?;
+    Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+}
+
+/// The API's error as a message that starts with the status, which `finish`
+/// reads to choose the exit code.
+fn api_error(status: StatusCode, value: &Value) -> ClientError {
+    let error = &value["error"];
+    let mut message = format!("{} {}", status.as_u16(), error["message"].as_str().unwrap_or("request failed"));
+    for d in error["details"]["diagnostics"].as_array().into_iter().flatten() {
+        message.push_str(&format!(
+            "\n  {}[{}] {}: {}",
+            d["severity"].as_str().unwrap_or(""),
+            d["code"].as_str().unwrap_or(""),
+            d["location"].as_str().unwrap_or(""),
+            d["message"].as_str().unwrap_or("")
+        ));
+    }
+    for d in error["details"]["inputs"].as_array().into_iter().flatten() {
+        message.push_str(&format!("\n  {}", d["message"].as_str().unwrap_or("")));
+    }
+    ClientError(message)
 }

@@ -1,4 +1,5 @@
-//! `segue workflows …` and `segue runs …`: the REST API from the command line.
+//! `segue workflows …` and `segue runs …`: the REST API from the command line
+//! (`segue runs artifacts` and `segue artifacts` are in `artifacts_cmd`).
 //! Data goes to stdout (JSON with `--json`), everything else to stderr.
 
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::artifacts_cmd;
 use crate::client::{Client, ClientError};
 use crate::{EXIT_INVALID, EXIT_RUN_FAILED};
 
@@ -15,7 +17,22 @@ use crate::{EXIT_INVALID, EXIT_RUN_FAILED};
 pub struct Output {
     /// Print the API's JSON instead of a summary.
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
+}
+
+/// One page of a list: `--limit` and the `--cursor` a previous page printed.
+#[derive(clap::Args)]
+pub struct PageArgs {
+    #[arg(long)]
+    pub limit: Option<u32>,
+    #[arg(long)]
+    pub cursor: Option<String>,
+}
+
+impl PageArgs {
+    pub(crate) fn query(self) -> String {
+        query(&[("limit", self.limit.map(|l| l.to_string())), ("cursor", self.cursor)])
+    }
 }
 
 #[derive(Subcommand)]
@@ -102,6 +119,19 @@ pub enum Runs {
         /// Time limit for the whole run (at most the server's).
         #[arg(long, value_name = "SECONDS")]
         run_timeout: Option<f64>,
+        /// Screenshots kept as artifacts: at the end (the server's default), after every segment too, or none.
+        #[arg(long, value_enum, value_name = "WHEN")]
+        screenshots: Option<artifacts_cmd::Screenshots>,
+        /// Keep a Playwright trace as an artifact (off by default).
+        #[arg(long, value_enum, value_name = "WHEN")]
+        trace: Option<artifacts_cmd::Trace>,
+        /// Run signed in as this identity (`segue identities`): from its saved session,
+        /// or after its LOGIN workflow logs it in.
+        #[arg(long, value_name = "IDENTITY_ID")]
+        identity: Option<String>,
+        /// An input a person supplies while the run waits (`segue runs input`); repeat for each.
+        #[arg(long = "defer", value_name = "NAME")]
+        deferred: Vec<String>,
         /// Follow the run until it ends, then print its outputs.
         #[arg(long)]
         watch: bool,
@@ -128,6 +158,21 @@ pub enum Runs {
     Cancel {
         id: String,
     },
+    /// Supply the input a run waits for (AWAITING_USER_INPUT), e.g. a code sent by SMS:
+    /// `--input NAME` alone asks for the value without echo (a value on the command
+    /// line shows in the process list and the shell's history).
+    Input {
+        id: String,
+        #[arg(long = "input", value_name = "NAME[=VALUE]")]
+        input: String,
+    },
+    /// List a run's artifacts (screenshots, downloads, outputs.json, traces), or download them.
+    Artifacts {
+        id: String,
+        /// Save every artifact into this folder under its name; files already there are never replaced.
+        #[arg(long, value_name = "DIR")]
+        download: Option<PathBuf>,
+    },
     /// Follow a run segment by segment; ends with its outputs.
     Watch {
         id: String,
@@ -142,21 +187,21 @@ fn read_json(path: &Path) -> Result<Value, ClientError> {
 
 /// A JSON object of the fields that have a value: the API refuses `null` for
 /// fields that cannot be cleared, so absent options are left out.
-fn present_fields<const N: usize>(fields: [(&str, Option<Value>); N]) -> Value {
+pub(crate) fn present_fields<const N: usize>(fields: [(&str, Option<Value>); N]) -> Value {
     Value::Object(fields.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))).collect())
 }
 
-fn query(pairs: &[(&str, Option<String>)]) -> String {
+pub(crate) fn query(pairs: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> =
         pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
     if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
 }
 
-fn encode(v: &str) -> String {
+pub(crate) fn encode(v: &str) -> String {
     workflow::data_uri::percent_encode(v)
 }
 
-fn print(value: &Value, json: bool, summary: impl Fn(&Value) -> String) {
+pub(crate) fn print(value: &Value, json: bool, summary: impl Fn(&Value) -> String) {
     if json {
         println!("{}", serde_json::to_string_pretty(value).expect("JSON"));
     } else {
@@ -190,7 +235,7 @@ fn version_line(v: &Value) -> String {
     format!("{}  {}", v["version"], v["createdAt"].as_str().unwrap_or(""))
 }
 
-fn page_lines(page: &Value, line: fn(&Value) -> String) -> String {
+pub(crate) fn page_lines(page: &Value, line: fn(&Value) -> String) -> String {
     let mut lines: Vec<String> = page["data"].as_array().into_iter().flatten().map(line).collect();
     if let Some(c) = page["nextCursor"].as_str() {
         lines.push(format!("(more: --cursor {c})"));
@@ -298,6 +343,10 @@ async fn runs_inner(command: Runs, json: bool) -> Result<ExitCode, ClientError> 
             max_attempts,
             segment_timeout,
             run_timeout,
+            screenshots,
+            trace,
+            identity,
+            deferred,
             watch,
         } => {
             let which = version.clone().unwrap_or_else(|| "latest".into());
@@ -318,6 +367,9 @@ async fn runs_inner(command: Runs, json: bool) -> Result<ExitCode, ClientError> 
                 ("maxAttempts", max_attempts.map(Value::from)),
                 ("segmentTimeoutSeconds", segment_timeout.map(Value::from)),
                 ("runTimeoutSeconds", run_timeout.map(Value::from)),
+                ("artifacts", artifacts_cmd::asked(screenshots, trace)),
+                ("identityId", identity.map(Value::from)),
+                ("deferredInputs", (!deferred.is_empty()).then(|| Value::from(deferred))),
             ]);
             let (_, run) = client.call(Method::POST, &format!("/v1/workflows/{workflow_id}/runs"), Some(&body)).await?;
             let id = run["id"].as_str().unwrap_or_default().to_owned();
@@ -342,17 +394,27 @@ async fn runs_inner(command: Runs, json: bool) -> Result<ExitCode, ClientError> 
             let page = client.get(&format!("/v1/runs/{id}/segments")).await?;
             print(&page, json, |p| page_lines(p, segment_line));
         }
+        Runs::Input { id, input } => {
+            let (name, value) = match input.split_once('=') {
+                Some((name, value)) => (name.to_owned(), value.to_owned()),
+                None => (input.clone(), crate::identities_cmd::read_answer(&input, true).map_err(ClientError)?),
+            };
+            let body = Value::Object(serde_json::Map::from_iter([(name, Value::String(value))]));
+            let path = format!("/v1/runs/{}/inputs", encode(&id));
+            print(&client.call(Method::POST, &path, Some(&body)).await?.1, json, run_line);
+        }
         Runs::Cancel { id } => {
             print(&client.call(Method::POST, &format!("/v1/runs/{id}/cancel"), None).await?.1, json, run_line)
         }
         Runs::Watch { id } => return follow(&client, &id, json).await,
+        Runs::Artifacts { id, download } => artifacts_cmd::of_run(&client, &id, download.as_deref(), json).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Prints progress to stderr as segments finish, then the outputs on stdout.
 /// Exit 0 when the run completed, 1 otherwise.
-async fn follow(client: &Client, id: &str, json: bool) -> Result<ExitCode, ClientError> {
+pub(crate) async fn follow(client: &Client, id: &str, json: bool) -> Result<ExitCode, ClientError> {
     let mut last: Option<Value> = None;
     let mut current = String::new();
     client
@@ -364,6 +426,9 @@ async fn follow(client: &Client, id: &str, json: bool) -> Result<ExitCode, Clien
                 }
             }
             "run" => {
+                if let Some(name) = data["awaitingInput"]["name"].as_str() {
+                    eprintln!("      waiting for input '{name}': segue runs input {id} --input {name}");
+                }
                 let segment = data["currentSegmentName"].as_str().unwrap_or("").to_owned();
                 if segment != current && !segment.is_empty() {
                     eprintln!("      running {segment}…");
@@ -394,7 +459,7 @@ async fn follow(client: &Client, id: &str, json: bool) -> Result<ExitCode, Clien
     Ok(ExitCode::from(EXIT_RUN_FAILED))
 }
 
-fn finish(result: Result<ExitCode, ClientError>) -> ExitCode {
+pub(crate) fn finish(result: Result<ExitCode, ClientError>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(ClientError(message)) => {

@@ -5,10 +5,12 @@
 
 mod admin_cmd;
 mod ai;
+mod artifacts_cmd;
 mod boundary;
 mod client;
 mod client_cmd;
 mod demo_cmd;
+mod identities_cmd;
 mod inputs;
 mod limits;
 mod progress;
@@ -58,6 +60,20 @@ enum Command {
         #[command(flatten)]
         output: client_cmd::Output,
     },
+    /// Login identities: sealed credentials and saved sessions (SEGUE_URL, SEGUE_API_KEY).
+    Identities {
+        #[command(subcommand)]
+        command: identities_cmd::Identities,
+        #[command(flatten)]
+        output: client_cmd::Output,
+    },
+    /// Share the files runs left (list and download them with `segue runs artifacts`).
+    Artifacts {
+        #[command(subcommand)]
+        command: artifacts_cmd::Artifacts,
+        #[command(flatten)]
+        output: client_cmd::Output,
+    },
 }
 
 /// Exit codes that scripts rely on.
@@ -81,6 +97,8 @@ fn main() -> ExitCode {
             Command::Admin { command } => admin_cmd::main(command).await,
             Command::Workflows { command, output } => client_cmd::workflows(command, output).await,
             Command::Runs { command, output } => client_cmd::runs(command, output).await,
+            Command::Artifacts { command, output } => artifacts_cmd::main(command, output).await,
+            Command::Identities { command, output } => identities_cmd::main(command, output).await,
         }
     })
 }

@@ -19,6 +19,10 @@ pub struct Args {
     /// A JSON object of inputs; `--input` values override it.
     #[arg(long = "inputs", value_name = "FILE.json")]
     inputs_file: Option<PathBuf>,
+    /// An input asked for on the terminal when the first segment reading it starts
+    /// (a code sent by SMS), without echo when it is a secret; repeat for each.
+    #[arg(long = "ask", value_name = "NAME")]
+    ask: Vec<String>,
     /// Time limit for each segment execution.
     #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
     segment_timeout: f64,
@@ -95,7 +99,7 @@ pub async fn main(args: Args) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let inputs = match engine::inputs::prepare(&workflow, &given) {
+    let inputs = match engine::inputs::prepare_deferring(&workflow, &given, &args.ask) {
         Ok(i) => i,
         Err(errors) => {
             for e in errors {
@@ -138,6 +142,8 @@ pub async fn main(args: Args) -> ExitCode {
         }
     });
     let mut request = executor::RunRequest::new(Arc::new(workflow), inputs.clone(), cancel.clone());
+    request.deferred_inputs = args.ask.clone();
+    request.input_source = Some(Arc::new(Terminal));
     if args.artifacts.is_some() {
         request.artifacts = Some(executor::ArtifactOptions { screenshots: args.screenshots, trace: args.trace });
     }
@@ -242,5 +248,22 @@ async fn heal(
             eprintln!("heal: check passed without AI, outputs {}", serde_json::Value::Object(outputs.into_inner()))
         }
         Err(failure) => eprintln!("heal: check failed without AI: {failure}"),
+    }
+}
+
+/// Asks a person at the terminal for a deferred input (`--ask`).
+struct Terminal;
+
+impl executor::InputSource for Terminal {
+    fn ask<'a>(
+        &'a self,
+        wanted: &'a engine::InputWanted,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'a>> {
+        let name = wanted.name.clone();
+        let hidden = wanted.ty == workflow::ParamType::Secret;
+        Box::pin(async move {
+            let answer = tokio::task::spawn_blocking(move || crate::identities_cmd::read_answer(&name, hidden));
+            answer.await.map_err(|e| e.to_string())?.map(serde_json::Value::String)
+        })
     }
 }

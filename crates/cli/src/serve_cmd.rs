@@ -15,6 +15,11 @@ pub struct ServeArgs {
     listen: SocketAddr,
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    artifacts: ArtifactStoreArgs,
+    /// Remove artifacts (bytes and records) older than this many days; kept forever when absent.
+    #[arg(long, env = "SEGUE_ARTIFACT_RETENTION_DAYS", value_name = "DAYS")]
+    artifact_retention_days: Option<f64>,
     /// Runs executed at once by the embedded workers (0: none, use `segue worker`).
     #[arg(long, default_value_t = 2)]
     workers: usize,
@@ -60,11 +65,40 @@ impl HttpArgs {
 pub struct WorkerArgs {
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    artifacts: ArtifactStoreArgs,
     /// Runs executed at once.
     #[arg(long, default_value_t = 2)]
     concurrency: usize,
     #[command(flatten)]
     tuning: Tuning,
+}
+
+#[derive(clap::Args)]
+pub struct ArtifactStoreArgs {
+    /// Where artifact bytes are kept: a folder, or s3://BUCKET/PREFIX on S3-compatible storage
+    /// (credentials, region and endpoint from the usual AWS_* variables, e.g. AWS_ENDPOINT_URL
+    /// for MinIO, Ceph or R2). Every server and worker must name the same store
+    /// [default: the data folder's artifacts/].
+    #[arg(long, env = "SEGUE_ARTIFACT_STORE", value_name = "FOLDER|s3://BUCKET/PREFIX")]
+    artifact_store: Option<String>,
+}
+
+impl ArtifactStoreArgs {
+    async fn open(&self, data_dir: &Path) -> Result<blobs::Blobs, String> {
+        let location = match &self.artifact_store {
+            Some(spelled) => spelled.parse::<blobs::Location>().map_err(|e| format!("--artifact-store: {e}"))?,
+            None => blobs::Location::Local(data_dir.join("artifacts")),
+        };
+        // The AWS SDKs' variables, by the names object_store knows them.
+        let aws: Vec<(String, String)> = std::env::vars()
+            .filter(|(name, _)| name.starts_with("AWS_"))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .collect();
+        let blobs = blobs::Blobs::open(&location, &aws).map_err(|e| format!("--artifact-store: {e}"))?;
+        blobs.check().await.map_err(|e| format!("--artifact-store: cannot use {blobs:?}: {e}"))?;
+        Ok(blobs)
+    }
 }
 
 #[derive(clap::Args)]
@@ -212,9 +246,17 @@ async fn serve_until_terminated(args: ServeArgs) -> Result<(), String> {
     let serve = args.http.options()?;
     let mut worker = args.tuning.config(args.workers)?;
     let (database, secret_key, dir) = args.data.service_data(true)?;
-    worker.blobs = Some(artifact_store(&dir)?);
+    worker.blobs = Some(args.artifacts.open(&dir).await?);
+    let artifact_retention = match args.artifact_retention_days {
+        None => None,
+        Some(days) if days.is_finite() && days > 0.0 && days <= 100_000.0 => {
+            Some(std::time::Duration::from_secs_f64(days * 86_400.0))
+        }
+        Some(_) => return Err("--artifact-retention-days must be a positive number of days".into()),
+    };
     let http = service::HttpOptions { listen: service::Listen::Addr(args.listen), serve };
-    let options = service::Options { database, secret_key, http: Some(http), worker, bootstrap: true };
+    let options =
+        service::Options { database, secret_key, http: Some(http), worker, bootstrap: true, artifact_retention };
     let service = options.build().await.map_err(|e| e.to_string())?;
     if let Some(first) = service.bootstrapped() {
         save_admin_key(&dir, &first.admin_key)?;
@@ -231,18 +273,13 @@ async fn work_until_terminated(args: WorkerArgs) -> Result<(), String> {
     // At least one: a worker process that executes nothing has no use.
     let mut worker = args.tuning.config(args.concurrency.max(1))?;
     let (database, secret_key, dir) = args.data.service_data(false)?;
-    worker.blobs = Some(artifact_store(&dir)?);
-    let options = service::Options { database, secret_key, http: None, worker, bootstrap: false };
+    worker.blobs = Some(args.artifacts.open(&dir).await?);
+    let options =
+        service::Options { database, secret_key, http: None, worker, bootstrap: false, artifact_retention: None };
     let service = options.build().await.map_err(|e| e.to_string())?;
     let config = service.worker();
     eprintln!("segue worker {} executing up to {} runs at once", config.id, config.concurrency);
     service.run(termination()).await.map_err(|e| e.to_string())
-}
-
-/// The artifact store: the data folder's `artifacts/` (workers on other machines need the same folder).
-fn artifact_store(data_dir: &Path) -> Result<blobs::Blobs, String> {
-    let dir = data_dir.join("artifacts");
-    blobs::Blobs::local(&dir).map_err(|e| format!("cannot use {} for artifacts: {e}", dir.display()))
 }
 
 fn exit(result: Result<(), String>) -> ExitCode {

@@ -24,6 +24,9 @@ use tokio::net::TcpListener;
 pub const USERNAME: &str = "demo";
 pub const PASSWORD: &str = "demo-password";
 pub const ONE_TIME_CODE: &str = "246810";
+/// The demo account's authenticator secret (base32, as an authenticator app takes it):
+/// the verify step also takes the RFC 6238 code of the current 30-second window.
+pub const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 pub fn app() -> Router {
     Router::new()
@@ -54,7 +57,7 @@ async fn home() -> Html<String> {
             r#"<h1>segue demo site</h1>
 <ul>
   <li><a href="/shop/">Shop</a> and <a href="/shop-v2/">Shop (redesigned)</a></li>
-  <li><a href="/login">Log in</a> as <code>{USERNAME}</code> / <code>{PASSWORD}</code>, one-time code <code>{ONE_TIME_CODE}</code></li>
+  <li><a href="/login">Log in</a> as <code>{USERNAME}</code> / <code>{PASSWORD}</code>, one-time code <code>{ONE_TIME_CODE}</code> (or the authenticator code of the secret <code>{TOTP_SECRET}</code>; <a href="/login/count">sign-ins so far</a>)</li>
   <li><a href="/orders">Orders</a> (paginated table)</li>
   <li><a href="/reports">Reports</a> (download)</li>
   <li><a href="/upload">Upload a file</a></li>

@@ -16,7 +16,7 @@ use crate::budget::{Limits, LogBudget, OutputBudget};
 use crate::failure::Failure;
 use crate::record::{Heal, Record, SegmentRecord, SegmentStatus};
 use crate::redact::{Masked, Redactor};
-use crate::run::{Action, AgentCall, CodeCall, Config, Mode, RouteCall, Run, Step};
+use crate::run::{Action, AgentCall, CodeCall, Config, InputWanted, Mode, RouteCall, Run, Step};
 
 /// What happened, as the executor tells it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,12 @@ pub enum Event {
     /// The router returned `Ok(value)` or threw `Err(message)`.
     RouteReturned(Result<Value, String>),
     AgentReturned(AgentReport),
+    /// A person supplied the deferred input the run waited for (in clear: a
+    /// secret one is masked from here on).
+    InputSupplied {
+        name: String,
+        value: Value,
+    },
     /// The executor could not do what was asked: a time limit, a cancel, a
     /// browser that crashed, a refused connection, a `file` input it could not write.
     Failed(Failure),
@@ -59,6 +65,8 @@ pub enum Command {
     Code(CodeCall),
     Agent(AgentCall),
     Route(RouteCall),
+    /// Wait for a person to supply a deferred input, then tell `InputSupplied`.
+    AwaitInput(InputWanted),
     /// The run completed with these workflow outputs.
     Finish(Masked<Map<String, Value>>),
     /// The run failed.
@@ -126,10 +134,15 @@ impl Execution {
         self.run.redactor()
     }
 
-    /// Adds a secret the run did not declare, such as a session cookie it
-    /// started with: it is masked like a `secret` input from now on.
-    pub fn add_secret(&mut self, value: &str) {
-        self.run.add_secret(value);
+    /// Names inputs a person supplies while the run waits, when a segment first reads them.
+    pub fn defer(&mut self, names: &[String]) {
+        self.run.defer(names);
+    }
+
+    /// Adds secrets the run did not declare, such as the cookies of a session
+    /// it started with: they are masked like `secret` inputs from now on.
+    pub fn add_secrets<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) {
+        self.run.add_secrets(values);
     }
 
     /// Takes in what happened at `now` and answers with the records it makes
@@ -153,6 +166,7 @@ impl Execution {
                 }
             }
             Event::RouteReturned(result) => self.run.route_returned(result),
+            Event::InputSupplied { name, value } => self.run.input_supplied(&name, value),
             Event::AgentReturned(report) => self.agent_returned(report, now, &mut records),
             Event::Failed(failure) => self.failed(failure, now, &mut records),
         };
@@ -280,6 +294,7 @@ impl Execution {
                 Command::Agent(call)
             }
             Action::Route(call) => Command::Route(call),
+            Action::AwaitInput(wanted) => Command::AwaitInput(wanted),
             Action::Finished(outputs) => Command::Finish(redactor.mask_map(&outputs)),
             Action::Failed(failure) => Command::Fail(redactor.mask_failure(&failure)),
         }

@@ -34,10 +34,15 @@ pub enum ErrorCode {
     Cancelled,
     /// A segment returned more JSON than the run's outputs may hold.
     OutputTooLarge,
+    /// The run's identity could not sign in: its LOGIN run failed, or it has no
+    /// LOGIN workflow or lacks a credential the workflow needs.
+    LoginFailed,
+    /// The run waited for a person to supply a deferred input, and none came in time.
+    InputTimeout,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::MissingInput,
         ErrorCode::InvalidInput,
         ErrorCode::SegmentThrew,
@@ -55,6 +60,8 @@ impl ErrorCode {
         ErrorCode::MissingWorkflowOutput,
         ErrorCode::Cancelled,
         ErrorCode::OutputTooLarge,
+        ErrorCode::LoginFailed,
+        ErrorCode::InputTimeout,
     ];
 
     /// Whether the failure is about what a segment execution produced (its code
@@ -90,6 +97,8 @@ impl ErrorCode {
             ErrorCode::MissingWorkflowOutput => "MISSING_WORKFLOW_OUTPUT",
             ErrorCode::Cancelled => "CANCELLED",
             ErrorCode::OutputTooLarge => "OUTPUT_TOO_LARGE",
+            ErrorCode::LoginFailed => "LOGIN_FAILED",
+            ErrorCode::InputTimeout => "INPUT_TIMEOUT",
         }
     }
 }

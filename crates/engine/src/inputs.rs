@@ -16,7 +16,23 @@ pub struct InputError {
 /// Applies defaults, converts types and checks options for every declared
 /// input; rejects undeclared names (usually a typo). Returns every problem.
 pub fn prepare(workflow: &Workflow, given: &Map<String, Value>) -> Result<Map<String, Value>, Vec<InputError>> {
+    prepare_deferring(workflow, given, &[])
+}
+
+/// `prepare`, except that the `deferred` inputs may be missing: a person supplies
+/// them while the run waits (`Execution::defer`). Each must be a declared input.
+pub fn prepare_deferring(
+    workflow: &Workflow,
+    given: &Map<String, Value>,
+    deferred: &[String],
+) -> Result<Map<String, Value>, Vec<InputError>> {
     let mut errors = Vec::new();
+    for name in deferred {
+        if !workflow.input_parameters.iter().any(|p| &p.name == name) {
+            let message = format!("deferred input '{name}' is not an input of the workflow");
+            errors.push(InputError { name: name.clone(), message });
+        }
+    }
     for name in given.keys() {
         if !workflow.input_parameters.iter().any(|p| &p.name == name) {
             let declared: Vec<&str> = workflow.input_parameters.iter().map(|p| p.name.as_str()).collect();
@@ -26,6 +42,9 @@ pub fn prepare(workflow: &Workflow, given: &Map<String, Value>) -> Result<Map<St
     }
     let mut state = Map::new();
     for param in &workflow.input_parameters {
+        if deferred.contains(&param.name) && !given.contains_key(&param.name) {
+            continue;
+        }
         match values::check(param, given.get(&param.name), Mode::Convert) {
             Ok(Some(v)) => {
                 state.insert(param.name.clone(), v);

@@ -24,4 +24,4 @@ pub use execution::{AgentReport, Command, Event, Execution, Reply, Report};
 pub use failure::{ErrorCode, Failure};
 pub use record::{Heal, Record, SegmentRecord, SegmentStatus};
 pub use redact::{MASK, MIN_ENCODED_LEN, Masked, Redactor};
-pub use run::{AgentCall, CodeCall, Config, Mode, RouteCall};
+pub use run::{AgentCall, CodeCall, Config, InputWanted, Mode, RouteCall};

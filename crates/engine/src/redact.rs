@@ -113,11 +113,24 @@ impl Redactor {
     }
 
     pub fn add(&mut self, secret: &str) {
-        // Empty strings would match everywhere; they hide nothing anyway.
-        if secret.is_empty() || self.secrets.iter().any(|s| s == secret) {
+        self.add_all([secret]);
+    }
+
+    /// Adds many secrets with one rebuild of the matcher (a session's cookies).
+    pub fn add_all<'a>(&mut self, secrets: impl IntoIterator<Item = &'a str>) {
+        let before = self.secrets.len();
+        let mut known: std::collections::HashSet<&str> = self.secrets.iter().map(String::as_str).collect();
+        let mut added = Vec::new();
+        for secret in secrets {
+            // Empty strings would match everywhere; they hide nothing anyway.
+            if !secret.is_empty() && known.insert(secret) {
+                added.push(secret.to_owned());
+            }
+        }
+        self.secrets.extend(added);
+        if self.secrets.len() == before {
             return;
         }
-        self.secrets.push(secret.to_owned());
         let (mut folded, mut exact) = (Vec::new(), Vec::new());
         for s in &self.secrets {
             forms(s, &mut folded, &mut exact);

@@ -52,9 +52,21 @@ pub enum Action {
     Code(CodeCall),
     Agent(AgentCall),
     Route(RouteCall),
+    /// A segment about to run reads a deferred input nobody supplied yet: a
+    /// person must give it (`input_supplied`).
+    AwaitInput(InputWanted),
     /// The run completed with these workflow outputs.
     Finished(Map<String, Value>),
     Failed(Failure),
+}
+
+/// A deferred input a segment needs before it can run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputWanted {
+    pub segment: String,
+    pub name: String,
+    pub ty: ParamType,
+    pub description: Option<String>,
 }
 
 /// Run a segment's deterministic code.
@@ -116,8 +128,13 @@ impl Step {
 enum Phase {
     NotStarted,
     Code(usize),
-    Agent { segment: usize, fallback: bool },
+    Agent {
+        segment: usize,
+        fallback: bool,
+    },
     Route(usize),
+    /// Waiting for a deferred input before entering the segment.
+    Awaiting(usize),
     Done,
 }
 
@@ -129,13 +146,15 @@ pub struct Run {
     executions: u32,
     phase: Phase,
     redactor: Redactor,
+    /// Inputs a person supplies while the run waits, when a segment first reads them.
+    deferred: Vec<String>,
 }
 
 impl Run {
     /// `inputs` must come from `inputs::prepare`.
     pub fn new(workflow: Arc<Workflow>, inputs: Map<String, Value>, config: Config) -> Run {
         let redactor = crate::inputs::redactor(&workflow, &inputs);
-        Run { workflow, config, state: inputs, executions: 0, phase: Phase::NotStarted, redactor }
+        Run { workflow, config, state: inputs, executions: 0, phase: Phase::NotStarted, redactor, deferred: Vec::new() }
     }
 
     pub fn workflow(&self) -> &Workflow {
@@ -152,9 +171,42 @@ impl Run {
         &self.redactor
     }
 
-    /// Adds a secret the workflow did not declare (a session cookie the run started with).
-    pub fn add_secret(&mut self, value: &str) {
-        self.redactor.add(value);
+    /// Adds secrets the workflow did not declare (the cookies of a session the run started with).
+    pub fn add_secrets<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) {
+        self.redactor.add_all(values);
+    }
+
+    /// Names inputs a person will supply while the run waits (before `start`).
+    pub fn defer(&mut self, names: &[String]) {
+        self.deferred = names.to_vec();
+    }
+
+    /// A deferred input given: checked against its declaration, then the segment
+    /// waiting for it is entered (which may wait for another).
+    pub fn input_supplied(&mut self, name: &str, value: Value) -> Step {
+        let Phase::Awaiting(i) = self.phase else { panic!("input_supplied while {:?}", self.phase) };
+        let workflow = Arc::clone(&self.workflow);
+        let segment_name = workflow.segments[i].name.clone();
+        let Some(param) = declaration(&workflow, i, name) else {
+            let message = format!("input '{name}' is not one the run waits for");
+            return self.fail(Failure::new(ErrorCode::InvalidInput, Some(&segment_name), message));
+        };
+        match values::check(param, Some(&value), ValueMode::Convert) {
+            Ok(Some(v)) => {
+                // A one-time code a person typed is a secret whatever its declared type.
+                let code = ["otp_code", "totp_code", "mfa_code"].contains(&name);
+                if let (true, Value::String(s)) = (param.ty == ParamType::Secret || code, &v) {
+                    self.redactor.add(s);
+                }
+                self.state.insert(name.to_owned(), v);
+                self.enter(i)
+            }
+            Ok(None) | Err(_) => {
+                let message =
+                    format!("input '{name}' supplied while the run waited is not a valid {}", param.ty.as_str());
+                self.fail(Failure::new(ErrorCode::InvalidInput, Some(&segment_name), message))
+            }
+        }
     }
 
     pub fn executions(&self) -> u32 {
@@ -164,7 +216,7 @@ impl Run {
     /// The index of the segment being executed, routed or completed by the agent.
     pub(crate) fn current_index(&self) -> Option<usize> {
         match self.phase {
-            Phase::Code(i) | Phase::Agent { segment: i, .. } | Phase::Route(i) => Some(i),
+            Phase::Code(i) | Phase::Agent { segment: i, .. } | Phase::Route(i) | Phase::Awaiting(i) => Some(i),
             Phase::NotStarted | Phase::Done => None,
         }
     }
@@ -256,6 +308,20 @@ impl Run {
                 self.config.max_segment_executions
             );
             return self.fail(Failure::new(ErrorCode::ExecutionLimit, Some(&segment.name.clone()), message));
+        }
+        let waiting = segment
+            .input_parameters
+            .iter()
+            .find(|p| self.deferred.contains(&p.name) && !self.state.contains_key(&p.name));
+        if let Some(param) = waiting {
+            let param = declaration(&workflow, i, &param.name).unwrap_or(param);
+            self.phase = Phase::Awaiting(i);
+            return Step::new(Action::AwaitInput(InputWanted {
+                segment: segment.name.clone(),
+                name: param.name.clone(),
+                ty: param.ty,
+                description: param.description.clone(),
+            }));
         }
         self.executions += 1;
         let parameters = match self.segment_inputs(segment) {
@@ -439,3 +505,12 @@ fn short(v: &Value) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// How the workflow declares input `name` (its own inputs first, else segment `i`'s).
+fn declaration<'w>(workflow: &'w Workflow, i: usize, name: &str) -> Option<&'w Parameter> {
+    workflow
+        .input_parameters
+        .iter()
+        .find(|p| p.name == name)
+        .or_else(|| workflow.segments[i].input_parameters.iter().find(|p| p.name == name))
+}

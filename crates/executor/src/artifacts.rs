@@ -24,6 +24,8 @@ use tempfile::TempDir;
 pub const MAX_RUN_ARTIFACT_BYTES: u64 = 1 << 30;
 /// Screenshots kept per run (a loop with `every-segment` stops adding them here).
 pub const MAX_SCREENSHOTS: usize = 200;
+/// Screenshots a run keeps of what agents' vision models were shown, besides those.
+pub const MAX_AGENT_SCREENSHOTS: usize = 60;
 /// Text downloads up to this size are masked; larger or binary ones are kept as they are.
 const MAX_MASKED_BYTES: u64 = 16 << 20;
 /// How long the end of a run waits for downloads still in progress.
@@ -121,6 +123,9 @@ pub(crate) struct Collector {
     staging: Staging,
     bytes: u64,
     screenshots: usize,
+    /// Agent screenshots kept so far, by name, with how many secrets the run knew when
+    /// each was taken: one taken before the run learned a secret may show it unpainted.
+    agent_shots: Vec<(String, usize)>,
     /// Names given so far: each artifact's is unique within the run.
     names: std::collections::HashSet<String>,
 }
@@ -131,7 +136,15 @@ impl Collector {
         let dir = tempfile::Builder::new().prefix("segue-artifacts-").tempdir()?;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
         let kept = Artifacts { dir: Arc::new(dir), list: Vec::new(), skipped: Vec::new() };
-        Ok(Collector { options, kept, staging, bytes: 0, screenshots: 0, names: Default::default() })
+        Ok(Collector {
+            options,
+            kept,
+            staging,
+            bytes: 0,
+            screenshots: 0,
+            agent_shots: Vec::new(),
+            names: Default::default(),
+        })
     }
 
     /// Where the browser saves downloads.
@@ -171,8 +184,16 @@ impl Collector {
         let name = self.unique("trace.zip");
         let path = self.kept.dir().join(&name);
         let left = MAX_RUN_ARTIFACT_BYTES.saturating_sub(self.bytes);
-        let scrubbed =
-            self.staging.open("trace.zip", left).and_then(|file| crate::trace::scrub(file, &path, redactor, left));
+        // Copied out first: the browser, still running, could rewrite the staged
+        // file between the checks of `scrub` and its parse.
+        let private = self.kept.dir().join(".trace-unscrubbed.zip");
+        let scrubbed = self
+            .staging
+            .open("trace.zip", left)
+            .and_then(|file| copy_untrusted(file, &private, left, None))
+            .and_then(|_| std::fs::File::open(&private).map_err(|e| e.to_string()))
+            .and_then(|file| crate::trace::scrub(file, &path, redactor, left));
+        let _ = std::fs::remove_file(&private);
         self.record(ArtifactKind::Trace, &name, "application/zip", None, path, scrubbed);
     }
 
@@ -189,7 +210,9 @@ impl Collector {
         redactor: &Redactor,
         html: bool,
     ) {
-        let shoot = self.options.screenshots != Screenshots::Off && self.screenshots < MAX_SCREENSHOTS;
+        // The end screenshot is always taken: segments' cannot crowd it out.
+        let shoot =
+            self.options.screenshots != Screenshots::Off && (segment.is_none() || self.screenshots < MAX_SCREENSHOTS);
         if !browser.is_alive() || !(shoot || html) {
             return;
         }
@@ -222,6 +245,53 @@ impl Collector {
             let name = self.unique("page.html");
             self.keep_bytes(ArtifactKind::Page, &name, "text/html; charset=utf-8", redactor.mask(&page));
         }
+    }
+
+    /// The screenshots an agent's vision model was shown during `segment` (base64
+    /// PNG, painted over by the runner like every screenshot), unless screenshots
+    /// are off. `secrets_known`: how many secrets the run knew when they were taken
+    /// (see `forget_agent_screenshots_before`).
+    pub(crate) fn agent_screenshots(&mut self, segment: &str, shots: &[String], secrets_known: usize) {
+        use base64::Engine as _;
+        if self.options.screenshots == Screenshots::Off {
+            return;
+        }
+        for (step, shot) in shots.iter().enumerate() {
+            if self.agent_shots.len() >= MAX_AGENT_SCREENSHOTS {
+                self.skip(format!("{segment}: the run's agents were shown more than {MAX_AGENT_SCREENSHOTS} screenshots; later ones are not kept"));
+                return;
+            }
+            let name = self.unique(&format!("agent-{}-step-{:02}.png", file_safe(segment), step + 1));
+            let path = self.kept.dir().join(&name);
+            let written = match base64::engine::general_purpose::STANDARD.decode(shot) {
+                Ok(png) => self.write_within_limit(&path, &png),
+                Err(e) => Err(format!("the runner's screenshot is not base64: {e}")),
+            };
+            self.agent_shots.push((name.clone(), secrets_known));
+            self.record(ArtifactKind::Screenshot, &name, "image/png", Some(segment), path, written);
+        }
+    }
+
+    /// Drops the agent screenshots taken while the run knew fewer than `secrets_now`
+    /// secrets: the runner painted over only those it knew, and a secret learned
+    /// later (a secret output, a session exported at the end) may show in them.
+    pub(crate) fn forget_agent_screenshots_before(&mut self, secrets_now: usize) {
+        let stale: Vec<String> =
+            self.agent_shots.iter().filter(|(_, known)| *known < secrets_now).map(|(name, _)| name.clone()).collect();
+        if stale.is_empty() {
+            return;
+        }
+        for name in &stale {
+            if let Some(at) = self.kept.list.iter().position(|a| &a.name == name) {
+                let dropped = self.kept.list.remove(at);
+                self.bytes -= dropped.size;
+                let _ = std::fs::remove_file(&dropped.path);
+            }
+        }
+        self.skip(format!(
+            "{} agent screenshot(s) not kept: the run learned secrets after they were taken",
+            stale.len()
+        ));
     }
 
     /// Every download of the session, masked when it is text.
@@ -283,15 +353,18 @@ impl Collector {
 
     fn keep_bytes(&mut self, kind: ArtifactKind, name: &str, content_type: &str, text: Masked) {
         let path = self.kept.dir().join(name);
-        let size = text.len() as u64;
-        let written = if self.bytes + size > MAX_RUN_ARTIFACT_BYTES {
-            Err("over the run's artifact limit".to_owned())
-        } else {
-            write_private(&path, text.as_bytes())
-                .map(|()| (size, hex(&Sha256::digest(text.as_bytes()))))
-                .map_err(|e| e.to_string())
-        };
+        let written = self.write_within_limit(&path, text.as_bytes());
         self.record(kind, name, content_type, None, path, written);
+    }
+
+    /// Writes `bytes` to `path` unless they would take the run over its artifact
+    /// limit: their size and SHA-256, or why not.
+    fn write_within_limit(&self, path: &Path, bytes: &[u8]) -> Result<(u64, String), String> {
+        let size = bytes.len() as u64;
+        if self.bytes + size > MAX_RUN_ARTIFACT_BYTES {
+            return Err("over the run's artifact limit".to_owned());
+        }
+        write_private(path, bytes).map(|()| (size, hex(&Sha256::digest(bytes)))).map_err(|e| e.to_string())
     }
 
     /// Copies the staged file `staged` (by default named `name`) in, within the
@@ -494,6 +567,29 @@ fn content_type(name: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An agent screenshot taken before the run learned a secret is dropped at the
+    /// end; one taken knowing every secret is kept.
+    #[test]
+    fn agent_screenshots_taken_before_a_secret_was_known_are_dropped() {
+        use base64::Engine as _;
+        let files = tempfile::tempdir().unwrap();
+        let mut collector = Collector::new(ArtifactOptions::default(), files.path()).unwrap();
+        let png = base64::engine::general_purpose::STANDARD.encode(b"\x89PNG pixels");
+        collector.agent_screenshots("find_key", std::slice::from_ref(&png), 0);
+        collector.agent_screenshots("check", &[png.clone(), png], 1);
+        let names = |c: &Collector| c.kept.list.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&collector),
+            ["agent-find_key-step-01.png", "agent-check-step-01.png", "agent-check-step-02.png"]
+        );
+        let first = collector.kept.list[0].path.clone();
+        collector.forget_agent_screenshots_before(1);
+        assert_eq!(names(&collector), ["agent-check-step-01.png", "agent-check-step-02.png"]);
+        assert!(!first.exists(), "the dropped file is gone");
+        assert!(collector.kept.skipped.iter().any(|n| n.contains("learned secrets")), "{:?}", collector.kept.skipped);
+        assert_eq!(collector.bytes, 2 * b"\x89PNG pixels".len() as u64);
+    }
 
     #[test]
     fn untrusted_files_are_copied_only_when_regular_and_within_the_limit() {

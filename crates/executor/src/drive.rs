@@ -4,6 +4,7 @@
 //! logs and failures are the engine's, already masked.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use engine::{AgentReport, Command, ErrorCode, Event, Execution, Failure, Masked, Record};
@@ -13,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::artifacts::Collector;
 use crate::files::RunFiles;
-use crate::session::Observer;
+use crate::one_time_codes::OneTimeCodes;
+use crate::session::{InputSource, Observer};
 use crate::settings::Settings;
 
 pub(crate) struct Driver<'s> {
@@ -21,6 +23,11 @@ pub(crate) struct Driver<'s> {
     cancel: CancellationToken,
     run_deadline: Instant,
     files: RunFiles,
+    /// What the agent's vision model was shown in the last segment it ran, for the
+    /// artifacts, and how many secrets the run knew then.
+    agent_screenshots: Option<(String, Vec<String>, usize)>,
+    one_time_codes: Option<OneTimeCodes>,
+    input_source: Option<Arc<dyn InputSource>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +43,20 @@ impl<'s> Driver<'s> {
             cancel,
             run_deadline: Instant::now() + settings.run_timeout,
             files: RunFiles::new(files_dir),
+            agent_screenshots: None,
+            one_time_codes: None,
+            input_source: None,
         }
+    }
+
+    pub(crate) fn with_input_source(mut self, source: Option<Arc<dyn InputSource>>) -> Driver<'s> {
+        self.input_source = source;
+        self
+    }
+
+    pub(crate) fn with_one_time_codes(mut self, codes: Option<OneTimeCodes>) -> Driver<'s> {
+        self.one_time_codes = codes;
+        self
     }
 
     /// Carries out commands until the run finishes or fails.
@@ -63,7 +83,13 @@ impl<'s> Driver<'s> {
                 Command::Code(call) => self.code(&call, execution, browser, observer).await,
                 Command::Route(call) => self.route(&call, browser).await,
                 Command::Agent(call) => self.agent(&call, execution, browser).await,
+                Command::AwaitInput(wanted) => self.await_input(&wanted).await,
             };
+            if let (Some(collector), Some((segment, shots, secrets_known))) =
+                (collector.as_deref_mut(), self.agent_screenshots.take())
+            {
+                collector.agent_screenshots(&segment, &shots, secrets_known);
+            }
             reply = execution.apply(event, Instant::now());
         }
     }
@@ -75,10 +101,14 @@ impl<'s> Driver<'s> {
         browser: &mut B,
         observer: &mut dyn Observer,
     ) -> Event {
-        let parameters = match self.on_disk(&call.name, &call.parameters, &call.file_parameters) {
+        let mut parameters = match self.on_disk(&call.name, &call.parameters, &call.file_parameters) {
             Ok(p) => p,
             Err(failure) => return Event::Failed(failure),
         };
+        if let Some(code) = self.one_time_codes.as_ref().and_then(|codes| codes.fill(&mut parameters)) {
+            // Masked like the secret it comes from, from the moment it exists.
+            execution.add_secrets([code.as_str()]);
+        }
         let mut on_log =
             |log: runner::Log| tell(observer, &execution.apply(Event::Logged(log.text), Instant::now()).records);
         let ran = self.bounded(browser.run_code(&call.name, &call.code, &parameters, call.network, &mut on_log)).await;
@@ -117,8 +147,41 @@ impl<'s> Driver<'s> {
         }
     }
 
+    /// Waits for a person to supply a deferred input, within the run's time limit.
+    async fn await_input(&self, wanted: &engine::InputWanted) -> Event {
+        let segment = Some(wanted.segment.as_str());
+        let Some(source) = &self.input_source else {
+            let message = format!("input '{}' is deferred, but nobody can supply it to this run", wanted.name);
+            return Event::Failed(Failure::new(ErrorCode::MissingInput, segment, message));
+        };
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => {
+                let message = format!("the run was cancelled while it waited for input '{}'", wanted.name);
+                Event::Failed(Failure::new(ErrorCode::Cancelled, segment, message))
+            }
+            () = tokio::time::sleep_until(self.run_deadline.into()) => {
+                let message = format!(
+                    "the run exceeded its time limit of {} while it waited for input '{}'",
+                    human(self.settings.run_timeout),
+                    wanted.name
+                );
+                Event::Failed(Failure::new(ErrorCode::RunTimeout, segment, message))
+            }
+            answered = source.ask(wanted) => match answered {
+                Ok(value) => Event::InputSupplied { name: wanted.name.clone(), value },
+                Err(why) => Event::Failed(Failure::new(ErrorCode::InputTimeout, segment, why)),
+            },
+        }
+    }
+
     /// Lets the agent complete a segment.
-    async fn agent<B: Browser>(&mut self, call: &engine::AgentCall, execution: &Execution, browser: &mut B) -> Event {
+    async fn agent<B: Browser>(
+        &mut self,
+        call: &engine::AgentCall,
+        execution: &mut Execution,
+        browser: &mut B,
+    ) -> Event {
         let Some(agent) = self.settings.agent.clone() else {
             // The engine only asks for an agent when one is configured.
             return Event::Failed(Failure::new(
@@ -127,10 +190,14 @@ impl<'s> Driver<'s> {
                 "no AI agent is configured",
             ));
         };
-        let parameters = match self.on_disk(&call.name, &call.parameters, &call.file_parameters) {
+        let mut parameters = match self.on_disk(&call.name, &call.parameters, &call.file_parameters) {
             Ok(p) => p,
             Err(failure) => return Event::Failed(failure),
         };
+        // The agent types one-time codes too (a login step completed by AI fallback).
+        if let Some(code) = self.one_time_codes.as_ref().and_then(|codes| codes.fill(&mut parameters)) {
+            execution.add_secrets([code.as_str()]);
+        }
         let segment = execution.workflow().segments[call.segment].clone();
         let redactor = execution.redactor().clone();
         let task =
@@ -140,7 +207,10 @@ impl<'s> Driver<'s> {
             return Event::Failed(failure);
         }
         match ran {
-            Ok(Ok(outcome)) => {
+            Ok(Ok(mut outcome)) => {
+                let secrets_known = execution.redactor().secret_values().len();
+                let shots = std::mem::take(&mut outcome.trace.screenshots);
+                self.agent_screenshots = Some((call.name.clone(), shots, secrets_known));
                 let heal = match (&call.fallback_from, &outcome.result) {
                     (Some(_), Ok(outputs)) => {
                         Some(agent::heal::compile(&segment, &outcome.trace, outputs, &parameters))

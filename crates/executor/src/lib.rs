@@ -12,6 +12,7 @@ mod artifacts;
 mod drive;
 mod files;
 mod heal;
+mod one_time_codes;
 mod session;
 mod settings;
 mod trace;
@@ -20,7 +21,8 @@ pub use artifacts::{Artifact, ArtifactKind, Artifacts, MAX_RUN_ARTIFACT_BYTES, M
 pub use engine::{ArtifactOptions, Screenshots, Trace};
 pub use engine::{Heal, Record, SegmentRecord, SegmentStatus};
 pub use heal::{healed_document, notes as heal_notes};
-pub use session::{Observer, Outcome, RunRequest, Session, execute};
+pub use one_time_codes::{CODE_INPUTS, OneTimeCodes};
+pub use session::{InputSource, Observer, Outcome, RunRequest, Session, execute, execute_after_login};
 pub use settings::{Limits, Settings};
 pub use tokio_util::sync::CancellationToken;
 

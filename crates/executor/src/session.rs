@@ -13,6 +13,7 @@ use workflow::{SegmentType, Workflow};
 
 use crate::artifacts::{Artifacts, Collector};
 use crate::drive::Driver;
+use crate::one_time_codes::OneTimeCodes;
 use crate::settings::Settings;
 
 /// Hears about a run as it happens. Every text it receives is `Masked`.
@@ -35,12 +36,36 @@ pub struct RunRequest {
     pub export_storage_state: bool,
     /// What the run leaves behind besides its outputs; none: nothing.
     pub artifacts: Option<ArtifactOptions>,
+    /// Fills the inputs named like a one-time code (`CODE_INPUTS`) with a fresh code
+    /// as each segment reading them starts (a LOGIN run of an identity with a TOTP secret).
+    pub one_time_codes: Option<OneTimeCodes>,
+    /// Values masked besides the workflow's secret inputs (an identity's credentials).
+    pub secrets: Vec<String>,
+    /// Inputs a person supplies while the run waits, when a segment first reads them,
+    /// through `input_source`.
+    pub deferred_inputs: Vec<String>,
+    pub input_source: Option<Arc<dyn InputSource>>,
+    /// Whether the session's artifacts are this run's. A LOGIN run that signs a
+    /// session in for the run after it leaves them to that run.
+    pub leaves_artifacts: bool,
 }
 
 impl RunRequest {
     /// A run in a fresh session that keeps nothing of it.
     pub fn new(workflow: Arc<Workflow>, inputs: Map<String, Value>, cancel: CancellationToken) -> RunRequest {
-        RunRequest { workflow, inputs, cancel, storage_state: None, export_storage_state: false, artifacts: None }
+        RunRequest {
+            workflow,
+            inputs,
+            cancel,
+            storage_state: None,
+            export_storage_state: false,
+            artifacts: None,
+            one_time_codes: None,
+            secrets: Vec::new(),
+            deferred_inputs: Vec::new(),
+            input_source: None,
+            leaves_artifacts: true,
+        }
     }
 }
 
@@ -97,25 +122,45 @@ impl<'b, B: Browser> Session<'b, B> {
         Ok(Session { browser, secrets, setup: opening.elapsed(), collector })
     }
 
+    /// Masks `values` in every later run of this session (an identity's credentials,
+    /// typed by the LOGIN run that signs the session in).
+    pub fn add_secrets(&mut self, values: impl IntoIterator<Item = String>) {
+        self.secrets.extend(values);
+    }
+
     /// Runs a workflow to the end in this session (`request.storage_state` is
     /// ignored: the session was opened with its own).
     pub async fn run(&mut self, request: RunRequest, settings: &Settings, observer: &mut dyn Observer) -> Outcome {
-        let RunRequest { workflow, inputs, cancel, export_storage_state, .. } = request;
+        let RunRequest {
+            workflow,
+            inputs,
+            cancel,
+            export_storage_state,
+            one_time_codes,
+            leaves_artifacts,
+            secrets,
+            deferred_inputs,
+            input_source,
+            ..
+        } = request;
+        // Masked in this run and every later one of the session.
+        self.secrets.extend(secrets);
         let mut execution = execution(workflow, inputs, settings, &self.secrets);
+        execution.defer(&deferred_inputs);
         self.browser.limit_replies(settings.limits.replies());
         // Refusals belong to the segment that caused them; none is carried over from before.
         self.browser.take_denials();
         let mut result = Driver::new(settings, cancel, self.browser.files_dir())
-            .drive(&mut execution, &mut *self.browser, self.collector.as_mut(), observer)
+            .with_one_time_codes(one_time_codes)
+            .with_input_source(input_source)
+            .drive(&mut execution, &mut *self.browser, self.collector.as_mut().filter(|_| leaves_artifacts), observer)
             .await;
         let mut storage_state = None;
         if export_storage_state && result.is_ok() {
             match self.browser.storage_state().await {
                 Ok(state) => {
                     // The session's values are secrets from now on: the artifacts collected next must not show them.
-                    for value in state.secret_values() {
-                        execution.add_secret(&value);
-                    }
+                    execution.add_secrets(state.secret_values().iter().map(String::as_str));
                     storage_state = Some(state);
                 }
                 Err(e) => {
@@ -124,7 +169,7 @@ impl<'b, B: Browser> Session<'b, B> {
                 }
             }
         }
-        let artifacts = match self.collector.take() {
+        let artifacts = match self.collector.take_if(|_| leaves_artifacts) {
             Some(mut collector) => {
                 let redactor = execution.redactor();
                 collector.page(&mut *self.browser, None, redactor, result.is_err()).await;
@@ -133,10 +178,15 @@ impl<'b, B: Browser> Session<'b, B> {
                 if let Ok(outputs) = &result {
                     collector.outputs(outputs);
                 }
+                collector.forget_agent_screenshots_before(redactor.secret_values().len());
                 Some(collector.finish())
             }
             None => None,
         };
+        // Everything this run masked (the session's own secrets, one-time codes it typed,
+        // secret outputs, an exported session's values) stays masked in the runs after
+        // it in this session: its pages may still show them.
+        self.secrets = execution.redactor().secret_values().to_vec();
         let report = execution.into_report();
         Outcome {
             result,
@@ -185,22 +235,97 @@ pub async fn execute<B: Browser>(
         Ok(session) => session,
         Err(e) => {
             let secrets = options.storage_state.as_ref().map(StorageState::secret_values).unwrap_or_default();
-            let mut execution = execution(request.workflow, request.inputs, settings, &secrets);
-            let failure = failed(&mut execution, Failure::new(ErrorCode::BrowserError, None, e.to_string()));
-            return Outcome {
-                result: Err(failure),
-                segments: Vec::new(),
-                in_code: Duration::ZERO,
-                session_setup: opening.elapsed(),
-                heals: Vec::new(),
-                storage_state: None,
-                artifacts: None,
-            };
+            return unopened(request, &secrets, settings, ErrorCode::BrowserError, &e.to_string(), opening);
         }
     };
     let mut outcome = session.run(request, settings, observer).await;
     outcome.session_setup = session.close().await;
     outcome
+}
+
+/// Where a run waiting for a deferred input gets it: a person, through the service.
+pub trait InputSource: Send + Sync {
+    /// The value, or why none came (no answer in time): the run then fails with `INPUT_TIMEOUT`.
+    fn ask<'a>(
+        &'a self,
+        wanted: &'a engine::InputWanted,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, String>> + Send + 'a>>;
+}
+
+/// How a run as an identity without a saved session starts: `login` (its LOGIN
+/// workflow, exporting the session) runs first, then `request` in the same
+/// browser session, signed in. `credentials` are masked in both. Returns the
+/// login's outcome, and the run's: when the login fails, the run fails with
+/// `LOGIN_FAILED` without running. The login leaves the session's artifacts to
+/// the run; its segments are in its outcome, not told to `observer`.
+pub async fn execute_after_login<B: Browser>(
+    mut login: RunRequest,
+    credentials: Vec<String>,
+    mut request: RunRequest,
+    settings: &Settings,
+    browser: &mut B,
+    observer: &mut dyn Observer,
+) -> (Outcome, Outcome) {
+    login.export_storage_state = true;
+    login.leaves_artifacts = false;
+    let network = |r: &RunRequest| r.workflow.segments.iter().any(|s| s.ty == SegmentType::Network);
+    let options = SessionOptions {
+        record_network: network(&login) || network(&request),
+        storage_state: None,
+        downloads_dir: None,
+        trace: None,
+    };
+    let opening = Instant::now();
+    let mut session = match Session::open(browser, options, request.artifacts.take()).await {
+        Ok(session) => session,
+        Err(e) => {
+            let message = format!("the browser session could not open: {e}");
+            let login_failed = unopened(login, &credentials, settings, ErrorCode::BrowserError, &message, opening);
+            let failed = unopened(request, &credentials, settings, ErrorCode::BrowserError, &message, opening);
+            return (login_failed, failed);
+        }
+    };
+    session.add_secrets(credentials.iter().cloned());
+    let signed_in = session.run(login, settings, &mut ()).await;
+    if let Err(why) = &signed_in.result {
+        let (code, message) = match why.code {
+            // Cancelled while logging in: the run was cancelled, the login did not fail.
+            ErrorCode::Cancelled => (ErrorCode::Cancelled, "cancelled while the identity was logging in".to_owned()),
+            _ => (ErrorCode::LoginFailed, format!("the identity's LOGIN run failed: {}", **why)),
+        };
+        let failed = unopened(request, &credentials, settings, code, &message, opening);
+        session.close().await;
+        return (signed_in, failed);
+    }
+    // One time limit for both: the run's own starts where its login ended.
+    let left = settings.run_timeout.saturating_sub(opening.elapsed()).max(Duration::from_millis(1));
+    let within = Settings { run_timeout: left, ..settings.clone() };
+    let mut outcome = session.run(request, &within, observer).await;
+    outcome.session_setup = session.close().await;
+    (signed_in, outcome)
+}
+
+/// The outcome of a run that failed before its first segment, masked by the engine.
+fn unopened(
+    request: RunRequest,
+    secrets: &[String],
+    settings: &Settings,
+    code: ErrorCode,
+    message: &str,
+    opening: Instant,
+) -> Outcome {
+    let secrets: Vec<String> = secrets.iter().chain(&request.secrets).cloned().collect();
+    let mut execution = execution(request.workflow, request.inputs, settings, &secrets);
+    let failure = failed(&mut execution, Failure::new(code, None, message.to_owned()));
+    Outcome {
+        result: Err(failure),
+        segments: Vec::new(),
+        in_code: Duration::ZERO,
+        session_setup: opening.elapsed(),
+        heals: Vec::new(),
+        storage_state: None,
+        artifacts: None,
+    }
 }
 
 /// The engine's side of a run, masking `secrets` besides the workflow's own.
@@ -211,9 +336,7 @@ fn execution(
     secrets: &[String],
 ) -> Execution {
     let mut execution = Execution::new(workflow, inputs, settings.engine_config());
-    for secret in secrets {
-        execution.add_secret(secret);
-    }
+    execution.add_secrets(secrets.iter().map(String::as_str));
     execution
 }
 

@@ -513,3 +513,49 @@ async fn a_failed_run_leaves_its_page_masked_and_no_outputs() {
     let (outcome, _) = run(&mut FakeBrowser::with_code(&[]), request(), &settings(5_000, 60_000)).await;
     assert!(outcome.artifacts.is_none());
 }
+
+/// Values a request names as secrets (an identity's credentials) are masked like
+/// secret inputs, whatever input carries them.
+#[tokio::test]
+async fn secrets_a_request_names_are_masked_too() {
+    let credential = "plain-typed-credential-77";
+    let code = Code::Log(vec![format!("typing {credential}")], Box::new(Code::Return(json!({"a": credential}))));
+    let mut browser = FakeBrowser::with_code(&[("a", code), ("b", Code::Return(json!({"b": "ok"})))]);
+    let mut asked = request();
+    asked.secrets = vec![credential.to_owned()];
+    let (outcome, records) = run(&mut browser, asked, &settings(5_000, 60_000)).await;
+    let outputs = outcome.result.expect("completes");
+    assert_eq!(outputs["a"], "********");
+    assert!(!format!("{records:?}").contains(credential), "{records:?}");
+}
+
+/// Answers a deferred input after a while, or never.
+struct Person(Option<Value>);
+
+impl crate::InputSource for Person {
+    fn ask<'a>(
+        &'a self,
+        _wanted: &'a engine::InputWanted,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, String>> + Send + 'a>> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.0.clone().ok_or_else(|| "nobody supplied input 'password' within 0.05 seconds".to_owned())
+        })
+    }
+}
+
+/// A deferred input is asked for when the segment reading it is reached; an answer
+/// lets the run go on, none fails it with INPUT_TIMEOUT.
+#[tokio::test]
+async fn a_deferred_input_is_asked_for_and_answered_or_timed_out() {
+    let code = || Code::Log(vec![format!("typing {SECRET}")], Box::new(Code::Return(json!({"a": "in"}))));
+    for (answer, expected) in [(Some(json!(SECRET)), None), (None, Some(ErrorCode::InputTimeout))] {
+        let mut browser = FakeBrowser::with_code(&[("a", code()), ("b", Code::Return(json!({"b": "ok"})))]);
+        let mut asked = RunRequest::new(workflow(), Map::new(), CancellationToken::new());
+        asked.deferred_inputs = vec!["password".into()];
+        asked.input_source = Some(Arc::new(Person(answer)));
+        let (outcome, records) = run(&mut browser, asked, &settings(5_000, 60_000)).await;
+        assert_eq!(outcome.result.as_ref().err().map(|f| f.code), expected, "{outcome:?}");
+        assert!(!format!("{records:?}").contains(SECRET), "a secret supplied late is masked: {records:?}");
+    }
+}

@@ -25,9 +25,14 @@ const MAX_ENTRY_BYTES: u64 = 32 << 20;
 
 /// Writes `trace` with every text entry masked to `to`; returns its size and SHA-256.
 pub(crate) fn scrub(trace: std::fs::File, to: &Path, redactor: &Redactor, limit: u64) -> Result<(u64, String), String> {
+    let too_many = || format!("more entries than a trace may hold ({MAX_ENTRIES})");
+    // Counted before the zip crate loads a directory into memory: a forged one can be millions long.
+    if central_headers(&trace).map_err(|e| format!("not a trace: {e}"))? > MAX_ENTRIES {
+        return Err(too_many());
+    }
     let mut archive = zip::ZipArchive::new(trace).map_err(|e| format!("not a trace: {e}"))?;
     if archive.len() > MAX_ENTRIES {
-        return Err(format!("{} entries, more than a trace may hold ({MAX_ENTRIES})", archive.len()));
+        return Err(too_many());
     }
     let mut writer = zip::ZipWriter::new(create_private(to).map_err(|e| e.to_string())?);
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -65,6 +70,26 @@ pub(crate) fn scrub(trace: std::fs::File, to: &Path, redactor: &Redactor, limit:
         return Err("over the run's artifact limit".into());
     }
     Ok((size, sha256_of(to).map_err(|e| e.to_string())?))
+}
+
+/// The central directory headers anywhere in the file (counting stops past
+/// `MAX_ENTRIES`): at least as many as the entries of any directory the zip crate
+/// could load from it, counted without loading one. Leaves the file where it was.
+fn central_headers(mut file: &std::fs::File) -> std::io::Result<usize> {
+    use std::io::Seek as _;
+    const SIGNATURE: &[u8] = b"PK\x01\x02";
+    let start = file.stream_position()?;
+    let finder = aho_corasick::AhoCorasick::new([SIGNATURE]).expect("one plain pattern");
+    let mut count = 0;
+    for found in finder.stream_find_iter(std::io::BufReader::new(file)) {
+        found?;
+        count += 1;
+        if count > MAX_ENTRIES {
+            break;
+        }
+    }
+    file.seek(std::io::SeekFrom::Start(start))?;
+    Ok(count)
 }
 
 #[cfg(test)]
@@ -128,5 +153,14 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         let refused = scrub(junk.reopen().unwrap(), &out.path().join("t.zip"), &Redactor::default(), 1 << 20);
         assert!(refused.unwrap_err().starts_with("not a trace"));
+    }
+
+    #[test]
+    fn a_directory_too_long_to_load_is_refused_before_it_is_loaded() {
+        let forged = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(forged.path(), b"PK\x01\x02".repeat(MAX_ENTRIES + 1)).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let refused = scrub(forged.reopen().unwrap(), &out.path().join("t.zip"), &Redactor::default(), 1 << 20);
+        assert!(refused.unwrap_err().contains("more entries than a trace may hold"));
     }
 }

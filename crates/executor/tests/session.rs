@@ -86,6 +86,37 @@ async fn a_login_run_hands_its_session_to_the_next_run() {
     browser.shutdown().await;
 }
 
+/// An identity's authenticator secret gives the login its code as the code step
+/// starts: the placeholder the run started with is never typed, and the fresh code
+/// is masked like a secret.
+#[tokio::test]
+async fn a_login_types_the_one_time_code_of_the_moment() {
+    let base = demo().await;
+    let mut browser = browser().await;
+    let logins = || async {
+        let count: Value = reqwest::get(format!("{base}/login/count")).await.unwrap().json().await.unwrap();
+        count["logins"].as_u64().unwrap()
+    };
+    let before = logins().await;
+    let mut login = request(
+        example("login_with_otp.json", &base),
+        json!({"username": demo::USERNAME, "password": demo::PASSWORD, "otp_code": "000000"}),
+    );
+    login.one_time_codes = Some(executor::OneTimeCodes::from_base32(demo::TOTP_SECRET).unwrap());
+    let mut records = Vec::new();
+    let outcome = executor::execute(login, &executor::Settings::default(), &mut browser, &mut Kept(&mut records)).await;
+    let outputs = outcome.result.expect("signed in with the code of the moment");
+    assert_eq!(outputs["account_number"], "ACC-20931");
+    assert_eq!(logins().await, before + 1, "one sign-in");
+    let codes = executor::OneTimeCodes::from_base32(demo::TOTP_SECRET).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let shown = format!("{records:?}");
+    for recent in [codes.code_at(now), codes.code_at(now.saturating_sub(30))] {
+        assert!(!shown.contains(&recent), "the code {recent} shows in the records: {shown}");
+    }
+    browser.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_browser_refuses_to_open_a_second_session_over_an_open_one() {
     let mut browser = browser().await;

@@ -68,8 +68,14 @@ pub struct Download {
 #[derive(Clone, PartialEq)]
 pub struct StorageState(Value);
 
+/// Values (cookies and local storage entries) a session may hold: each becomes a
+/// secret the run masks, and a site must not be able to make masking cost the worker
+/// minutes or gigabytes by storing a million of them.
+pub const MAX_STORAGE_STATE_VALUES: usize = 2000;
+
 impl StorageState {
-    /// Refuses JSON that is not a `storageState` object.
+    /// Refuses JSON that is not a `storageState` object, or that holds more than
+    /// `MAX_STORAGE_STATE_VALUES` values.
     pub fn from_json(value: Value) -> Result<StorageState, String> {
         let Value::Object(state) = &value else { return Err("a storage state must be a JSON object".into()) };
         for (key, what) in [("cookies", "cookies"), ("origins", "origins")] {
@@ -77,7 +83,14 @@ impl StorageState {
                 return Err(format!("a storage state's '{what}' must be an array"));
             }
         }
-        Ok(StorageState(value))
+        let state = StorageState(value);
+        let held = state.secret_values().len();
+        if held > MAX_STORAGE_STATE_VALUES {
+            return Err(format!(
+                "the session holds {held} cookies and stored values, more than segue keeps ({MAX_STORAGE_STATE_VALUES})"
+            ));
+        }
+        Ok(state)
     }
 
     /// The JSON, for the browser and for sealing at rest only.
@@ -207,5 +220,10 @@ mod tests {
         assert_eq!(state.secret_values(), ["abc123secret", "tok-987"]);
         assert!(StorageState::from_json(json!([])).is_err());
         assert!(StorageState::from_json(json!({"cookies": {}})).is_err());
+        let stored: Vec<Value> = (0..=MAX_STORAGE_STATE_VALUES)
+            .map(|i| json!({"name": format!("k{i}"), "value": format!("v{i}")}))
+            .collect();
+        let crowded = StorageState::from_json(json!({"cookies": [], "origins": [{"localStorage": stored}]}));
+        assert!(crowded.unwrap_err().contains("more than segue keeps"));
     }
 }

@@ -203,6 +203,19 @@ pub struct CreateRun {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = Object, required = false)]
     pub artifacts: Option<Value>,
+    /// Run signed in as this identity: from its saved session, or after its LOGIN
+    /// workflow ran first in the same browser when it has none.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String, required = false)]
+    pub identity_id: Option<String>,
+    /// Inputs a person supplies while the run waits (`AWAITING_USER_INPUT`), when the
+    /// first segment reading one is reached: `POST /v1/runs/{id}/inputs`.
+    #[serde(default)]
+    pub deferred_inputs: Vec<String>,
+    /// How long the run waits for each deferred input (default 600, at most 86400).
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = f64, required = false)]
+    pub input_timeout_seconds: Option<f64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -250,6 +263,14 @@ pub struct RunFields {
     pub created_at: String,
     pub started_at: Option<String>,
     pub completed_at: Option<String>,
+    /// The identity the run is signed in as.
+    pub identity_id: Option<String>,
+    /// The LOGIN run that signed the identity in for this run, when it had no saved session.
+    pub login_run_id: Option<String>,
+    pub deferred_inputs: Vec<String>,
+    /// While the status is `AWAITING_USER_INPUT`: `{"name", "type", "description", "expiresAt"}`.
+    #[schema(value_type = Option<Object>)]
+    pub awaiting_input: Option<Value>,
 }
 
 impl From<store::Run> for RunFields {
@@ -274,6 +295,13 @@ impl From<store::Run> for RunFields {
             created_at: time(r.created_at),
             started_at: r.started_at.map(time),
             completed_at: r.completed_at.map(time),
+            identity_id: r.identity_id,
+            login_run_id: r.login_run_id,
+            deferred_inputs: r.deferred_inputs,
+            awaiting_input: r.awaiting_input.map(|a| {
+                let expires = a["expiresAtMs"].as_i64().map(time);
+                serde_json::json!({"name": a["name"], "type": a["type"], "description": a["description"], "expiresAt": expires})
+            }),
         }
     }
 }
@@ -286,12 +314,17 @@ pub struct Run {
     pub fields: RunFields,
     #[schema(value_type = Option<Object>)]
     pub outputs: Option<Value>,
+    /// On creation only: lints for how the run was asked for (inputs asking for
+    /// credentials of a run as an identity), `{severity, code, location, message}`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub warnings: Vec<Value>,
 }
 
 impl From<store::Run> for Run {
     fn from(mut r: store::Run) -> Run {
         let outputs = r.outputs.take();
-        Run { fields: r.into(), outputs }
+        Run { fields: r.into(), outputs, warnings: Vec::new() }
     }
 }
 
@@ -417,6 +450,100 @@ impl PageParams {
             )));
         }
         Ok(store::PageRequest { limit, cursor: self.cursor.clone() })
+    }
+}
+
+/// Credentials by name (`username`, `password`, `totp_secret`, …): strings, written
+/// only. No answer ever shows a value.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct Credentials(pub serde_json::Map<String, Value>);
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateIdentity {
+    /// 1 to 200 characters, unique in the organization.
+    pub name: String,
+    /// The site the credentials are for: LOGIN workflows of the same source provider log in with them.
+    pub source_provider: String,
+    /// `{"username": "…", "password": "…", "totp_secret": "BASE32…"}`: string values, written only.
+    #[serde(deserialize_with = "required")]
+    #[schema(value_type = Object)]
+    pub credentials: Credentials,
+    /// The LOGIN workflow that logs in as this identity (default: the organization's
+    /// only LOGIN workflow with the same source provider).
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String, required = false)]
+    pub login_workflow_id: Option<String>,
+    /// How long a saved session is used before logging in again: 1 second to 365 days, default 12 hours.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = i64, required = false)]
+    pub session_ttl_seconds: Option<i64>,
+}
+
+/// Absent fields stay as they are. New `credentials` replace all the old ones and
+/// forget the saved session; `loginWorkflowId: null` goes back to the default.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateIdentity {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String, required = false)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String, required = false)]
+    pub source_provider: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = Object, required = false)]
+    pub credentials: Option<Credentials>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub login_workflow_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = i64, required = false)]
+    pub session_ttl_seconds: Option<i64>,
+}
+
+/// An identity: its credentials by name only, and where its saved session stands.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub id: String,
+    pub name: String,
+    pub source_provider: String,
+    pub login_workflow_id: Option<String>,
+    pub credential_names: Vec<String>,
+    pub session_ttl_seconds: f64,
+    pub session: IdentitySession,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentitySession {
+    /// `NONE`, `ACTIVE`, `EXPIRED` or `FAILED`.
+    pub status: &'static str,
+    pub saved_at: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+impl From<store::Identity> for Identity {
+    fn from(i: store::Identity) -> Identity {
+        Identity {
+            id: i.id,
+            name: i.name,
+            source_provider: i.source_provider,
+            login_workflow_id: i.login_workflow_id,
+            credential_names: i.credential_names,
+            session_ttl_seconds: seconds(i.session_ttl_ms),
+            session: IdentitySession {
+                status: i.session_status.as_str(),
+                saved_at: i.session_saved_at.map(time),
+                expires_at: i.session_expires_at.map(time),
+            },
+            created_at: time(i.created_at),
+            updated_at: time(i.updated_at),
+        }
     }
 }
 

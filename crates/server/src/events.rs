@@ -44,7 +44,7 @@ struct Follow {
     /// Wakes when runs' feeds grow; subscribed before the first read.
     wakeups: broadcast::Receiver<String>,
     /// The status and segment of the last `run` event sent: a run event is sent only when they change.
-    last_seen: Option<(store::RunStatus, Option<String>)>,
+    last_seen: Option<(store::RunStatus, Option<String>, Option<String>)>,
     queued: VecDeque<Event>,
     /// The run had ended when the viewer came: its feed is complete, and once it is
     /// read (a client resuming after the end), the stream closes instead of waiting.
@@ -91,10 +91,14 @@ impl Follow {
             | RunEventKind::Started
             | RunEventKind::SegmentStarted
             | RunEventKind::CancelRequested
-            | RunEventKind::Requeued => {
+            | RunEventKind::Requeued
+            | RunEventKind::AwaitingInput
+            | RunEventKind::InputSupplied => {
                 // The run as it is now: a finished run's `end` follows instead.
                 let run = self.state.store.tenant(&self.org).get_run(&self.run).await?;
-                let seen = Some((run.status, run.current_segment.clone()));
+                // What it waits for too: a second wait in the same segment is news.
+                let waiting_for = run.awaiting_input.as_ref().map(|a| a["name"].to_string());
+                let seen = Some((run.status, run.current_segment.clone(), waiting_for));
                 if !run.status.is_final() && seen != self.last_seen {
                     self.last_seen = seen;
                     self.queued.push_back(event("run", e.seq, &dto::Run::from(run)));

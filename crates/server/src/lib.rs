@@ -59,6 +59,7 @@ pub struct MaxTime {
         (name = "workflows", description = "Workflows, their published versions and drafts"),
         (name = "runs", description = "Runs of workflows, queued for workers"),
         (name = "artifacts", description = "Files runs left: outputs, screenshots, downloads, traces, pages"),
+        (name = "identities", description = "Login identities: sealed credentials and saved sessions"),
         (name = "keys", description = "API keys of the caller's organization"),
         (name = "system", description = "Health and metrics"),
     )
@@ -83,6 +84,7 @@ fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::workflows::router())
         .merge(routes::runs::router())
         .merge(routes::artifacts::router())
+        .merge(routes::identities::router())
         .merge(routes::keys::router())
         .merge(routes::system::router())
         .split_for_parts()

@@ -12,6 +12,7 @@
 //! and the database's to the workers' blocked list.
 
 mod reap;
+mod retention;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,6 +37,9 @@ pub struct Options {
     /// On an empty database, create the organization `default` with an admin
     /// API key (`Service::bootstrapped`), so that a fresh server can be used at once.
     pub bootstrap: bool,
+    /// Artifacts older than this are removed, bytes and rows, by this process
+    /// when it serves the API (`--artifact-retention-days`); kept forever when `None`.
+    pub artifact_retention: Option<std::time::Duration>,
 }
 
 pub enum Database {
@@ -133,13 +137,14 @@ pub struct Service {
     worker: worker::Config,
     /// Kept for the caller to show or save (`segue serve` writes `admin-key`).
     bootstrapped: Option<Bootstrapped>,
+    artifact_retention: Option<std::time::Duration>,
 }
 
 impl Options {
     /// Binds the API's address, opens the database and the key and bootstraps
     /// an empty database. Nothing runs, nor listens, until `Service::run`.
     pub async fn build(self) -> Result<Service, Error> {
-        let Options { database, secret_key, http, mut worker, bootstrap } = self;
+        let Options { database, secret_key, http, mut worker, bootstrap, artifact_retention } = self;
         // Binding first: a busy port must not leave behind an admin key nobody saw.
         let http = match http {
             None => None,
@@ -173,7 +178,7 @@ impl Options {
             SecretKey::File { path, create } => Sealer::from_file(&path, create)?,
         };
         let bootstrapped = if bootstrap { first_organization(&store).await.map_err(Error::Bootstrap)? } else { None };
-        Ok(Service { store, sealer, http, worker, bootstrapped })
+        Ok(Service { store, sealer, http, worker, bootstrapped, artifact_retention })
     }
 }
 
@@ -228,7 +233,7 @@ impl Service {
     /// stops accepting and finishes open requests while the workers stop
     /// claiming and drain their runs; the reaper stops last.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
-        let Service { store, sealer, http, worker, bootstrapped: _ } = self;
+        let Service { store, sealer, http, worker, bootstrapped: _, artifact_retention } = self;
         let http = match http {
             Some((socket, options)) => {
                 let addr = socket.local_addr().map_err(Error::Serve)?;
@@ -240,6 +245,13 @@ impl Service {
         // still fails or re-queues the runs of `segue worker`s that died.
         let reaping = CancellationToken::new();
         let reaper = tokio::spawn(reap::reap(store.clone(), worker.lease / 2, reaping.clone()));
+        // Retention with the API: `segue worker`s on other machines leave it to the server.
+        let expiring = match (&http, &worker.blobs, artifact_retention) {
+            (Some(_), Some(blobs), Some(keep)) => {
+                Some(tokio::spawn(retention::expire(store.clone(), blobs.clone(), keep, reaping.clone())))
+            }
+            _ => None,
+        };
         // Stops the workers too when the API fails.
         let stop = shutdown.child_token();
         let max_time = server::MaxTime { segment: worker.settings.segment_timeout, run: worker.settings.run_timeout };
@@ -263,6 +275,9 @@ impl Service {
         }
         reaping.cancel();
         let _ = reaper.await;
+        if let Some(expiring) = expiring {
+            let _ = expiring.await;
+        }
         served.map_err(Error::Serve)
     }
 }

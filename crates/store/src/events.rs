@@ -47,6 +47,10 @@ pub enum RunEventKind {
     Finished,
     /// A file the run left was recorded. Payload: `{"id", "type", "name", "size"}`.
     ArtifactCreated,
+    /// The run waits for a person to supply an input. Payload: `{"name", "type", "description", "expiresAt"}`.
+    AwaitingInput,
+    /// The input it waited for was taken by its worker. Payload: `{"name"}`.
+    InputSupplied,
 }
 
 impl RunEventKind {
@@ -60,6 +64,8 @@ impl RunEventKind {
             RunEventKind::Requeued => "run.requeued",
             RunEventKind::Finished => "run.finished",
             RunEventKind::ArtifactCreated => "artifact.created",
+            RunEventKind::AwaitingInput => "run.awaiting_input",
+            RunEventKind::InputSupplied => "run.input_supplied",
         }
     }
 
@@ -73,6 +79,8 @@ impl RunEventKind {
             RunEventKind::Requeued,
             RunEventKind::Finished,
             RunEventKind::ArtifactCreated,
+            RunEventKind::AwaitingInput,
+            RunEventKind::InputSupplied,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -1,6 +1,6 @@
 //! Persistence for the service: organizations and API keys, workflows with
 //! versions and drafts, runs (which are also the queue) and their segment
-//! executions, and the feed of run events. SQLite by default, PostgreSQL for
+//! executions, the feed of run events, artifacts and login identities. SQLite by default, PostgreSQL for
 //! many workers.
 //!
 //! Only this crate knows SQL. Both backends run the same statements through
@@ -12,6 +12,7 @@ mod artifacts;
 mod clock;
 mod db;
 mod events;
+mod identities;
 mod ids;
 pub mod limits;
 mod model;
@@ -26,6 +27,10 @@ pub use artifacts::{Artifact, ArtifactsOf, NewArtifact};
 pub use clock::Clock;
 pub use db::{Backend, Store};
 pub use events::{RunEvent, RunEventKind};
+pub use identities::{
+    DEFAULT_SESSION_TTL_MS, Identity, IdentityPatch, IdentitySecrets, LoginRecord, MAX_CREDENTIALS, NewIdentity,
+    SealedCredentials, SessionOutcome, SessionStatus,
+};
 pub use ids::{hash_key, new_id};
 pub use model::*;
 pub use queue::{ClaimedRun, Fairness, Finish, Lease};

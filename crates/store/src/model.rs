@@ -123,6 +123,9 @@ pub struct Healing {
 pub enum RunStatus {
     Pending,
     InProgress,
+    /// In progress, its browser open, waiting for a person to supply an input. Stored
+    /// as IN_PROGRESS (its worker holds it and heartbeats), shown as this.
+    AwaitingUserInput,
     Completed,
     Failed,
     Cancelled,
@@ -130,9 +133,10 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 6] = [
+    pub const ALL: [RunStatus; 7] = [
         RunStatus::Pending,
         RunStatus::InProgress,
+        RunStatus::AwaitingUserInput,
         RunStatus::Completed,
         RunStatus::Failed,
         RunStatus::Cancelled,
@@ -143,6 +147,7 @@ impl RunStatus {
         match self {
             RunStatus::Pending => "PENDING",
             RunStatus::InProgress => "IN_PROGRESS",
+            RunStatus::AwaitingUserInput => "AWAITING_USER_INPUT",
             RunStatus::Completed => "COMPLETED",
             RunStatus::Failed => "FAILED",
             RunStatus::Cancelled => "CANCELLED",
@@ -155,7 +160,7 @@ impl RunStatus {
     }
 
     pub fn is_final(self) -> bool {
-        !matches!(self, RunStatus::Pending | RunStatus::InProgress)
+        !matches!(self, RunStatus::Pending | RunStatus::InProgress | RunStatus::AwaitingUserInput)
     }
 }
 
@@ -194,6 +199,16 @@ pub struct Run {
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub limits: TimeLimits,
+    /// The identity the run is signed in as.
+    pub identity_id: Option<String>,
+    /// The LOGIN run that made the identity's session for this run, when it needed one.
+    pub login_run_id: Option<String>,
+    /// Inputs a person supplies while the run waits.
+    pub deferred_inputs: Vec<String>,
+    /// How long the run waits for each; `None`: the default.
+    pub input_timeout_ms: Option<i64>,
+    /// What the run waits for now (`{"name", "type", "description", "expiresAt"}`).
+    pub awaiting_input: Option<Value>,
 }
 
 /// Time limits a caller chose for one run, in milliseconds. `None`: the worker's

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 
-use crate::db::{Backend, Bind, error_json, int, opt_int, opt_text, query, text};
+use crate::db::{Backend, Bind, error_json, int, opt_int, opt_json, opt_text, query, text};
 use crate::events::{self, RunEventKind, Told};
 use crate::{Result, RunError, RunStatus, SegmentExecution, Store, TimeLimits};
 
@@ -34,6 +34,11 @@ pub struct ClaimedRun {
     pub limits: TimeLimits,
     /// What the run should leave behind (JSON), as it was asked.
     pub artifacts: Option<String>,
+    /// The identity it runs as: no other run of it is in progress meanwhile.
+    pub identity_id: Option<String>,
+    /// Inputs a person supplies while it waits, and how long it waits for each.
+    pub deferred_inputs: Vec<String>,
+    pub input_timeout_ms: Option<i64>,
 }
 
 /// How a worker shares its slots between organizations.
@@ -110,16 +115,21 @@ impl Store {
         // serialised; a few on PostgreSQL, where SKIP LOCKED passes over the rows
         // concurrent claimers hold), how many of its runs are in progress, and how
         // many of those are this worker's.
+        // A run whose identity has another run in progress waits: a site may end
+        // one session when the same account signs in again elsewhere.
+        let free = "(p.identity_id IS NULL OR NOT EXISTS \
+                    (SELECT 1 FROM runs b WHERE b.identity_id = p.identity_id AND b.status = $1))";
         let candidates = match self.backend {
-            Backend::Postgres => {
+            Backend::Postgres => format!(
                 "SELECT r.seq FROM organizations o \
-                 CROSS JOIN LATERAL (SELECT p.seq FROM runs p WHERE p.org_id = o.id AND p.status = $5 ORDER BY p.seq LIMIT 8) c \
+                 CROSS JOIN LATERAL (SELECT p.seq FROM runs p WHERE p.org_id = o.id AND p.status = $5 AND {free} \
+                 ORDER BY p.seq LIMIT 8) c \
                  JOIN runs r ON r.seq = c.seq WHERE r.status = $5 AND"
-            }
-            Backend::Sqlite => {
+            ),
+            Backend::Sqlite => format!(
                 "SELECT r.seq FROM organizations o \
-                 JOIN runs r ON r.seq = (SELECT MIN(p.seq) FROM runs p WHERE p.org_id = o.id AND p.status = $5) WHERE"
-            }
+                 JOIN runs r ON r.seq = (SELECT MIN(p.seq) FROM runs p WHERE p.org_id = o.id AND p.status = $5 AND {free}) WHERE"
+            ),
         };
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE OF r SKIP LOCKED",
@@ -127,12 +137,13 @@ impl Store {
         };
         let statement = format!(
             "UPDATE runs SET status = $1, lease_owner = $2, lease_expires_at = $3, started_at = COALESCE(started_at, $4), \
-             attempts = attempts + 1 WHERE status = $5 AND seq = ({candidates} \
+             attempts = attempts + 1, awaiting_input = NULL, supplied_input = NULL \
+             WHERE status = $5 AND seq = ({candidates} \
                ((SELECT COUNT(*) FROM runs m WHERE m.org_id = o.id AND m.status = $1 AND m.lease_owner = $2) < $6 \
                 OR (SELECT COUNT(*) FROM organizations) = 1) \
              ORDER BY (SELECT COUNT(*) FROM runs q WHERE q.org_id = o.id AND q.status = $1), r.seq LIMIT 1 {lock}) \
              RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts, segment_timeout_ms, run_timeout_ms, \
-             artifacts"
+             artifacts, identity_id, deferred_inputs, input_timeout_ms"
         );
         let mut tx = self.pool.begin().await?;
         let row = query(
@@ -161,15 +172,92 @@ impl Store {
                         run_ms: opt_int(&r, "run_timeout_ms")?,
                     },
                     artifacts: opt_text(&r, "artifacts")?,
+                    identity_id: opt_text(&r, "identity_id")?,
+                    deferred_inputs: crate::runs::names(opt_json(&r, "deferred_inputs")?),
+                    input_timeout_ms: opt_int(&r, "input_timeout_ms")?,
                 })
             })
             .transpose()?;
+        if let Some(run) = &claimed
+            && let Some(identity) = &run.identity_id
+            && self.backend == Backend::Postgres
+            && !self.alone_in_its_identity(&mut tx, &run.lease.run_id, identity).await?
+        {
+            // Another claimer took a run of the same identity at the same moment: this one waits.
+            tx.rollback().await?;
+            return Ok(None);
+        }
         let told: Vec<Told> = claimed
             .iter()
             .map(|c| Told { run_id: &c.lease.run_id, kind: RunEventKind::Started, payload: json!({"worker": worker}) })
             .collect();
         self.commit_telling(tx, &told, now).await?;
         Ok(claimed)
+    }
+
+    /// On PostgreSQL, two claimers may each pick a run of one identity before either
+    /// commits. Both take the identity's lock for the rest of their transaction, so
+    /// the second one looks after the first committed, and sees its run in progress.
+    async fn alone_in_its_identity(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        run_id: &str,
+        identity: &str,
+    ) -> Result<bool> {
+        query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked", vec![identity.into()])
+            .execute(&mut **tx)
+            .await?;
+        let others = query(
+            "SELECT COUNT(*) AS n FROM runs WHERE identity_id = $1 AND status = $2 AND id <> $3",
+            vec![identity.into(), RunStatus::InProgress.as_str().into(), run_id.into()],
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(int(&others, "n")? == 0)
+    }
+
+    /// The lease's run waits for a person to supply an input (`awaiting`: `{"name",
+    /// "type", "description", "expiresAt"}`). `false` when the lease is gone.
+    pub async fn await_input(&self, lease: &Lease, awaiting: &Value) -> Result<bool> {
+        let mut binds = vec![awaiting.to_string().into()];
+        binds.extend(lease.binds());
+        let mut tx = self.pool.begin().await?;
+        let waiting =
+            query(&format!("UPDATE runs SET awaiting_input = $1, supplied_input = NULL WHERE {}", held(2)), binds)
+                .execute(&mut *tx)
+                .await?;
+        if waiting.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let told = Told { run_id: &lease.run_id, kind: RunEventKind::AwaitingInput, payload: awaiting.clone() };
+        self.commit_telling(tx, &[told], self.clock.now_ms()).await?;
+        Ok(true)
+    }
+
+    /// The answer a person gave to what the lease's run waits for, sealed, taking
+    /// it (the run is in progress again); `Some(None)` while there is none, `None`
+    /// when the lease is gone. `stop`: give up waiting (no answer in time).
+    pub async fn take_supplied_input(&self, lease: &Lease, stop: bool) -> Result<Option<Option<String>>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(_) = lease.hold(&mut tx).await? else { return Ok(None) };
+        let row =
+            query("SELECT supplied_input, awaiting_input FROM runs WHERE id = $1", vec![lease.run_id.as_str().into()])
+                .fetch_one(&mut *tx)
+                .await?;
+        let supplied = opt_text(&row, "supplied_input")?;
+        if supplied.is_none() && !stop {
+            return Ok(Some(None));
+        }
+        let name = opt_json(&row, "awaiting_input")?.map(|a| a["name"].clone()).unwrap_or(Value::Null);
+        query(
+            "UPDATE runs SET awaiting_input = NULL, supplied_input = NULL WHERE id = $1",
+            vec![lease.run_id.as_str().into()],
+        )
+        .execute(&mut *tx)
+        .await?;
+        let told = Told { run_id: &lease.run_id, kind: RunEventKind::InputSupplied, payload: json!({"name": name}) };
+        self.commit_telling(tx, &[told], self.clock.now_ms()).await?;
+        Ok(Some(supplied))
     }
 
     /// Extends the lease. `None`: the lease is gone (it expired and the reaper
@@ -207,7 +295,6 @@ impl Store {
     /// tokens and fallback to the run's totals. `false` (and nothing written)
     /// when the lease is gone.
     pub async fn record_segment(&self, lease: &Lease, s: &SegmentExecution) -> Result<bool> {
-        let logs = Value::from(s.logs.clone()).to_string();
         let (input, output) = s.tokens.unzip();
         let mut tx = self.pool.begin().await?;
         // The update comes first: it checks the lease and, on PostgreSQL, locks the
@@ -227,28 +314,7 @@ impl Store {
         if held_now.rows_affected() != 1 {
             return Ok(false);
         }
-        query(
-            "INSERT INTO segment_executions (run_id, attempt, sequence, segment_name, mode, status, started_at, duration_ms, \
-             error, logs, fallback_error, input_tokens, output_tokens) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            vec![
-                lease.run_id.as_str().into(),
-                lease.attempt.into(),
-                s.sequence.into(),
-                (&s.segment_name).into(),
-                (&s.mode).into(),
-                (&s.status).into(),
-                s.started_at.into(),
-                s.duration_ms.into(),
-                s.error.as_ref().map(error_json).into(),
-                logs.into(),
-                s.fallback_error.as_ref().map(error_json).into(),
-                input.into(),
-                output.into(),
-            ],
-        )
-        .execute(&mut *tx)
-        .await?;
+        insert_segment(&mut tx, &lease.run_id, lease.attempt, s).await?;
         let payload = events::segment_payload(lease.attempt, s);
         let told = Told { run_id: &lease.run_id, kind: RunEventKind::SegmentFinished, payload };
         self.commit_telling(tx, &[told], self.clock.now_ms()).await?;
@@ -269,6 +335,7 @@ impl Store {
         let done = query(
             &format!(
                 "UPDATE runs SET status = $1, outputs = $2, error = $3, completed_at = $4, lease_owner = NULL, \
+                 awaiting_input = NULL, supplied_input = NULL, \
                  lease_expires_at = NULL WHERE {}",
                 held(5)
             ),
@@ -291,7 +358,8 @@ impl Store {
         let in_progress = RunStatus::InProgress.as_str();
         let mut tx = self.pool.begin().await?;
         let requeued = ids(query(
-            "UPDATE runs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, current_segment = NULL \
+            "UPDATE runs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, current_segment = NULL, \
+             awaiting_input = NULL, supplied_input = NULL \
              WHERE status = $2 AND lease_expires_at < $3 AND attempts < max_attempts AND cancel_requested = 0 RETURNING id",
             vec![RunStatus::Pending.as_str().into(), in_progress.into(), now.into()],
         )
@@ -306,8 +374,8 @@ impl Store {
                     .into(),
         };
         let failed = ids(query(
-            "UPDATE runs SET status = $1, error = $2, completed_at = $3, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE status = $4 AND lease_expires_at < $3 RETURNING id",
+            "UPDATE runs SET status = $1, error = $2, completed_at = $3, lease_owner = NULL, lease_expires_at = NULL, \
+             awaiting_input = NULL, supplied_input = NULL WHERE status = $4 AND lease_expires_at < $3 RETURNING id",
             vec![RunStatus::Failed.as_str().into(), error_json(&error).into(), now.into(), in_progress.into()],
         )
         .fetch_all(&mut *tx)
@@ -334,4 +402,38 @@ impl Store {
 /// The `id` column of rows an `UPDATE … RETURNING id` changed.
 fn ids(rows: Vec<AnyRow>) -> Result<Vec<String>> {
     rows.iter().map(|r| text(r, "id")).collect()
+}
+
+/// One segment execution of `run_id`'s `attempt`, in the caller's transaction.
+pub(crate) async fn insert_segment(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    run_id: &str,
+    attempt: i64,
+    s: &SegmentExecution,
+) -> Result<()> {
+    let logs = Value::from(s.logs.clone()).to_string();
+    let (input, output) = s.tokens.unzip();
+    query(
+        "INSERT INTO segment_executions (run_id, attempt, sequence, segment_name, mode, status, started_at, duration_ms, \
+         error, logs, fallback_error, input_tokens, output_tokens) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        vec![
+            run_id.into(),
+            attempt.into(),
+            s.sequence.into(),
+            (&s.segment_name).into(),
+            (&s.mode).into(),
+            (&s.status).into(),
+            s.started_at.into(),
+            s.duration_ms.into(),
+            s.error.as_ref().map(error_json).into(),
+            logs.into(),
+            s.fallback_error.as_ref().map(error_json).into(),
+            input.into(),
+            output.into(),
+        ],
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -24,6 +24,13 @@ pub struct NewRun {
     pub limits: TimeLimits,
     /// What the run should leave behind, as its worker reads it (JSON); none: the defaults.
     pub artifacts: Option<String>,
+    /// The identity the run is signed in as: its worker starts from the identity's
+    /// saved session, logging in first when there is none.
+    pub identity_id: Option<String>,
+    /// Inputs a person supplies while the run waits (`AWAITING_USER_INPUT`).
+    pub deferred_inputs: Vec<String>,
+    /// How long the run waits for each of them; `None`: the worker's default.
+    pub input_timeout_ms: Option<i64>,
 }
 
 /// A place in a run's segment executions: everything after it is listed next.
@@ -47,7 +54,8 @@ macro_rules! run_columns {
             "seq, id, org_id, workflow_id, workflow_version, status, current_segment, inputs, ",
             $outputs,
             ", error, test, attempts, max_attempts, cancel_requested, healed_draft, ai_fallback, input_tokens, \
-             output_tokens, created_at, started_at, completed_at, segment_timeout_ms, run_timeout_ms"
+             output_tokens, created_at, started_at, completed_at, segment_timeout_ms, run_timeout_ms, identity_id, \
+             login_run_id, deferred_inputs, input_timeout_ms, awaiting_input"
         )
     };
 }
@@ -76,8 +84,9 @@ impl Tenant<'_> {
         let mut tx = self.store.pool.begin().await?;
         query(
             "INSERT INTO runs (id, org_id, workflow_id, workflow_version, definition, inputs, sealed_inputs, status, test, \
-             attempts, max_attempts, cancel_requested, created_at, segment_timeout_ms, run_timeout_ms, artifacts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, $12, $13, $14)",
+             attempts, max_attempts, cancel_requested, created_at, segment_timeout_ms, run_timeout_ms, artifacts, \
+             identity_id, deferred_inputs, input_timeout_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, $12, $13, $14, $15, $16, $17)",
             vec![
                 (&id).into(),
                 self.org_id.into(),
@@ -93,6 +102,9 @@ impl Tenant<'_> {
                 new.limits.segment_ms.into(),
                 new.limits.run_ms.into(),
                 new.artifacts.into(),
+                new.identity_id.into(),
+                serde_json::to_string(&new.deferred_inputs).expect("names are JSON").into(),
+                new.input_timeout_ms.into(),
             ],
         )
         .execute(&mut *tx)
@@ -100,6 +112,34 @@ impl Tenant<'_> {
         let payload = serde_json::json!({"status": RunStatus::Pending.as_str()});
         self.store.commit_telling(tx, &[Told { run_id: &id, kind: RunEventKind::Created, payload }], now).await?;
         self.get_run(&id).await
+    }
+
+    /// A person's answer to what the run waits for (`value_sealed`: the value, sealed
+    /// by the caller). `Conflict` when the run is not waiting for `name`, or already
+    /// has its answer.
+    pub async fn supply_input(&self, run_id: &str, name: &str, value_sealed: &str) -> Result<Run> {
+        let run = self.get_run(run_id).await?;
+        let not_waiting = || Error::Conflict(format!("the run is not waiting for input '{name}'"));
+        let Some(awaiting) = run.awaiting_input.as_ref().filter(|a| a["name"] == name) else {
+            return Err(not_waiting());
+        };
+        let supplied = query(
+            "UPDATE runs SET supplied_input = $1 WHERE id = $2 AND org_id = $3 AND status = $4 \
+             AND awaiting_input = $5 AND supplied_input IS NULL",
+            vec![
+                value_sealed.into(),
+                run_id.into(),
+                self.org_id.into(),
+                RunStatus::InProgress.as_str().into(),
+                awaiting.to_string().into(),
+            ],
+        )
+        .execute(&self.store.pool)
+        .await?;
+        if supplied.rows_affected() == 0 {
+            return Err(not_waiting());
+        }
+        self.get_run(run_id).await
     }
 
     pub async fn get_run(&self, id: &str) -> Result<Run> {
@@ -115,8 +155,20 @@ impl Tenant<'_> {
         if let Some(w) = &filter.workflow_id {
             sql.push(" AND workflow_id = ").bind(w);
         }
-        if let Some(s) = filter.status {
-            sql.push(" AND status = ").bind(s.as_str());
+        match filter.status {
+            // Both are stored IN_PROGRESS; the waiting ones have what they wait for.
+            Some(RunStatus::AwaitingUserInput) => {
+                sql.push(" AND status = ").bind(RunStatus::InProgress.as_str());
+                sql.push(" AND awaiting_input IS NOT NULL");
+            }
+            Some(RunStatus::InProgress) => {
+                sql.push(" AND status = ").bind(RunStatus::InProgress.as_str());
+                sql.push(" AND awaiting_input IS NULL");
+            }
+            Some(s) => {
+                sql.push(" AND status = ").bind(s.as_str());
+            }
+            None => {}
         }
         if let Some(t) = filter.test {
             sql.push(" AND test = ").bind(t);
@@ -205,6 +257,12 @@ fn run(row: &AnyRow) -> Result<Run> {
 
 fn run_without_outputs(row: &AnyRow) -> Result<Run> {
     let status = text(row, "status")?;
+    let awaiting_input = opt_json(row, "awaiting_input")?;
+    let status = match RunStatus::parse(&status) {
+        // Stored in progress (its worker holds it), shown as waiting.
+        Some(RunStatus::InProgress) if awaiting_input.is_some() => RunStatus::AwaitingUserInput.as_str().to_owned(),
+        _ => status,
+    };
     Ok(Run {
         id: text(row, "id")?,
         org_id: text(row, "org_id")?,
@@ -227,6 +285,11 @@ fn run_without_outputs(row: &AnyRow) -> Result<Run> {
         started_at: opt_int(row, "started_at")?,
         completed_at: opt_int(row, "completed_at")?,
         limits: TimeLimits { segment_ms: opt_int(row, "segment_timeout_ms")?, run_ms: opt_int(row, "run_timeout_ms")? },
+        identity_id: opt_text(row, "identity_id")?,
+        login_run_id: opt_text(row, "login_run_id")?,
+        deferred_inputs: names(opt_json(row, "deferred_inputs")?),
+        input_timeout_ms: opt_int(row, "input_timeout_ms")?,
+        awaiting_input: awaiting_input.filter(|_| status == RunStatus::AwaitingUserInput.as_str()),
     })
 }
 
@@ -287,5 +350,13 @@ impl Tenant<'_> {
             .execute(&self.store.pool)
             .await?;
         Ok(())
+    }
+}
+
+/// A JSON array of names as stored (`None` or anything else: none).
+pub(crate) fn names(value: Option<Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
     }
 }

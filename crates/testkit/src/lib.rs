@@ -14,7 +14,7 @@
 pub mod environment;
 pub mod postgres;
 
-pub use environment::{runner_options, test_database_url};
+pub use environment::{ArtifactStore, runner_options, test_database_url};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -12,7 +12,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::Config;
-use crate::progress::{ChannelObserver, run_error, write};
+use crate::progress::{ChannelObserver, run_error, segment_execution, write};
+use crate::sign_in::{self, Login, LoginRun, SignIn};
 
 pub struct Job {
     pub store: Store,
@@ -110,7 +111,7 @@ impl Job {
         let Some(workflow) = workflow::check(&claimed.definition).workflow else {
             return failed(&knows_nothing, ErrorCode::BrowserError, "the run's workflow snapshot is not valid".into());
         };
-        let inputs = match self
+        let mut inputs = match self
             .sealer
             .open(&claimed.sealed_inputs)
             .ok()
@@ -125,8 +126,30 @@ impl Job {
                 );
             }
         };
-        let redactor = engine::inputs::redactor(&workflow, &inputs);
-        let inputs = match engine::inputs::prepare(&workflow, &inputs) {
+        // A LOGIN workflow run as an identity is its login: the identity's credentials
+        // fill the inputs it was not given, and its session is saved at the end.
+        let mut logs_in = None;
+        if let Some(identity) = &claimed.identity_id
+            && self.is_login_workflow(claimed).await
+        {
+            let filled =
+                sign_in::for_login_run(&self.store, &self.sealer, &claimed.org_id, identity, &workflow, &mut inputs);
+            match filled.await {
+                Ok(credentials) => logs_in = Some((identity.as_str(), credentials)),
+                Err(why) => return failed(&knows_nothing, ErrorCode::LoginFailed, why),
+            }
+        }
+        let mut redactor = engine::inputs::redactor(&workflow, &inputs);
+        if let Some((_, credentials)) = &logs_in {
+            redactor.add_all(credentials.credentials.secrets().iter().map(String::as_str));
+        }
+        // What a person supplies while the run waits: what it was asked to defer, and
+        // the codes its identity's login cannot make.
+        let mut deferred = claimed.deferred_inputs.clone();
+        if let Some((_, login)) = &logs_in {
+            deferred.extend(login.deferred.iter().cloned());
+        }
+        let inputs = match engine::inputs::prepare_deferring(&workflow, &inputs, &deferred) {
             Ok(i) => i,
             Err(errors) => {
                 return failed(
@@ -134,6 +157,18 @@ impl Job {
                     ErrorCode::InvalidInput,
                     errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
                 );
+            }
+        };
+        // Before the browser starts: a run that cannot sign in fails at once.
+        let sign_in = match &claimed.identity_id {
+            None => None,
+            Some(_) if logs_in.is_some() => None,
+            Some(identity) => {
+                match sign_in::prepare(&self.store, &self.sealer, &claimed.org_id, identity, self.cancel.clone()).await
+                {
+                    Ok(sign_in) => Some((identity.as_str(), sign_in)),
+                    Err(why) => return failed(&redactor, ErrorCode::LoginFailed, why),
+                }
             }
         };
         let mut runner = match runner::Runner::start(&self.config.runner).await {
@@ -148,12 +183,56 @@ impl Job {
             let asked = claimed.artifacts.as_deref().and_then(|a| serde_json::from_str::<Value>(a).ok());
             request.artifacts = Some(asked.and_then(|a| ArtifactOptions::from_json(&a).ok()).unwrap_or_default());
         }
+        if let Some((_, credentials)) = &logs_in {
+            request.export_storage_state = true;
+            request.one_time_codes = credentials.credentials.codes.clone();
+            request.secrets = credentials.credentials.secrets();
+        }
+        request.deferred_inputs = deferred;
+        let waiting = Arc::new(self.waiting_room(claimed));
+        request.input_source = Some(waiting.clone());
         let settings = settings_within(&self.config.settings, claimed.limits);
-        let outcome = executor::execute(request, &settings, &mut runner, &mut ChannelObserver(tx)).await;
+        let outcome = match sign_in {
+            None => executor::execute(request, &settings, &mut runner, &mut ChannelObserver(tx)).await,
+            Some((_, SignIn::Saved(state))) => {
+                request.storage_state = Some(state);
+                executor::execute(request, &settings, &mut runner, &mut ChannelObserver(tx)).await
+            }
+            Some((identity, SignIn::Login(login))) => {
+                let Login { run, request: mut login_request, credentials, generation } = *login;
+                // What the login asks a person for, the run shows it waits for.
+                login_request.input_source = Some(waiting);
+                let started = self.store.clock().now_ms();
+                let (signed_in, outcome) = executor::execute_after_login(
+                    login_request,
+                    credentials,
+                    request,
+                    &settings,
+                    &mut runner,
+                    &mut ChannelObserver(tx),
+                )
+                .await;
+                self.record_login(claimed, identity, run, signed_in, started, generation).await;
+                outcome
+            }
+        };
+        if let Some((identity, credentials)) = &logs_in {
+            let session = self.session_outcome(&outcome);
+            let saved = self.store.save_identity_session(
+                &claimed.lease,
+                identity,
+                &session,
+                credentials.credentials.generation,
+            );
+            if let Err(e) = saved.await {
+                tracing::warn!(run = %claimed.lease.run_id, "saving the identity's session failed: {e}");
+            }
+        }
         if let (Some(blobs), Some(artifacts)) = (&self.config.blobs, &outcome.artifacts) {
             self.keep_artifacts(blobs, claimed, artifacts).await;
         }
-        if !outcome.heals.is_empty() {
+        // A run that waited for a person cannot be checked again without them.
+        if !outcome.heals.is_empty() && claimed.deferred_inputs.is_empty() {
             *healing = Some(Healing { heals: outcome.heals.clone(), inputs });
         }
         // Every segment is recorded before the run is marked finished.
@@ -163,20 +242,91 @@ impl Job {
             Ok(outputs) => {
                 Finish { status: RunStatus::Completed, outputs: Some(Value::Object(outputs.into_inner())), error: None }
             }
-            Err(f) => Finish {
-                status: match f.code {
-                    ErrorCode::Cancelled => RunStatus::Cancelled,
-                    ErrorCode::RunTimeout | ErrorCode::SegmentTimeout => RunStatus::TimedOut,
-                    _ => RunStatus::Failed,
-                },
-                outputs: None,
-                error: Some(run_error(f)),
-            },
+            Err(f) => Finish { status: finished_status(f.code), outputs: None, error: Some(run_error(f)) },
         }
     }
 }
 
 impl Job {
+    /// What a login's outcome does to its identity's session: saved (sealed) when it
+    /// completed, FAILED when it failed, nothing when it was cancelled.
+    fn session_outcome(&self, outcome: &executor::Outcome) -> store::SessionOutcome {
+        match (&outcome.result, &outcome.storage_state) {
+            (Ok(_), Some(state)) => store::SessionOutcome::Saved(self.sealer.seal(&state.as_json().to_string())),
+            (Err(f), _) if f.code == ErrorCode::Cancelled => store::SessionOutcome::Unchanged,
+            _ => store::SessionOutcome::Failed,
+        }
+    }
+
+    /// Where the claimed run waits for a person's input.
+    fn waiting_room(&self, claimed: &ClaimedRun) -> crate::waiting::WaitingRoom {
+        let timeout = claimed
+            .input_timeout_ms
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map_or(crate::waiting::DEFAULT_INPUT_TIMEOUT, Duration::from_millis);
+        crate::waiting::WaitingRoom {
+            store: self.store.clone(),
+            sealer: self.sealer.clone(),
+            lease: claimed.lease.clone(),
+            timeout,
+        }
+    }
+
+    /// Whether the claimed run's workflow is a LOGIN workflow (deleted ones included).
+    async fn is_login_workflow(&self, claimed: &ClaimedRun) -> bool {
+        let workflow = self.store.tenant(&claimed.org_id).get_workflow(&claimed.workflow_id).await;
+        workflow.is_ok_and(|w| w.ty == store::WorkflowType::Login)
+    }
+
+    /// Records the LOGIN run executed before the claimed run, and saves (sealed) the
+    /// session it signed in, or marks the identity FAILED.
+    async fn record_login(
+        &self,
+        claimed: &ClaimedRun,
+        identity: &str,
+        run: LoginRun,
+        outcome: executor::Outcome,
+        started_at: i64,
+        generation: i64,
+    ) {
+        let session = self.session_outcome(&outcome);
+        let (status, outputs, error) = match outcome.result {
+            Ok(outputs) => (RunStatus::Completed, Some(Value::Object(outputs.into_inner())), None),
+            Err(f) => (finished_status(f.code), None, Some(run_error(f))),
+        };
+        // Segments end one after another from the start of the login.
+        let mut finished_at = started_at;
+        let segments = outcome
+            .segments
+            .into_iter()
+            .map(|record| {
+                finished_at += i64::try_from(record.duration.as_millis()).unwrap_or(0);
+                segment_execution(1, record, finished_at)
+            })
+            .collect();
+        let record = store::LoginRecord {
+            workflow_id: run.workflow_id,
+            workflow_version: run.version,
+            definition: run.definition,
+            inputs: run.shown_inputs,
+            status,
+            outputs,
+            error,
+            segments,
+            started_at,
+            finished_at,
+            session,
+            generation,
+        };
+        match self.store.record_login(&claimed.lease, identity, &record).await {
+            Ok(Some(login_run)) => {
+                tracing::info!(run = %claimed.lease.run_id, %login_run, status = status.as_str(), "logged in first")
+            }
+            Ok(None) => tracing::warn!(run = %claimed.lease.run_id, "lease lost: the login run is not recorded"),
+            Err(e) => tracing::warn!(run = %claimed.lease.run_id, "recording the login run failed: {e}"),
+        }
+    }
+
     /// Uploads the run's artifacts and records them under the lease, before the run is finished.
     async fn keep_artifacts(&self, blobs: &blobs::Blobs, claimed: &ClaimedRun, artifacts: &executor::Artifacts) {
         let lease = &claimed.lease;
@@ -207,6 +357,15 @@ impl Job {
             }
             Err(e) => tracing::warn!(run = %lease.run_id, "recording artifacts failed: {e}"),
         }
+    }
+}
+
+/// The status a run ends with when it fails with `code`.
+fn finished_status(code: ErrorCode) -> RunStatus {
+    match code {
+        ErrorCode::Cancelled => RunStatus::Cancelled,
+        ErrorCode::RunTimeout | ErrorCode::SegmentTimeout => RunStatus::TimedOut,
+        _ => RunStatus::Failed,
     }
 }
 

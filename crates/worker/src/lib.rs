@@ -10,6 +10,8 @@
 
 mod execute;
 mod progress;
+mod sign_in;
+mod waiting;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -38,28 +38,9 @@ pub async fn write(store: Store, lease: Lease, mut events: mpsc::UnboundedReceiv
         let written = match event {
             Event::Started(name) => store.set_current_segment(&lease, &name).await,
             Event::Finished(r) => {
-                let duration_ms = i64::try_from(r.duration.as_millis()).unwrap_or(i64::MAX);
                 metrics::histogram!("segue_segment_duration_seconds", "mode" => r.mode.as_str())
                     .record(r.duration.as_secs_f64());
-                let execution = SegmentExecution {
-                    attempt: lease.attempt,
-                    sequence: i64::from(r.sequence),
-                    segment_name: r.name,
-                    mode: r.mode.as_str().to_owned(),
-                    status: match r.status {
-                        SegmentStatus::Completed => "COMPLETED",
-                        SegmentStatus::Failed => "FAILED",
-                    }
-                    .to_owned(),
-                    started_at: store.clock().now_ms() - duration_ms,
-                    duration_ms,
-                    error: r.error.map(run_error),
-                    fallback_error: r.fallback_from.map(run_error),
-                    tokens: r
-                        .tokens
-                        .map(|(i, o)| (i64::try_from(i).unwrap_or(i64::MAX), i64::try_from(o).unwrap_or(i64::MAX))),
-                    logs: r.logs.into_iter().map(Masked::into_inner).collect(),
-                };
+                let execution = segment_execution(lease.attempt, r, store.clock().now_ms());
                 store.record_segment(&lease, &execution).await
             }
         };
@@ -71,5 +52,27 @@ pub async fn write(store: Store, lease: Lease, mut events: mpsc::UnboundedReceiv
             }
             Err(e) => tracing::warn!(run = %run_id, "recording progress failed: {e}"),
         }
+    }
+}
+
+/// A segment record as the store keeps it; `finished_at`: when it ended (epoch ms).
+pub fn segment_execution(attempt: i64, r: SegmentRecord, finished_at: i64) -> SegmentExecution {
+    let duration_ms = i64::try_from(r.duration.as_millis()).unwrap_or(i64::MAX);
+    SegmentExecution {
+        attempt,
+        sequence: i64::from(r.sequence),
+        segment_name: r.name,
+        mode: r.mode.as_str().to_owned(),
+        status: match r.status {
+            SegmentStatus::Completed => "COMPLETED",
+            SegmentStatus::Failed => "FAILED",
+        }
+        .to_owned(),
+        started_at: finished_at - duration_ms,
+        duration_ms,
+        error: r.error.map(run_error),
+        fallback_error: r.fallback_from.map(run_error),
+        tokens: r.tokens.map(|(i, o)| (i64::try_from(i).unwrap_or(i64::MAX), i64::try_from(o).unwrap_or(i64::MAX))),
+        logs: r.logs.into_iter().map(Masked::into_inner).collect(),
     }
 }

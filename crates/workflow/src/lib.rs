@@ -18,7 +18,7 @@ pub mod prompt;
 pub mod values;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use lint::LINTS;
+pub use lint::{LINTS, with_identity as identity_lints};
 pub use model::{Next, ParamType, Parameter, Segment, SegmentType, Workflow};
 
 /// The outcome of checking a document: the workflow when it is valid, and

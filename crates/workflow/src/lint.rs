@@ -36,6 +36,10 @@ pub const LINTS: &[(&str, &str)] = &[
         "a parameter named like a credential (password, token, api key, otp, totp, mfa) is not typed `secret`, so it is not masked",
     ),
     (
+        "credential-with-identity",
+        "the workflow runs as an identity but declares a login credential (username, password, otp_code, totp_secret, mfa_code, login email) as an input; the identity signs the session in before the first segment",
+    ),
+    (
         "required-input-from-optional-output",
         "a required input is only produced by optional outputs or inputs upstream, so the segment can fail at run time",
     ),
@@ -178,6 +182,29 @@ fn looks_like_credential(name: &str) -> bool {
     let single = ["password", "passwd", "passcode", "pwd", "token", "apikey", "otp", "totp", "mfa", "2fa"];
     words.iter().any(|w| single.contains(&w.as_str()))
         || words.windows(2).any(|pair| pair[0] == "api" && (pair[1] == "key" || pair[1] == "secret"))
+}
+
+/// Lints for a workflow run as an identity, which is signed in before its first
+/// segment: its inputs should not ask for what the identity supplies.
+pub fn with_identity(w: &Workflow) -> Vec<Diagnostic> {
+    let login_words = ["username", "login", "email", "user"];
+    w.input_parameters
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            looks_like_credential(&p.name) || words(&p.name).iter().any(|w| login_words.contains(&w.as_str()))
+        })
+        .map(|(k, p)| {
+            Diagnostic::warning(
+                "credential-with-identity",
+                format!("inputParameters[{k}]"),
+                format!(
+                    "input '{}' looks like a login credential, but the run is signed in as its identity before the first segment; leave it out",
+                    p.name
+                ),
+            )
+        })
+        .collect()
 }
 
 fn credentials(out: &mut Vec<Diagnostic>, w: &Workflow) {
@@ -323,6 +350,22 @@ mod tests {
         for name in ["username", "search_query", "tokenizer_name", "keyboard"] {
             assert!(!looks_like_credential(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_workflow_run_as_an_identity_should_not_ask_for_credentials() {
+        let param = |name: &str| format!(r#"{{"name": "{name}", "type": "string"}}"#);
+        let names = ["username", "password", "otp_code", "login_email", "report_name", "search_query"];
+        let inputs: Vec<String> = names.iter().map(|n| param(n)).collect();
+        let doc = format!(
+            r#"{{"name": "w", "startSegmentName": "s", "inputParameters": [{}], "segments": [{{"name": "s", "type": "logic",
+                "prompt": null, "inputParameters": [], "outputParameters": [], "deterministic": "async () => ({{}})",
+                "next": null, "router": null}}]}}"#,
+            inputs.join(",")
+        );
+        let workflow = crate::check(&doc).workflow.expect("valid");
+        let flagged: Vec<String> = with_identity(&workflow).into_iter().map(|d| d.location).collect();
+        assert_eq!(flagged, ["inputParameters[0]", "inputParameters[1]", "inputParameters[2]", "inputParameters[3]"]);
     }
 }
 

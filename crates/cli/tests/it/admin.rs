@@ -100,8 +100,11 @@ fn serve_closes_half_open_connections() -> Result<(), Failed> {
     first.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut rest = Vec::new();
     let closed = first.read_to_end(&mut rest);
+    // Closed with the request unread: an end of stream, or a reset when the timeout
+    // fired before the read began (a busy machine opening the eight connections slowly).
+    let ended = closed.as_ref().map_or_else(|e| e.kind() == std::io::ErrorKind::ConnectionReset, |_| true);
     check(
-        closed.is_ok() && started.elapsed() < Duration::from_secs(5),
+        ended && started.elapsed() < Duration::from_secs(5),
         format!("the half-open connection was closed after {:?}: {closed:?}", started.elapsed()),
     )?;
     let health = crate::support::runtime().block_on(async {

@@ -7,8 +7,10 @@
 //! diagnostics of validation fixtures.
 
 mod admin;
+mod artifacts;
 mod attacks;
 mod healing;
+mod identities;
 mod isolation;
 mod limits;
 mod run;
@@ -31,6 +33,8 @@ fn main() {
     trials.extend(attacks::trials());
     trials.extend(limits::trials());
     trials.extend(admin::trials());
+    trials.extend(artifacts::trials());
+    trials.extend(identities::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     attacks::shutdown();
     conclusion.exit();

@@ -320,11 +320,16 @@ fn a_drain_deadline_cancels_what_is_left() -> Result<(), Failed> {
 }
 
 fn segue_client(server: &Server, args: &[&str]) -> std::process::Output {
+    segue_client_as(server, &server.key, args)
+}
+
+/// `segue` as a client of `server` with this API key.
+pub(crate) fn segue_client_as(server: &Server, key: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_segue"))
         .args(args)
         .current_dir(repo_root())
         .env("SEGUE_URL", &server.base)
-        .env("SEGUE_API_KEY", &server.key)
+        .env("SEGUE_API_KEY", key)
         .output()
         .expect("segue client")
 }

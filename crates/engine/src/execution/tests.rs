@@ -174,9 +174,33 @@ fn logs_stop_at_the_limit_and_the_record_says_how_many_were_cut() {
 fn a_secret_added_for_the_session_is_masked_from_then_on() {
     let mut run = execution(two_segments(), json!({"password": SECRET}), Config::default());
     let cookie = "session-cookie-value-42";
-    run.add_secret(cookie);
+    run.add_secrets([cookie]);
     let t0 = Instant::now();
     run.apply(Event::Start, t0);
     let reply = run.apply(Event::Logged(format!("cookie={cookie}")), t0);
     assert!(matches!(&reply.records[..], [Record::Log { text, .. }] if text.as_str() == "cookie=********"));
+}
+
+/// A deferred input nobody gave: the run waits for it before the segment that
+/// reads it, then runs that segment with it, masked when secret.
+#[test]
+fn a_deferred_input_is_awaited_before_the_segment_that_reads_it() {
+    let checked = workflow::check_value(&two_segments());
+    let w = checked.workflow.expect("valid");
+    let deferred = vec!["password".to_owned()];
+    let state = inputs::prepare_deferring(&w, &Map::new(), &deferred).expect("a deferred input may be missing");
+    assert!(inputs::prepare(&w, &Map::new()).is_err(), "not deferred, it is required");
+    assert!(inputs::prepare_deferring(&w, &Map::new(), &["nope".to_owned()]).is_err(), "only declared inputs");
+    let mut run = Execution::new(Arc::new(w), state, Config::default());
+    run.defer(&deferred);
+    let t0 = Instant::now();
+    let waiting = run.apply(Event::Start, t0);
+    assert!(waiting.records.is_empty(), "no segment started: {waiting:?}");
+    let Some(Command::AwaitInput(wanted)) = waiting.command else { panic!("waits: {waiting:?}") };
+    assert_eq!((wanted.segment.as_str(), wanted.name.as_str()), ("a", "password"));
+    let supplied = run.apply(Event::InputSupplied { name: "password".into(), value: json!(SECRET) }, t0);
+    let Some(Command::Code(call)) = supplied.command else { panic!("then runs: {supplied:?}") };
+    assert_eq!(call.parameters["password"], SECRET);
+    assert_eq!(run.redactor().mask(SECRET).as_str(), "********", "a secret supplied late is masked");
+    assert_eq!(run.run.executions(), 1, "waiting is not an execution");
 }

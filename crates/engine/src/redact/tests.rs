@@ -120,3 +120,15 @@ fn a_text_full_of_overlapping_matches_is_one_mask() {
     assert_eq!(r.mask("xaaaaaax aaaa").as_str(), format!("x{MASK}x {MASK}"));
     assert_eq!(merged([5..9, 0..4, 3..6].into_iter()), vec![Range { start: 0, end: 9 }], "out of order, still merged");
 }
+
+/// A session's cookies arrive together: added at once, each is masked, repeats and
+/// empty values count once or not at all.
+#[test]
+fn many_secrets_added_at_once_are_each_masked() {
+    let cookies: Vec<String> = (0..500).map(|i| format!("cookie-value-{i:04}-zq")).collect();
+    let mut redactor = Redactor::new();
+    redactor.add_all(cookies.iter().map(String::as_str).chain(["", "cookie-value-0007-zq"]));
+    assert_eq!(redactor.secret_values().len(), 500);
+    let text = format!("a={} b={} c=plain", cookies[7], cookies[499]);
+    assert_eq!(redactor.mask(&text).as_str(), "a=******** b=******** c=plain");
+}

@@ -124,8 +124,15 @@ async fn artifact_content(
         })?),
         None => None,
     };
-    let fetched =
-        blobs.get(&artifact.object_key, range.clone()).await.map_err(|e| ApiError::internal("artifact content", e))?;
+    let fetched = blobs.get(&artifact.object_key, range.clone()).await.map_err(|e| match e {
+        // Removed by retention meanwhile, or uploaded by a worker that uses another store.
+        blobs::Error::NotFound(_) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "the artifact's bytes are not in the artifact store (removed, or uploaded to a store this server does not use)",
+        ),
+        e => ApiError::internal("artifact content", e),
+    })?;
     let mut response = Response::new(Body::from_stream(fetched.bytes));
     let h = response.headers_mut();
     let value =

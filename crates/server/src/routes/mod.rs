@@ -1,4 +1,5 @@
 pub mod artifacts;
+pub mod identities;
 pub mod keys;
 pub mod runs;
 pub mod system;

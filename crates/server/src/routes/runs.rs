@@ -24,11 +24,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_run))
         .routes(routes!(list_segments))
         .routes(routes!(cancel_run))
+        .routes(routes!(supply_input))
         .routes(routes!(crate::events::run_events))
 }
 
 const MAX_WAIT_SECONDS: f64 = 300.0;
 const MAX_ATTEMPTS: i64 = 10;
+/// The longest a run may wait for a person's input: a day.
+const MAX_INPUT_WAIT_SECONDS: f64 = 86_400.0;
 /// Time kept between the end of a `waitSeconds` wait and the request's deadline.
 const WAIT_MARGIN: Duration = Duration::from_millis(500);
 
@@ -71,17 +74,36 @@ async fn create_run(
     };
     let tenant = state.store.tenant(auth.org());
     tenant.get_live_workflow(&id).await.or_not_found("workflow")?;
+    if let Some(identity) = &body.identity_id {
+        signs_in(&tenant, identity).await?;
+    }
     let version = tenant.get_version(&id, which).await.or_not_found("version")?;
     let checked = workflow::check(&version.definition);
     let Some(definition) = checked.workflow else {
         return Err(ApiError::unprocessable("INVALID_WORKFLOW", "the selected version is not a valid workflow"));
     };
-    let inputs = engine::inputs::prepare(&definition, &body.inputs).map_err(|errors| {
-        let details: Vec<Value> = errors.iter().map(|e| json!({"name": e.name, "message": e.message})).collect();
-        let first = errors.first().map(|e| e.message.clone()).unwrap_or_default();
-        ApiError::unprocessable("INVALID_INPUTS", first).with_details(json!({ "inputs": details }))
-    })?;
+    let warnings: Vec<Value> = match body.identity_id {
+        Some(_) => workflow::identity_lints(&definition).iter().map(super::workflows::diagnostic_json).collect(),
+        None => Vec::new(),
+    };
+    let input_timeout_ms = match body.input_timeout_seconds {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 && s <= MAX_INPUT_WAIT_SECONDS => Some((s * 1000.0).ceil() as i64),
+        Some(_) => {
+            let message = format!("inputTimeoutSeconds must be more than 0 and at most {MAX_INPUT_WAIT_SECONDS}");
+            return Err(ApiError::invalid_field("inputTimeoutSeconds", message));
+        }
+    };
+    let inputs =
+        engine::inputs::prepare_deferring(&definition, &body.inputs, &body.deferred_inputs).map_err(|errors| {
+            let details: Vec<Value> = errors.iter().map(|e| json!({"name": e.name, "message": e.message})).collect();
+            let first = errors.first().map(|e| e.message.clone()).unwrap_or_default();
+            ApiError::unprocessable("INVALID_INPUTS", first).with_details(json!({ "inputs": details }))
+        })?;
     let new = NewRun {
+        identity_id: body.identity_id,
+        deferred_inputs: body.deferred_inputs,
+        input_timeout_ms,
         workflow_id: id,
         workflow_version: version.version,
         sealed_inputs: state.sealer.seal(&Value::Object(inputs.clone()).to_string()),
@@ -106,15 +128,29 @@ async fn create_run(
         loop {
             let current = tenant.get_run(&run.id).await?;
             if current.status.is_final() {
-                return Ok((StatusCode::OK, headers, Json(dto::Run::from(current))).into_response());
+                let answer = dto::Run { warnings, ..dto::Run::from(current) };
+                return Ok((StatusCode::OK, headers, Json(answer)).into_response());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Ok((StatusCode::CREATED, headers, Json(dto::Run::from(current))).into_response());
+                let answer = dto::Run { warnings, ..dto::Run::from(current) };
+                return Ok((StatusCode::CREATED, headers, Json(answer)).into_response());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    Ok((StatusCode::CREATED, headers, Json(dto::Run::from(run))).into_response())
+    Ok((StatusCode::CREATED, headers, Json(dto::Run { warnings, ..dto::Run::from(run) })).into_response())
+}
+
+/// An identity of the organization with a LOGIN workflow to sign it in, or a 422
+/// naming `identityId` and what is missing.
+async fn signs_in(tenant: &store::Tenant<'_>, identity: &str) -> Result<(), ApiError> {
+    let field = "identityId";
+    let identity = match tenant.get_identity(identity).await {
+        Ok(i) => i,
+        Err(store::Error::NotFound) => return Err(ApiError::invalid_field(field, format!("no identity '{identity}'"))),
+        Err(e) => return Err(e.into()),
+    };
+    tenant.login_workflow_of(&identity).await?.map(drop).map_err(|message| ApiError::invalid_field(field, message))
 }
 
 /// A time limit a caller asked for, in milliseconds: more than zero and at most `max`.
@@ -218,6 +254,55 @@ async fn list_segments(
 fn segment_cursor(text: &str) -> Option<SegmentCursor> {
     let (attempt, sequence) = text.split_once('.').unwrap_or(("1", text));
     Some(SegmentCursor { attempt: attempt.parse().ok()?, sequence: sequence.parse().ok()? })
+}
+
+/// Supply the input a run waits for (`AWAITING_USER_INPUT`): `{"otp_code": "123456"}`.
+/// 422 for a value of the wrong type or an input the run does not declare, 409 when
+/// the run is not waiting for it.
+#[utoipa::path(post, path = "/v1/runs/{id}/inputs", tag = "runs", request_body = Object,
+    responses((status = 200, body = dto::Run), (status = 404), (status = 409), (status = 422)))]
+async fn supply_input(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<Map<String, Value>>,
+) -> Result<Json<dto::Run>, ApiError> {
+    let tenant = state.store.tenant(auth.org());
+    let run = tenant.get_run(&id).await.or_not_found("run")?;
+    let mut given = body.into_iter();
+    let (Some((name, value)), None) = (given.next(), given.next()) else {
+        return Err(ApiError::bad_request("give exactly one input: {\"NAME\": VALUE}"));
+    };
+    let awaited = run.awaiting_input.as_ref().filter(|a| a["name"] == name.as_str());
+    let Some(awaited) = awaited else {
+        // Not what it waits for: while it waits for another, a name its workflow does
+        // not declare is a mistake (422); otherwise it is not waiting for it (409).
+        let which = run.workflow_version.map_or(VersionRef::Draft, VersionRef::Number);
+        let declared = tenant.get_version(&run.workflow_id, which).await.ok().and_then(|v| {
+            workflow::check(&v.definition).workflow.map(|w| w.input_parameters.iter().any(|p| p.name == name))
+        });
+        if run.awaiting_input.is_some() && declared == Some(false) {
+            return Err(ApiError::invalid_field(&name, format!("the run's workflow declares no input '{name}'")));
+        }
+        let message = format!("the run is not waiting for input '{name}' (status {})", run.status.as_str());
+        return Err(ApiError::new(StatusCode::CONFLICT, "CONFLICT", message));
+    };
+    let ty = awaited["type"].as_str().and_then(workflow::ParamType::parse).unwrap_or(workflow::ParamType::String);
+    let param = workflow::Parameter {
+        name: name.clone(),
+        ty,
+        required: true,
+        description: None,
+        default_value: None,
+        options: None,
+    };
+    // The value is never quoted back: it may be a secret.
+    let checked = workflow::values::check(&param, Some(&value), workflow::values::Mode::Convert)
+        .ok()
+        .flatten()
+        .ok_or_else(|| ApiError::invalid_field(&name, format!("input '{name}' must be a {}", ty.as_str())))?;
+    let sealed = state.sealer.seal(&checked.to_string());
+    Ok(Json(tenant.supply_input(&id, &name, &sealed).await.or_not_found("run")?.into()))
 }
 
 /// Cancel a run: a pending one at once, a running one within a few seconds.

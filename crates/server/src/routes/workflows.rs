@@ -31,6 +31,11 @@ pub fn validated(definition: &Value) -> Result<(), ApiError> {
     Err(invalid_workflow(&checked.diagnostics))
 }
 
+/// A diagnostic as the API shows it.
+pub fn diagnostic_json(d: &workflow::Diagnostic) -> Value {
+    json!({"severity": d.severity.as_str(), "code": d.code, "location": d.location, "message": d.message})
+}
+
 /// 422 `INVALID_WORKFLOW` with the diagnostics, the first error in the message.
 pub fn invalid_workflow(diagnostics: &[workflow::Diagnostic]) -> ApiError {
     let first = diagnostics
@@ -38,10 +43,7 @@ pub fn invalid_workflow(diagnostics: &[workflow::Diagnostic]) -> ApiError {
         .find(|d| d.severity == workflow::Severity::Error)
         .map(|d| format!("{}: {}", d.location, d.message))
         .unwrap_or_default();
-    let diagnostics: Vec<Value> = diagnostics
-        .iter()
-        .map(|d| json!({"severity": d.severity.as_str(), "code": d.code, "location": d.location, "message": d.message}))
-        .collect();
+    let diagnostics: Vec<Value> = diagnostics.iter().map(diagnostic_json).collect();
     ApiError::unprocessable("INVALID_WORKFLOW", format!("the workflow definition is invalid ({first})"))
         .with_details(json!({ "diagnostics": diagnostics }))
 }

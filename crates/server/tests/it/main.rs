@@ -8,6 +8,7 @@ mod auth;
 mod events;
 mod fairness;
 mod hostile;
+mod identities;
 mod nesting;
 mod runs;
 mod workflows;

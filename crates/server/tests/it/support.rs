@@ -18,7 +18,31 @@ pub struct TestServer {
     shutdown: CancellationToken,
     /// A PostgreSQL database made for this server: (admin URL, name), dropped with it.
     postgres: Option<(String, String)>,
+    /// Where every worker of this server uploads artifacts.
+    pub blobs: blobs::Blobs,
     _dir: tempfile::TempDir,
+}
+
+/// How a test server is made: `TestServer::start_with` fills in the rest.
+pub struct Setup {
+    /// Embedded workers (0: runs stay queued until `spawn_workers`).
+    pub workers: usize,
+    pub serve: server::ServeOptions,
+    pub database: Database,
+    pub artifacts: testkit::ArtifactStore,
+    pub artifact_retention: Option<Duration>,
+}
+
+impl Setup {
+    pub fn new(workers: usize) -> Setup {
+        Setup {
+            workers,
+            serve: server::ServeOptions::default(),
+            database: Database::Sqlite,
+            artifacts: testkit::ArtifactStore::Local,
+            artifact_retention: None,
+        }
+    }
 }
 
 /// Where a test server keeps its data.
@@ -49,7 +73,12 @@ impl TestServer {
         TestServer::start_with(workers, server::ServeOptions::default(), Database::Sqlite).await
     }
 
-    pub async fn start_with(workers: usize, options: server::ServeOptions, database: Database) -> TestServer {
+    pub async fn start_with(workers: usize, serve: server::ServeOptions, database: Database) -> TestServer {
+        TestServer::start_setup(Setup { serve, database, ..Setup::new(workers) }).await
+    }
+
+    pub async fn start_setup(setup: Setup) -> TestServer {
+        let Setup { workers, serve: options, database, artifacts, artifact_retention } = setup;
         let dir = tempfile::tempdir().expect("temp dir");
         let (database, postgres) = match database {
             Database::Sqlite => (service::Database::Sqlite(dir.path().join("segue.db")), None),
@@ -65,13 +94,15 @@ impl TestServer {
             0 => worker::Config::new(0),
             n => worker_config(n, Duration::from_secs(60), None, api),
         };
-        worker.blobs = Some(artifact_store(dir.path()));
+        let blobs = artifacts.open(dir.path());
+        worker.blobs = Some(blobs.clone());
         let service = service::Options {
             database,
             secret_key: secret_key(dir.path()),
             http: Some(service::HttpOptions { listen: service::Listen::Listener(listener), serve: options }),
             worker,
             bootstrap: true,
+            artifact_retention,
         }
         .build()
         .await
@@ -89,6 +120,7 @@ impl TestServer {
             http: reqwest::Client::new(),
             shutdown,
             postgres,
+            blobs,
             _dir: dir,
         }
     }
@@ -121,10 +153,11 @@ impl TestServer {
             secret_key: secret_key(self._dir.path()),
             http: None,
             worker: worker::Config {
-                blobs: Some(artifact_store(self._dir.path())),
+                blobs: Some(self.blobs.clone()),
                 ..worker_config(concurrency, segment_timeout, agent, api)
             },
             bootstrap: false,
+            artifact_retention: None,
         }
         .build()
         .await
@@ -183,7 +216,7 @@ impl TestServer {
         loop {
             let run = self.get(&format!("/v1/runs/{run_id}")).await.body;
             let status = run["status"].as_str().unwrap_or("");
-            if !matches!(status, "PENDING" | "IN_PROGRESS") {
+            if !matches!(status, "PENDING" | "IN_PROGRESS" | "AWAITING_USER_INPUT") {
                 return run;
             }
             assert!(tokio::time::Instant::now() < deadline, "run {run_id} did not finish: {run}");
@@ -195,11 +228,6 @@ impl TestServer {
 /// The key file in the server's data folder, created by the first service.
 fn secret_key(dir: &std::path::Path) -> service::SecretKey {
     service::SecretKey::File { path: dir.join("secret.key"), create: true }
-}
-
-/// The server's artifact store: every worker of a test server uploads there.
-fn artifact_store(dir: &std::path::Path) -> blobs::Blobs {
-    blobs::Blobs::local(&dir.join("artifacts")).expect("artifact store")
 }
 
 /// Quick workers for tests: the demo site is on loopback, the API itself stays out of reach.

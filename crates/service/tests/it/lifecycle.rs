@@ -16,6 +16,7 @@ fn options(dir: &std::path::Path, database: service::Database) -> service::Optio
         }),
         worker: worker::Config::new(0),
         bootstrap: true,
+        artifact_retention: None,
     }
 }
 
@@ -106,6 +107,9 @@ async fn the_reaper_requeues_runs_whose_worker_vanished() {
         .unwrap();
     let run = tenant
         .create_run(NewRun {
+            identity_id: None,
+            deferred_inputs: Vec::new(),
+            input_timeout_ms: None,
             workflow_id: workflow.id,
             workflow_version: Some(1),
             definition,
@@ -124,6 +128,7 @@ async fn the_reaper_requeues_runs_whose_worker_vanished() {
         database: service::Database::Open(store.clone()),
         http: None,
         bootstrap: false,
+        artifact_retention: None,
         ..options(dir.path(), service::Database::Open(store.clone()))
     }
     .build()

@@ -4,9 +4,9 @@ use futures_util::future::join_all;
 use libtest_mimic::Failed;
 use serde_json::json;
 use store::{
-    ArtifactsOf, Clock, Error, Fairness, Finish, Lease, NewArtifact, NewRun, NewWorkflow, PageRequest, Role, RunError,
-    RunFilter, RunStatus, SegmentCursor, SegmentExecution, Store, TimeLimits, VersionRef, WorkflowFilter,
-    WorkflowPatch, WorkflowType,
+    ArtifactsOf, Clock, Error, Fairness, Finish, IdentityPatch, Lease, LoginRecord, NewArtifact, NewIdentity, NewRun,
+    NewWorkflow, PageRequest, Role, RunError, RunFilter, RunStatus, SealedCredentials, SegmentCursor, SegmentExecution,
+    SessionOutcome, SessionStatus, Store, TimeLimits, VersionRef, WorkflowFilter, WorkflowPatch, WorkflowType,
 };
 
 use crate::backends::Case;
@@ -38,6 +38,8 @@ cases![
     one_organization_never_holds_every_slot,
     runs_keep_the_time_limits_asked_for,
     artifacts_are_recorded_under_the_lease_and_expire,
+    identities_keep_sealed_credentials_and_forget_their_session,
+    one_identity_runs_one_at_a_time_and_keeps_its_login,
 ];
 
 pub(crate) fn check(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
@@ -64,6 +66,9 @@ pub(crate) async fn workflow(store: &Store, org: &str, name: &str) -> Result<sto
 
 pub(crate) fn new_run(workflow_id: &str, test: bool, max_attempts: i64) -> NewRun {
     NewRun {
+        identity_id: None,
+        deferred_inputs: Vec::new(),
+        input_timeout_ms: None,
         workflow_id: workflow_id.into(),
         workflow_version: Some(1),
         definition: doc("snapshot"),
@@ -168,6 +173,15 @@ pub const ISOLATED_TENANT_METHODS: &[&str] = &[
     "revoke_api_key",
     "list_artifacts",
     "get_artifact",
+    "create_identity",
+    "list_identities",
+    "get_identity",
+    "update_identity",
+    "delete_identity",
+    "forget_identity_session",
+    "identity_secrets",
+    "login_workflow_of",
+    "supply_input",
 ];
 
 /// The methods an isolation check has exercised, so the case can prove it missed none.
@@ -199,6 +213,7 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     let run = a.create_run(new_run(&w.id, false, 1)).await?;
     a.save_healed_draft(&w.id, &doc("healed"), &["healed".to_owned()], &run.id).await?;
     let (key, clear) = a.create_api_key("a's", Role::Admin).await?;
+    let login = a.create_identity(&new_identity("shop", Some(&w.id))).await?;
     let all = PageRequest::default();
     let mut covered = Covered::default();
 
@@ -210,6 +225,10 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     let (b_key, b_clear) = b.create_api_key("b's", Role::Admin).await?;
     let who = store.authenticate(&b_clear).await?.ok_or("b's key authenticates")?;
     covered.check("create_api_key", who.org_id == b_org.id && b_key.org_id == b_org.id, "b's key is b's")?;
+
+    let b_login = b.create_identity(&new_identity("shop", None)).await?;
+    covered.check("create_identity", b_login.id != login.id, "b's identity is b's, even named like a's")?;
+    covered.not_found("create_identity", b.create_identity(&new_identity("uses a's workflow", Some(&w.id))).await)?;
 
     // a's rows are invisible to b.
     covered.not_found("get_workflow", b.get_workflow(&w.id).await)?;
@@ -233,6 +252,12 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     covered.not_found("list_artifacts", b.list_artifacts(ArtifactsOf::Workflow(&w.id), &all).await)?;
     let keys = b.list_api_keys().await?;
     covered.check("list_api_keys", keys.iter().all(|k| k.id == b_key.id), "b lists only its own keys")?;
+    covered.not_found("get_identity", b.get_identity(&login.id).await)?;
+    covered.not_found("identity_secrets", b.identity_secrets(&login.id).await)?;
+    let borrowed = b.login_workflow_of(&login).await?;
+    covered.check("login_workflow_of", borrowed.is_err(), "b cannot sign in with a's LOGIN workflow")?;
+    let identities = b.list_identities(&all).await?.items;
+    covered.check("list_identities", identities.iter().all(|i| i.id == b_login.id), "b lists only its own")?;
 
     // a's rows cannot be changed through b.
     let rename = WorkflowPatch { name: Some("stolen".into()), definition: Some(doc("stolen")), ..Default::default() };
@@ -245,8 +270,15 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     covered.check("record_draft_check", healing.check_status == "PENDING", "a's draft check is untouched")?;
     covered.not_found("publish_draft", b.publish_draft(&w.id).await)?;
     covered.not_found("request_cancel", b.request_cancel(&run.id).await)?;
+    covered.not_found("supply_input", b.supply_input(&run.id, "otp_code", "sealed").await)?;
     covered.not_found("revoke_api_key", b.revoke_api_key(&key.id).await)?;
     covered.not_found("delete_workflow", b.delete_workflow(&w.id).await)?;
+    let steal = IdentityPatch { name: Some("stolen".into()), ..Default::default() };
+    covered.not_found("update_identity", b.update_identity(&login.id, &steal).await)?;
+    let repoint = IdentityPatch { login_workflow_id: Some(Some(w.id.clone())), ..Default::default() };
+    covered.not_found("update_identity", b.update_identity(&b_login.id, &repoint).await)?;
+    covered.not_found("forget_identity_session", b.forget_identity_session(&login.id).await)?;
+    covered.not_found("delete_identity", b.delete_identity(&login.id).await)?;
 
     // And a finds everything as it left it.
     let mine = a.get_workflow(&w.id).await?;
@@ -256,6 +288,7 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     check(after.status == RunStatus::Pending && !after.cancel_requested, "a's run is untouched")?;
     check(a.list_runs(&RunFilter::default(), &all).await?.items.len() == 2, "no run was added to a")?;
     check(a.get_artifact(&shot.id).await? == shot, "a's artifact is untouched")?;
+    check(a.get_identity(&login.id).await? == login, "a's identity is untouched")?;
     check(store.authenticate(&clear).await?.is_some(), "a's key still authenticates")?;
 
     let missed: Vec<_> = ISOLATED_TENANT_METHODS.iter().filter(|m| !covered.0.contains(*m)).collect();
@@ -699,4 +732,126 @@ async fn artifacts_are_recorded_under_the_lease_and_expire(store: Store, clock: 
     check(store.delete_artifacts(&ids).await? == 2, "deleted")?;
     check(tenant.get_artifact(&ids[0]).await.is_err(), "gone")?;
     check(store.artifacts_older_than(cutoff, 10).await?.is_empty(), "the one left is not older")
+}
+
+fn new_identity(name: &str, login_workflow_id: Option<&str>) -> NewIdentity {
+    NewIdentity {
+        name: name.into(),
+        source_provider: "demo-shop".into(),
+        login_workflow_id: login_workflow_id.map(str::to_owned),
+        credentials: SealedCredentials {
+            names: vec!["password".into(), "username".into()],
+            sealed: "sealed-credentials".into(),
+        },
+        session_ttl_ms: store::DEFAULT_SESSION_TTL_MS,
+    }
+}
+
+async fn identities_keep_sealed_credentials_and_forget_their_session(store: Store, clock: Clock) -> Result<(), Failed> {
+    let org = store.create_org("o").await?;
+    let tenant = store.tenant(&org.id);
+    let created = tenant.create_identity(&new_identity("shop", None)).await?;
+    check(created.session_status == SessionStatus::None, "a new identity has no session")?;
+    check(created.credential_names == ["password", "username"], "its credentials' names are listed")?;
+    let secrets = tenant.identity_secrets(&created.id).await?;
+    check(secrets.sealed_credentials == "sealed-credentials" && secrets.sealed_session.is_none(), "sealed as given")?;
+    check(!format!("{secrets:?}").contains("sealed-credentials"), "secrets never print")?;
+    let taken = tenant.create_identity(&new_identity("shop", None)).await;
+    check(matches!(taken, Err(Error::Conflict(_))), format!("a second 'shop' conflicts: {taken:?}"))?;
+    let mut bad = new_identity("odd", None);
+    bad.credentials.names = vec!["pass word".into()];
+    let refused = tenant.create_identity(&bad).await;
+    check(matches!(refused, Err(Error::Invalid { field: "credentials", .. })), format!("{refused:?}"))?;
+
+    clock.advance(1000);
+    let rotated = SealedCredentials { names: vec!["totp_secret".into()], sealed: "new-seal".into() };
+    let patch = IdentityPatch { credentials: Some(rotated), session_ttl_ms: Some(60_000), ..Default::default() };
+    let updated = tenant.update_identity(&created.id, &patch).await?;
+    check(updated.credential_names == ["totp_secret"] && updated.session_ttl_ms == 60_000, "rotated")?;
+    check(updated.updated_at > created.updated_at && updated.name == "shop", "the rest is kept")?;
+    check(tenant.identity_secrets(&created.id).await?.sealed_credentials == "new-seal", "the new seal is kept")?;
+    let forgotten = tenant.forget_identity_session(&created.id).await?;
+    check(forgotten.session_status == SessionStatus::None, "no session")?;
+    let second = tenant.create_identity(&new_identity("bank", None)).await?;
+    let page = tenant.list_identities(&PageRequest { limit: 1, cursor: None }).await?;
+    check(page.items.len() == 1 && page.items[0].id == second.id && page.next_cursor.is_some(), "newest first")?;
+    tenant.delete_identity(&created.id).await?;
+    check(matches!(tenant.get_identity(&created.id).await, Err(Error::NotFound)), "deleted")?;
+    Ok(())
+}
+
+async fn one_identity_runs_one_at_a_time_and_keeps_its_login(store: Store, clock: Clock) -> Result<(), Failed> {
+    let org = store.create_org("o").await?;
+    let tenant = store.tenant(&org.id);
+    let w = workflow(&store, &org.id, "user").await?;
+    let login = tenant
+        .create_workflow(NewWorkflow {
+            ty: WorkflowType::Login,
+            source_provider: Some("demo-shop".into()),
+            ..new_workflow("login")
+        })
+        .await?;
+    let identity = tenant.create_identity(&new_identity("shop", None)).await?;
+    let found = tenant.login_workflow_of(&identity).await?.map_err(|e| e.to_string())?;
+    check(found.id == login.id, "the only LOGIN workflow of its source provider")?;
+    let as_identity = || NewRun { identity_id: Some(identity.id.clone()), ..new_run(&w.id, false, 1) };
+    let first = tenant.create_run(as_identity()).await?;
+    let second = tenant.create_run(as_identity()).await?;
+    let plain = tenant.create_run(new_run(&w.id, false, 1)).await?;
+    check(first.identity_id.as_deref() == Some(identity.id.as_str()), "the run names its identity")?;
+
+    let a = store.claim("w1", 10_000, ROOMY).await?.ok_or("the first run")?;
+    check(a.lease.run_id == first.id && a.identity_id.as_deref() == Some(identity.id.as_str()), "oldest first")?;
+    let b = store.claim("w2", 10_000, ROOMY).await?.ok_or("the run without identity")?;
+    check(b.lease.run_id == plain.id, format!("the second run of the identity waits: {}", b.lease.run_id))?;
+    check(store.claim("w2", 10_000, ROOMY).await?.is_none(), "nothing else may start")?;
+
+    clock.advance(500);
+    let record = LoginRecord {
+        workflow_id: login.id.clone(),
+        workflow_version: Some(1),
+        definition: doc("login"),
+        inputs: json!({"username": "demo", "password": "********"}),
+        status: RunStatus::Completed,
+        outputs: Some(json!({})),
+        error: None,
+        segments: vec![execution(1, 1, "sign_in")],
+        started_at: clock.now_ms() - 400,
+        finished_at: clock.now_ms() - 100,
+        session: SessionOutcome::Saved("sealed-session".into()),
+        generation: tenant.identity_secrets(&identity.id).await?.generation,
+    };
+    let login_run = store.record_login(&a.lease, &identity.id, &record).await?.ok_or("recorded")?;
+    let saved = tenant.get_identity(&identity.id).await?;
+    check(saved.session_status == SessionStatus::Active, "the session is saved")?;
+    let login_ended = clock.now_ms() - 100;
+    check(
+        saved.session_expires_at == Some(login_ended + store::DEFAULT_SESSION_TTL_MS),
+        "its TTL from the login's end",
+    )?;
+    check(tenant.identity_secrets(&identity.id).await?.sealed_session.as_deref() == Some("sealed-session"), "sealed")?;
+    check(tenant.get_run(&first.id).await?.login_run_id.as_deref() == Some(login_run.as_str()), "linked")?;
+    let shown = tenant.get_run(&login_run).await?;
+    check(shown.status == RunStatus::Completed && shown.workflow_id == login.id, "the login run is a finished run")?;
+    check(tenant.list_segments(&login_run, SegmentCursor::default(), 10).await?.len() == 1, "with its segments")?;
+
+    store.finish(&a.lease, Finish { status: RunStatus::Completed, outputs: None, error: None }).await?;
+    let next = store.claim("w2", 10_000, ROOMY).await?.ok_or("the identity is free again")?;
+    check(next.lease.run_id == second.id, "the second run of the identity goes now")?;
+    // A login that read the identity before its session was forgotten saves nothing.
+    let stale = record.generation;
+    tenant.forget_identity_session(&identity.id).await?;
+    store.record_login(&next.lease, &identity.id, &record).await?.ok_or("recorded")?;
+    let kept_out = tenant.get_identity(&identity.id).await?;
+    check(kept_out.session_status == SessionStatus::None, "a stale login does not bring the session back")?;
+    let current = tenant.identity_secrets(&identity.id).await?.generation;
+    check(current != stale, "forgetting moves the generation on")?;
+    let failed =
+        LoginRecord { status: RunStatus::Failed, session: SessionOutcome::Failed, generation: current, ..record };
+    store.record_login(&next.lease, &identity.id, &failed).await?.ok_or("recorded")?;
+    let after = tenant.get_identity(&identity.id).await?;
+    check(after.session_status == SessionStatus::Failed, "a failed login keeps no session")?;
+    check(tenant.identity_secrets(&identity.id).await?.sealed_session.is_none(), "none")?;
+    clock.advance(store::DEFAULT_SESSION_TTL_MS + 1);
+    Ok(())
 }
