@@ -102,20 +102,20 @@ pub struct UpdateWorkflow {
 }
 
 /// Distinguishes `"field": null` (Some(None)) from a missing field (None).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
 /// A field that may be left out but not sent as `null` (absent: `None`).
 /// Without this, serde reads `null` as absent and the request silently changes nothing.
-fn non_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+pub(crate) fn non_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     Option::<T>::deserialize(d)?
         .map(Some)
         .ok_or_else(|| serde::de::Error::custom("must not be null (leave the field out instead)"))
 }
 
 /// A required field whose type would otherwise take `null` as a value (`Value`).
-fn required<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+pub(crate) fn required<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
     Option::<T>::deserialize(d)?.ok_or_else(|| serde::de::Error::custom("must not be null"))
 }
 
@@ -271,6 +271,8 @@ pub struct RunFields {
     /// While the status is `AWAITING_USER_INPUT`: `{"name", "type", "description", "expiresAt"}`.
     #[schema(value_type = Option<Object>)]
     pub awaiting_input: Option<Value>,
+    /// The job run it is a workflow run of.
+    pub job_run_id: Option<String>,
 }
 
 impl From<store::Run> for RunFields {
@@ -298,6 +300,7 @@ impl From<store::Run> for RunFields {
             identity_id: r.identity_id,
             login_run_id: r.login_run_id,
             deferred_inputs: r.deferred_inputs,
+            job_run_id: r.job_run_id,
             awaiting_input: r.awaiting_input.map(|a| {
                 let expires = a["expiresAtMs"].as_i64().map(time);
                 serde_json::json!({"name": a["name"], "type": a["type"], "description": a["description"], "expiresAt": expires})

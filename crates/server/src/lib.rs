@@ -1,17 +1,22 @@
 //! The HTTP API: workflows with versions and drafts, runs queued for workers,
-//! API keys, OpenAPI, health and metrics. Only this crate knows HTTP.
+//! artifacts, identities, jobs with job runs and schedules (and the scheduler that
+//! fires them), API keys, OpenAPI, health and metrics. Only this crate knows HTTP.
 //!
 //! `app(state)` builds the router so tests can serve it on port 0;
 //! `serve` serves it with connection limits and timeouts (`ServeOptions`);
 //! `openapi()` is the generated OpenAPI 3.1 document.
 
 mod auth;
+mod cron;
 mod dto;
 mod error;
 mod events;
 mod extract;
 mod guard;
+mod job_plan;
+mod jobs_dto;
 mod routes;
+pub mod scheduler;
 mod serve;
 
 pub use serve::{RequestDeadline, ServeOptions, serve};
@@ -60,6 +65,7 @@ pub struct MaxTime {
         (name = "runs", description = "Runs of workflows, queued for workers"),
         (name = "artifacts", description = "Files runs left: outputs, screenshots, downloads, traces, pages"),
         (name = "identities", description = "Login identities: sealed credentials and saved sessions"),
+        (name = "jobs", description = "Jobs (workflows in a set order), their job runs and schedules"),
         (name = "keys", description = "API keys of the caller's organization"),
         (name = "system", description = "Health and metrics"),
     )
@@ -85,6 +91,9 @@ fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::runs::router())
         .merge(routes::artifacts::router())
         .merge(routes::identities::router())
+        .merge(routes::jobs::router())
+        .merge(routes::job_runs::router())
+        .merge(routes::schedules::router())
         .merge(routes::keys::router())
         .merge(routes::system::router())
         .split_for_parts()

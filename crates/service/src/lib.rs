@@ -252,6 +252,10 @@ impl Service {
             }
             _ => None,
         };
+        // Schedules fire where the API runs; their firing rows keep servers from doubling a due time.
+        let scheduling = http
+            .as_ref()
+            .map(|_| tokio::spawn(server::scheduler::schedule(store.clone(), sealer.clone(), reaping.clone())));
         // Stops the workers too when the API fails.
         let stop = shutdown.child_token();
         let max_time = server::MaxTime { segment: worker.settings.segment_timeout, run: worker.settings.run_timeout };
@@ -277,6 +281,9 @@ impl Service {
         let _ = reaper.await;
         if let Some(expiring) = expiring {
             let _ = expiring.await;
+        }
+        if let Some(scheduling) = scheduling {
+            let _ = scheduling.await;
         }
         served.map_err(Error::Serve)
     }

@@ -25,7 +25,7 @@ use crate::runs::run_error;
 use crate::{Error, Result, RunError, RunStatus, SegmentExecution, Store, Tenant};
 
 /// The PostgreSQL channel appends notify, with the run's id as payload.
-const CHANNEL: &str = "run_events";
+pub(crate) const CHANNEL: &str = "run_events";
 
 /// What happened to a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,12 +195,24 @@ impl Store {
         told: &[Told<'_>],
         at: i64,
     ) -> Result<()> {
+        let mut woken: Vec<String> = told.iter().map(|t| t.run_id.to_owned()).collect();
         for t in told {
             append(&mut tx, self.backend, t.run_id, t.kind, &t.payload, at).await?;
+            // A run of a job run moves the job run on in the same transaction.
+            let followed = crate::job_runs::follow(&mut tx, t.run_id, t.kind, &t.payload, at).await?;
+            for queued in followed.queued {
+                let payload = json!({"status": RunStatus::Pending.as_str()});
+                append(&mut tx, self.backend, &queued.run_id, RunEventKind::Created, &payload, at).await?;
+                woken.push(queued.run_id);
+            }
+            for job_run in followed.job_runs {
+                self.notify_job_run(&mut tx, &job_run).await?;
+                woken.push(job_run);
+            }
         }
         tx.commit().await?;
-        for t in told {
-            self.wakeups.wake(t.run_id);
+        for id in &woken {
+            self.wakeups.wake(id);
         }
         Ok(())
     }
@@ -244,7 +256,8 @@ fn event(row: &AnyRow) -> Result<RunEvent> {
     })
 }
 
-/// Wakes readers of the feed: the ids of runs with new events. Receivers may
+/// Wakes readers of the feed: the ids of runs with new events (and of job runs
+/// that changed). Receivers may
 /// lag (`RecvError::Lagged`), which means "something changed: read again".
 pub(crate) struct Wakeups {
     sender: broadcast::Sender<String>,

@@ -1,6 +1,7 @@
 //! Persistence for the service: organizations and API keys, workflows with
 //! versions and drafts, runs (which are also the queue) and their segment
-//! executions, the feed of run events, artifacts and login identities. SQLite by default, PostgreSQL for
+//! executions, the feed of run events, artifacts, login identities, and jobs with
+//! their job runs and schedules. SQLite by default, PostgreSQL for
 //! many workers.
 //!
 //! Only this crate knows SQL. Both backends run the same statements through
@@ -14,11 +15,14 @@ mod db;
 mod events;
 mod identities;
 mod ids;
+mod job_runs;
+mod jobs;
 pub mod limits;
 mod model;
 mod orgs;
 mod queue;
 mod runs;
+mod schedules;
 pub mod seal;
 mod tenant;
 mod workflows;
@@ -32,9 +36,12 @@ pub use identities::{
     SealedCredentials, SessionOutcome, SessionStatus,
 };
 pub use ids::{hash_key, new_id};
+pub use job_runs::{JobRun, JobRunFilter, JobRunStatus, JobRunStep, NewJobRun, Trigger};
+pub use jobs::{Job, JobPatch, JobSteps, MAX_JOB_STEPS, NewJob};
 pub use model::*;
 pub use queue::{ClaimedRun, Fairness, Finish, Lease};
 pub use runs::{NewRun, RunSummary, SegmentCursor};
+pub use schedules::{DueSchedule, Fired, NewSchedule, Overlap, Schedule, SchedulePatch};
 pub use tenant::Tenant;
 pub use workflows::{NewWorkflow, WorkflowPatch};
 

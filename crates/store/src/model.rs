@@ -209,6 +209,8 @@ pub struct Run {
     pub input_timeout_ms: Option<i64>,
     /// What the run waits for now (`{"name", "type", "description", "expiresAt"}`).
     pub awaiting_input: Option<Value>,
+    /// The job run it is a step of.
+    pub job_run_id: Option<String>,
 }
 
 /// Time limits a caller chose for one run, in milliseconds. `None`: the worker's
@@ -275,4 +277,5 @@ pub struct RunFilter {
     pub workflow_id: Option<String>,
     pub status: Option<RunStatus>,
     pub test: Option<bool>,
+    pub job_run_id: Option<String>,
 }

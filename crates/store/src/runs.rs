@@ -8,6 +8,7 @@ use crate::{
     Error, Page, PageRequest, Result, Run, RunError, RunFilter, RunStatus, SegmentExecution, Store, Tenant, TimeLimits,
 };
 
+#[derive(Debug, Clone)]
 pub struct NewRun {
     pub workflow_id: String,
     /// `None` runs the draft.
@@ -55,7 +56,7 @@ macro_rules! run_columns {
             $outputs,
             ", error, test, attempts, max_attempts, cancel_requested, healed_draft, ai_fallback, input_tokens, \
              output_tokens, created_at, started_at, completed_at, segment_timeout_ms, run_timeout_ms, identity_id, \
-             login_run_id, deferred_inputs, input_timeout_ms, awaiting_input"
+             login_run_id, deferred_inputs, input_timeout_ms, awaiting_input, job_run_id"
         )
     };
 }
@@ -82,33 +83,7 @@ impl Tenant<'_> {
         let id = new_id("run");
         let now = self.store.clock.now_ms();
         let mut tx = self.store.pool.begin().await?;
-        query(
-            "INSERT INTO runs (id, org_id, workflow_id, workflow_version, definition, inputs, sealed_inputs, status, test, \
-             attempts, max_attempts, cancel_requested, created_at, segment_timeout_ms, run_timeout_ms, artifacts, \
-             identity_id, deferred_inputs, input_timeout_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, $12, $13, $14, $15, $16, $17)",
-            vec![
-                (&id).into(),
-                self.org_id.into(),
-                new.workflow_id.into(),
-                new.workflow_version.into(),
-                new.definition.into(),
-                new.inputs.to_string().into(),
-                new.sealed_inputs.into(),
-                RunStatus::Pending.as_str().into(),
-                new.test.into(),
-                new.max_attempts.into(),
-                now.into(),
-                new.limits.segment_ms.into(),
-                new.limits.run_ms.into(),
-                new.artifacts.into(),
-                new.identity_id.into(),
-                serde_json::to_string(&new.deferred_inputs).expect("names are JSON").into(),
-                new.input_timeout_ms.into(),
-            ],
-        )
-        .execute(&mut *tx)
-        .await?;
+        insert_run(&mut tx, self.org_id, &id, new, None, now).await?;
         let payload = serde_json::json!({"status": RunStatus::Pending.as_str()});
         self.store.commit_telling(tx, &[Told { run_id: &id, kind: RunEventKind::Created, payload }], now).await?;
         self.get_run(&id).await
@@ -173,6 +148,9 @@ impl Tenant<'_> {
         if let Some(t) = filter.test {
             sql.push(" AND test = ").bind(t);
         }
+        if let Some(j) = &filter.job_run_id {
+            sql.push(" AND job_run_id = ").bind(j);
+        }
         let limit = paginate(&mut sql, page, "seq")?;
         let rows = sql.query().fetch_all(&self.store.pool).await?;
         page_of(rows, limit, "seq", |row| {
@@ -197,43 +175,96 @@ impl Tenant<'_> {
     /// Cancels a pending run at once; asks the worker of a running one to stop.
     pub async fn request_cancel(&self, id: &str) -> Result<Run> {
         let now = self.store.clock.now_ms();
-        let error = RunError {
-            segment_name: None,
-            code: "CANCELLED".into(),
-            message: "the run was cancelled before it started".into(),
-        };
         let mut tx = self.store.pool.begin().await?;
-        let cancelled = query(
-            "UPDATE runs SET status = $1, completed_at = $2, error = $3 WHERE id = $4 AND org_id = $5 AND status = $6",
-            vec![
-                RunStatus::Cancelled.as_str().into(),
-                now.into(),
-                crate::db::error_json(&error).into(),
-                id.into(),
-                self.org_id.into(),
-                RunStatus::Pending.as_str().into(),
-            ],
-        )
-        .execute(&mut *tx)
-        .await?;
-        // Asking twice changes nothing, and tells nothing new.
-        let asked = query(
-            "UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND org_id = $2 AND status = $3 AND cancel_requested = 0",
-            vec![id.into(), self.org_id.into(), RunStatus::InProgress.as_str().into()],
-        )
-        .execute(&mut *tx)
-        .await?;
-        let told = if cancelled.rows_affected() == 1 {
-            let payload = events::finished_payload(RunStatus::Cancelled, Some(&error));
-            vec![Told { run_id: id, kind: RunEventKind::Finished, payload }]
-        } else if asked.rows_affected() == 1 {
-            vec![Told { run_id: id, kind: RunEventKind::CancelRequested, payload: serde_json::json!({}) }]
-        } else {
-            vec![]
-        };
+        let told = cancel_in(&mut tx, self.org_id, id, now).await?;
+        let told: Vec<Told> =
+            told.iter().map(|(kind, payload)| Told { run_id: id, kind: *kind, payload: payload.clone() }).collect();
         self.store.commit_telling(tx, &told, now).await?;
         self.get_run(id).await
     }
+}
+
+/// Cancels run `id` of `org_id` inside the caller's transaction: a pending one at
+/// once, a running one by asking its worker to stop. The event to tell, if any.
+pub(crate) async fn cancel_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    org_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<Option<(RunEventKind, Value)>> {
+    let error = RunError {
+        segment_name: None,
+        code: "CANCELLED".into(),
+        message: "the run was cancelled before it started".into(),
+    };
+    let cancelled = query(
+        "UPDATE runs SET status = $1, completed_at = $2, error = $3 WHERE id = $4 AND org_id = $5 AND status = $6",
+        vec![
+            RunStatus::Cancelled.as_str().into(),
+            now.into(),
+            crate::db::error_json(&error).into(),
+            id.into(),
+            org_id.into(),
+            RunStatus::Pending.as_str().into(),
+        ],
+    )
+    .execute(&mut **tx)
+    .await?;
+    // Asking twice changes nothing, and tells nothing new.
+    let asked = query(
+        "UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND org_id = $2 AND status = $3 AND cancel_requested = 0",
+        vec![id.into(), org_id.into(), RunStatus::InProgress.as_str().into()],
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(if cancelled.rows_affected() == 1 {
+        Some((RunEventKind::Finished, events::finished_payload(RunStatus::Cancelled, Some(&error))))
+    } else if asked.rows_affected() == 1 {
+        Some((RunEventKind::CancelRequested, serde_json::json!({})))
+    } else {
+        None
+    })
+}
+
+/// Queues `new` as run `id` of `org_id` inside the caller's transaction, which
+/// tells its `Created` event. `job_run_id`: the job run it is a step of.
+pub(crate) async fn insert_run(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    org_id: &str,
+    id: &str,
+    new: NewRun,
+    job_run_id: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    query(
+        "INSERT INTO runs (id, org_id, workflow_id, workflow_version, definition, inputs, sealed_inputs, status, test, \
+         attempts, max_attempts, cancel_requested, created_at, segment_timeout_ms, run_timeout_ms, artifacts, \
+         identity_id, deferred_inputs, input_timeout_ms, job_run_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, $12, $13, $14, $15, $16, $17, $18)",
+        vec![
+            id.into(),
+            org_id.into(),
+            new.workflow_id.into(),
+            new.workflow_version.into(),
+            new.definition.into(),
+            new.inputs.to_string().into(),
+            new.sealed_inputs.into(),
+            RunStatus::Pending.as_str().into(),
+            new.test.into(),
+            new.max_attempts.into(),
+            now.into(),
+            new.limits.segment_ms.into(),
+            new.limits.run_ms.into(),
+            new.artifacts.into(),
+            new.identity_id.into(),
+            serde_json::to_string(&new.deferred_inputs).expect("names are JSON").into(),
+            new.input_timeout_ms.into(),
+            job_run_id.map(str::to_owned).into(),
+        ],
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 impl Store {
@@ -290,6 +321,7 @@ fn run_without_outputs(row: &AnyRow) -> Result<Run> {
         deferred_inputs: names(opt_json(row, "deferred_inputs")?),
         input_timeout_ms: opt_int(row, "input_timeout_ms")?,
         awaiting_input: awaiting_input.filter(|_| status == RunStatus::AwaitingUserInput.as_str()),
+        job_run_id: opt_text(row, "job_run_id")?,
     })
 }
 

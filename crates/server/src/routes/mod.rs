@@ -1,6 +1,9 @@
 pub mod artifacts;
 pub mod identities;
+pub mod job_runs;
+pub mod jobs;
 pub mod keys;
 pub mod runs;
+pub mod schedules;
 pub mod system;
 pub mod workflows;

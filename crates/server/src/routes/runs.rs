@@ -143,7 +143,7 @@ async fn create_run(
 
 /// An identity of the organization with a LOGIN workflow to sign it in, or a 422
 /// naming `identityId` and what is missing.
-async fn signs_in(tenant: &store::Tenant<'_>, identity: &str) -> Result<(), ApiError> {
+pub(crate) async fn signs_in(tenant: &store::Tenant<'_>, identity: &str) -> Result<(), ApiError> {
     let field = "identityId";
     let identity = match tenant.get_identity(identity).await {
         Ok(i) => i,
@@ -186,6 +186,8 @@ struct RunQuery {
     /// A run status, e.g. `FAILED`.
     status: Option<String>,
     test: Option<bool>,
+    /// Only the workflow runs of this job run.
+    job_run_id: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -202,7 +204,7 @@ async fn list_runs(
         .as_deref()
         .map(|s| RunStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status '{s}'"))))
         .transpose()?;
-    let filter = RunFilter { workflow_id: q.workflow_id, status, test: q.test };
+    let filter = RunFilter { workflow_id: q.workflow_id, status, test: q.test, job_run_id: q.job_run_id };
     let page = PageParams { limit: q.limit, cursor: q.cursor }.request()?;
     let found = state.store.tenant(auth.org()).list_runs(&filter, &page).await?;
     Ok(Json(Page::from_store(found, dto::RunSummary::from)))

@@ -182,6 +182,21 @@ pub const ISOLATED_TENANT_METHODS: &[&str] = &[
     "identity_secrets",
     "login_workflow_of",
     "supply_input",
+    "create_job",
+    "get_job",
+    "job_with_sealed_steps",
+    "list_jobs",
+    "update_job",
+    "delete_job",
+    "create_job_run",
+    "get_job_run",
+    "list_job_runs",
+    "cancel_job_run",
+    "create_schedule",
+    "get_schedule",
+    "list_schedules",
+    "update_schedule",
+    "delete_schedule",
 ];
 
 /// The methods an isolation check has exercised, so the case can prove it missed none.
@@ -216,6 +231,9 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     let login = a.create_identity(&new_identity("shop", Some(&w.id))).await?;
     let all = PageRequest::default();
     let mut covered = Covered::default();
+    let job = a.create_job(new_job(None)).await?;
+    let job_run = a.create_job_run(new_job_run(&job.id, &w.id)).await?;
+    let schedule = a.create_schedule(new_schedule(&job.id)).await?;
 
     // What b creates is b's: it never lands in a's lists, and it cannot point at a's rows.
     let theirs = b.create_workflow(new_workflow("theirs")).await?;
@@ -229,6 +247,13 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     let b_login = b.create_identity(&new_identity("shop", None)).await?;
     covered.check("create_identity", b_login.id != login.id, "b's identity is b's, even named like a's")?;
     covered.not_found("create_identity", b.create_identity(&new_identity("uses a's workflow", Some(&w.id))).await)?;
+
+    covered.not_found("create_job", b.create_job(new_job(Some(&login.id))).await)?;
+    let b_job = b.create_job(new_job(None)).await?;
+    covered.check("create_job", b_job.id != job.id, "b's job is b's")?;
+    covered.not_found("create_job_run", b.create_job_run(new_job_run(&job.id, &w.id)).await)?;
+    covered.not_found("create_job_run", b.create_job_run(new_job_run(&b_job.id, &w.id)).await)?;
+    covered.not_found("create_schedule", b.create_schedule(new_schedule(&job.id)).await)?;
 
     // a's rows are invisible to b.
     covered.not_found("get_workflow", b.get_workflow(&w.id).await)?;
@@ -259,6 +284,15 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     let identities = b.list_identities(&all).await?.items;
     covered.check("list_identities", identities.iter().all(|i| i.id == b_login.id), "b lists only its own")?;
 
+    covered.not_found("get_job", b.get_job(&job.id).await)?;
+    covered.not_found("job_with_sealed_steps", b.job_with_sealed_steps(&job.id).await)?;
+    covered.check("list_jobs", b.list_jobs(&all).await?.items.iter().all(|j| j.id == b_job.id), "b lists its own")?;
+    covered.not_found("get_job_run", b.get_job_run(&job_run.id).await)?;
+    let job_runs = b.list_job_runs(&store::JobRunFilter::default(), &all).await?;
+    covered.check("list_job_runs", job_runs.items.is_empty(), "b lists none of a's job runs")?;
+    covered.not_found("get_schedule", b.get_schedule(&schedule.id).await)?;
+    covered.not_found("list_schedules", b.list_schedules(&job.id, &all).await)?;
+
     // a's rows cannot be changed through b.
     let rename = WorkflowPatch { name: Some("stolen".into()), definition: Some(doc("stolen")), ..Default::default() };
     covered.not_found("update_workflow", b.update_workflow(&w.id, rename).await)?;
@@ -280,13 +314,26 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     covered.not_found("forget_identity_session", b.forget_identity_session(&login.id).await)?;
     covered.not_found("delete_identity", b.delete_identity(&login.id).await)?;
 
+    let rename = store::JobPatch { name: Some("stolen".into()), ..Default::default() };
+    covered.not_found("update_job", b.update_job(&job.id, rename).await)?;
+    let borrow = store::JobPatch { identity_id: Some(Some(login.id.clone())), ..Default::default() };
+    covered.not_found("update_job", b.update_job(&b_job.id, borrow).await)?;
+    covered.not_found("cancel_job_run", b.cancel_job_run(&job_run.id).await)?;
+    let off = store::SchedulePatch { enabled: Some(false), ..Default::default() };
+    covered.not_found("update_schedule", b.update_schedule(&schedule.id, off).await)?;
+    covered.not_found("delete_schedule", b.delete_schedule(&schedule.id).await)?;
+    covered.not_found("delete_job", b.delete_job(&job.id).await)?;
+    check(a.get_job(&job.id).await?.name == "nightly", "a's job is untouched")?;
+    check(a.get_job_run(&job_run.id).await?.status == store::JobRunStatus::Pending, "a's job run is untouched")?;
+    check(a.get_schedule(&schedule.id).await?.enabled, "a's schedule is untouched")?;
+
     // And a finds everything as it left it.
     let mine = a.get_workflow(&w.id).await?;
     check(mine.name == "mine" && mine.latest_version == 2 && mine.deleted_at.is_none(), "a's workflow is untouched")?;
     check(a.get_version(&w.id, VersionRef::Draft).await?.definition == doc("healed"), "a's draft is untouched")?;
     let after = a.get_run(&run.id).await?;
     check(after.status == RunStatus::Pending && !after.cancel_requested, "a's run is untouched")?;
-    check(a.list_runs(&RunFilter::default(), &all).await?.items.len() == 2, "no run was added to a")?;
+    check(a.list_runs(&RunFilter::default(), &all).await?.items.len() == 3, "no run was added to a")?;
     check(a.get_artifact(&shot.id).await? == shot, "a's artifact is untouched")?;
     check(a.get_identity(&login.id).await? == login, "a's identity is untouched")?;
     check(store.authenticate(&clear).await?.is_some(), "a's key still authenticates")?;
@@ -732,6 +779,42 @@ async fn artifacts_are_recorded_under_the_lease_and_expire(store: Store, clock: 
     check(store.delete_artifacts(&ids).await? == 2, "deleted")?;
     check(tenant.get_artifact(&ids[0]).await.is_err(), "gone")?;
     check(store.artifacts_older_than(cutoff, 10).await?.is_empty(), "the one left is not older")
+}
+
+fn new_job(identity_id: Option<&str>) -> store::NewJob {
+    store::NewJob {
+        name: "nightly".into(),
+        source_provider: None,
+        description: None,
+        identity_id: identity_id.map(str::to_owned),
+        steps: store::JobSteps { shown: json!([]), sealed: "sealed".into() },
+    }
+}
+
+fn new_job_run(job_id: &str, workflow_id: &str) -> store::NewJobRun {
+    store::NewJobRun {
+        job_id: job_id.into(),
+        test: false,
+        trigger: store::Trigger::Api,
+        schedule_id: None,
+        identity_id: None,
+        inputs: json!({}),
+        steps: vec![new_run(workflow_id, false, 1)],
+        failure: None,
+    }
+}
+
+fn new_schedule(job_id: &str) -> store::NewSchedule {
+    store::NewSchedule {
+        job_id: job_id.into(),
+        cron: "0 9 * * *".into(),
+        timezone: "UTC".into(),
+        inputs: json!({}),
+        sealed_inputs: "sealed".into(),
+        enabled: true,
+        overlap: store::Overlap::Skip,
+        next_run_at: Some(1),
+    }
 }
 
 fn new_identity(name: &str, login_workflow_id: Option<&str>) -> NewIdentity {

@@ -7,6 +7,7 @@ mod cases;
 mod coverage;
 mod events;
 mod guards;
+mod jobs;
 mod schema;
 
 use libtest_mimic::{Arguments, Trial};
@@ -15,7 +16,7 @@ fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
     for backend in backends::available() {
-        for (name, case) in cases::ALL.iter().chain(guards::ALL).chain(events::ALL) {
+        for (name, case) in cases::ALL.iter().chain(guards::ALL).chain(events::ALL).chain(jobs::ALL) {
             let backend = backend.clone();
             trials.push(Trial::test(format!("{}::{name}", backend.name()), move || backend.run(*case)));
         }
