@@ -9,6 +9,7 @@ mod events;
 mod fairness;
 mod hostile;
 mod identities;
+mod jobs;
 mod nesting;
 mod runs;
 mod workflows;
