@@ -27,6 +27,18 @@ fn when(cron: &str, timezone: &str) -> Result<When, ApiError> {
     When::parse(cron, timezone).map_err(|(field, message)| ApiError::invalid_field(field, message))
 }
 
+/// The next due time from now of an enabled schedule: a cron that never comes due
+/// (`0 0 30 2 *`) is refused rather than kept silently idle.
+fn next_due(state: &AppState, when: &When, cron: &str, enabled: bool) -> Result<Option<i64>, ApiError> {
+    if !enabled {
+        return Ok(None);
+    }
+    match when.next_after(state.store.clock().now_ms()) {
+        Some(next) => Ok(Some(next)),
+        None => Err(ApiError::invalid_field("cron", format!("cron '{cron}' never comes due"))),
+    }
+}
+
 fn overlap(asked: Option<&str>) -> Result<Option<Overlap>, ApiError> {
     asked
         .map(|o| {
@@ -68,9 +80,9 @@ async fn create_schedule(
     let timezone = body.timezone.unwrap_or_else(|| "UTC".into());
     let when = when(&body.cron, &timezone)?;
     let overlap = overlap(body.overlap.as_deref())?.unwrap_or(Overlap::Skip);
-    let (inputs, sealed_inputs) = checked_inputs(&state, &tenant, &job_id, &body.inputs).await?;
     let enabled = body.enabled.unwrap_or(true);
-    let next_run_at = if enabled { when.next_after(state.store.clock().now_ms()) } else { None };
+    let next_run_at = next_due(&state, &when, &body.cron, enabled)?;
+    let (inputs, sealed_inputs) = checked_inputs(&state, &tenant, &job_id, &body.inputs).await?;
     let new = NewSchedule { job_id, cron: body.cron, timezone, inputs, sealed_inputs, enabled, overlap, next_run_at };
     Ok((StatusCode::CREATED, Json(tenant.create_schedule(new).await.or_not_found("job")?.into())))
 }
@@ -176,7 +188,7 @@ async fn update(
     let when = when(&cron, &timezone)?;
     let enabled = body.enabled.unwrap_or(current.enabled);
     let retimed = body.cron.is_some() || body.timezone.is_some() || body.enabled.is_some();
-    let next_run_at = retimed.then(|| if enabled { when.next_after(state.store.clock().now_ms()) } else { None });
+    let next_run_at = if retimed { Some(next_due(state, &when, &cron, enabled)?) } else { None };
     let inputs = match &body.inputs {
         Some(inputs) => Some(checked_inputs(state, &tenant, &current.job_id, inputs).await?),
         None => None,

@@ -193,6 +193,7 @@ async fn schedules_fire_each_due_time_once() {
     for (body, at) in [
         (json!({"cron": "*/15 * * * * *"}), "cron"),
         (json!({"cron": "every day"}), "cron"),
+        (json!({"cron": "0 0 30 2 *"}), "cron"),
         (json!({"cron": "0 9 * * *", "timezone": "Mars/Base"}), "timezone"),
         (json!({"cron": "0 9 * * *", "overlap": "sometimes"}), "overlap"),
     ] {
