@@ -11,6 +11,18 @@ pub fn collect(
     inputs_file: Option<&Path>,
     pairs: &[String],
 ) -> Result<Map<String, Value>, String> {
+    let files: Vec<&str> =
+        workflow.input_parameters.iter().filter(|p| p.ty == ParamType::File).map(|p| p.name.as_str()).collect();
+    collect_named(&files, inputs_file, pairs)
+}
+
+/// `collect` for inputs offered to several workflows (a job's): `file_inputs`
+/// names the inputs that are files in any of them.
+pub fn collect_named(
+    file_inputs: &[&str],
+    inputs_file: Option<&Path>,
+    pairs: &[String],
+) -> Result<Map<String, Value>, String> {
     let mut given = match inputs_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -29,12 +41,12 @@ pub fn collect(
             pair.split_once('=').ok_or_else(|| format!("--input '{pair}' must look like NAME=VALUE"))?;
         given.insert(name.to_owned(), Value::String(value.to_owned()));
     }
-    for param in workflow.input_parameters.iter().filter(|p| p.ty == ParamType::File) {
-        if let Some(Value::String(v)) = given.get(&param.name)
+    for &name in file_inputs {
+        if let Some(Value::String(v)) = given.get(name)
             && let Some(path) = v.strip_prefix('@')
         {
-            let uri = file_to_data_uri(Path::new(path)).map_err(|e| format!("input '{}': {e}", param.name))?;
-            given.insert(param.name.clone(), Value::String(uri));
+            let uri = file_to_data_uri(Path::new(path)).map_err(|e| format!("input '{name}': {e}"))?;
+            given.insert(name.to_owned(), Value::String(uri));
         }
     }
     Ok(given)

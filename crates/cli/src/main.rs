@@ -12,6 +12,7 @@ mod client_cmd;
 mod demo_cmd;
 mod identities_cmd;
 mod inputs;
+mod jobs_cmd;
 mod limits;
 mod progress;
 mod run_cmd;
@@ -67,6 +68,27 @@ enum Command {
         #[command(flatten)]
         output: client_cmd::Output,
     },
+    /// Jobs: workflows that run one after the other as one job run (SEGUE_URL, SEGUE_API_KEY).
+    Jobs {
+        #[command(subcommand)]
+        command: jobs_cmd::Jobs,
+        #[command(flatten)]
+        output: client_cmd::Output,
+    },
+    /// Follow, inspect and cancel job runs (SEGUE_URL, SEGUE_API_KEY).
+    JobRuns {
+        #[command(subcommand)]
+        command: jobs_cmd::JobRuns,
+        #[command(flatten)]
+        output: client_cmd::Output,
+    },
+    /// Start job runs at the times of a cron expression (SEGUE_URL, SEGUE_API_KEY).
+    Schedules {
+        #[command(subcommand)]
+        command: jobs_cmd::Schedules,
+        #[command(flatten)]
+        output: client_cmd::Output,
+    },
     /// Share the files runs left (list and download them with `segue runs artifacts`).
     Artifacts {
         #[command(subcommand)]
@@ -99,6 +121,9 @@ fn main() -> ExitCode {
             Command::Runs { command, output } => client_cmd::runs(command, output).await,
             Command::Artifacts { command, output } => artifacts_cmd::main(command, output).await,
             Command::Identities { command, output } => identities_cmd::main(command, output).await,
+            Command::Jobs { command, output } => jobs_cmd::jobs(command, output).await,
+            Command::JobRuns { command, output } => jobs_cmd::job_runs(command, output).await,
+            Command::Schedules { command, output } => jobs_cmd::schedules(command, output).await,
         }
     })
 }

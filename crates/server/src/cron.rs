@@ -7,7 +7,11 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
+/// The longest cron expression or time zone name read.
+const MAX_CHARS: usize = 200;
+
 /// A parsed cron expression in its time zone.
+#[derive(Clone)]
 pub(crate) struct When {
     cron: Cron,
     zone: Tz,
@@ -16,6 +20,12 @@ pub(crate) struct When {
 impl When {
     /// Reads `cron` and `timezone`; the error names the field at fault.
     pub(crate) fn parse(cron: &str, timezone: &str) -> Result<When, (&'static str, String)> {
+        // Checked before parsing: messages repeat them, and long ones cost time to read.
+        for (field, value) in [("cron", cron), ("timezone", timezone)] {
+            if value.chars().count() > MAX_CHARS {
+                return Err((field, format!("{field} is longer than {MAX_CHARS} characters")));
+            }
+        }
         let zone: Tz = timezone.parse().map_err(|_| {
             ("timezone", format!("timezone '{timezone}' is not an IANA time zone name like 'Europe/Berlin' or 'UTC'"))
         })?;
@@ -28,8 +38,21 @@ impl When {
 
     /// The first due time strictly after `after_ms` (epoch milliseconds), if any.
     pub(crate) fn next_after(&self, after_ms: i64) -> Option<i64> {
-        let after = Utc.timestamp_millis_opt(after_ms).single()?.with_timezone(&self.zone);
-        self.cron.find_next_occurrence(&after, false).ok().map(|next| next.timestamp_millis())
+        // From the whole minute: croner keeps the start's milliseconds in what it finds.
+        let minute = after_ms.div_euclid(60_000) * 60_000;
+        let mut from = Utc.timestamp_millis_opt(minute).single()?.with_timezone(&self.zone);
+        // In a repeated local hour (autumn), croner answers with the earlier of the two
+        // instants a local time names, which may lie before `from`: search on from the
+        // next local minute until a due time is really later.
+        for _ in 0..(2 * 60 + 1) {
+            let next = self.cron.find_next_occurrence(&from, false).ok()?;
+            if next.timestamp_millis() > after_ms {
+                return Some(next.timestamp_millis());
+            }
+            from =
+                from.with_timezone(&Utc).checked_add_signed(chrono::TimeDelta::minutes(1))?.with_timezone(&self.zone);
+        }
+        None
     }
 }
 
@@ -46,6 +69,9 @@ mod tests {
     fn five_fields_in_a_time_zone() {
         let every_15 = When::parse("*/15 * * * *", "UTC").expect("valid");
         assert_eq!(every_15.next_after(ms(2026, 1, 1, 10, 7)), Some(ms(2026, 1, 1, 10, 15)));
+        // Due times are whole minutes, whatever the milliseconds of the start.
+        assert_eq!(every_15.next_after(ms(2026, 1, 1, 10, 7) + 888), Some(ms(2026, 1, 1, 10, 15)));
+        assert_eq!(every_15.next_after(ms(2026, 1, 1, 10, 15) - 1), Some(ms(2026, 1, 1, 10, 15)));
         // Due at a due time: the next one, never the same again.
         assert_eq!(every_15.next_after(ms(2026, 1, 1, 10, 15)), Some(ms(2026, 1, 1, 10, 30)));
         // 9:00 in Berlin is 8:00 UTC in winter and 7:00 UTC in summer.
@@ -66,6 +92,12 @@ mod tests {
         assert!(spring >= ms(2026, 3, 29, 1, 0) && spring <= ms(2026, 3, 30, 0, 30), "{spring}");
         let after = half_two.next_after(spring).expect("a due time");
         assert!(after > spring && after <= ms(2026, 3, 30, 0, 30), "{after}");
+        // From inside the repeated hour (01:10 UTC is the second 02:10 in Berlin), the
+        // next due time is later, never the first pass's 02:15 that has gone by.
+        let every_15 = When::parse("*/15 * * * *", "Europe/Berlin").expect("valid");
+        let inside = ms(2026, 10, 25, 1, 10);
+        let next = every_15.next_after(inside).expect("a due time");
+        assert!(next > inside && next <= ms(2026, 10, 25, 2, 0), "{next}");
         // 2:30 happens twice on 25 October 2026: the due times still move forward.
         let autumn = half_two.next_after(ms(2026, 10, 24, 12, 0)).expect("a due time");
         let next = half_two.next_after(autumn).expect("a due time");

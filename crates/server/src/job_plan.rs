@@ -35,6 +35,7 @@ pub(crate) async fn check_steps(tenant: &Tenant<'_>, sealer: &Sealer, entries: &
     }
     let mut steps = Vec::with_capacity(entries.len());
     let mut shown = Vec::with_capacity(entries.len());
+    let mut declared = Declared::default();
     for (i, entry) in entries.iter().enumerate() {
         let at = format!("{FIELD}[{i}]");
         let step = read_entry(entry, &at)?;
@@ -62,6 +63,7 @@ pub(crate) async fn check_steps(tenant: &Tenant<'_>, sealer: &Sealer, entries: &
             let message = format!("{at}: workflow '{}' is not a valid workflow", workflow.name);
             return Err(ApiError::invalid_field(&at, message));
         };
+        declared.add(&definition, &workflow.name).map_err(|message| ApiError::invalid_field(&at, message))?;
         for (name, value) in &step.inputs {
             let Some(parameter) = definition.input_parameters.iter().find(|p| &p.name == name) else {
                 let message = format!("{at}: input '{name}' is not declared by workflow '{}'", workflow.name);
@@ -111,6 +113,35 @@ fn read_entry(entry: &Value, at: &str) -> Result<Step, ApiError> {
     Ok(Step { workflow_id: workflow_id.to_owned(), version, inputs })
 }
 
+/// Which workflow of the job declared each input name, and whether as a secret. A
+/// name that is a secret in one workflow and not in another would be offered to the
+/// second in clear (shown in its run, unmasked in its logs): such jobs are refused.
+#[derive(Default)]
+struct Declared(std::collections::HashMap<String, (bool, String)>);
+
+impl Declared {
+    fn add(&mut self, definition: &workflow::Workflow, workflow: &str) -> Result<(), String> {
+        for p in &definition.input_parameters {
+            let secret = p.ty == ParamType::Secret;
+            let (was_secret, by) = self.0.entry(p.name.clone()).or_insert((secret, workflow.to_owned())).clone();
+            if was_secret != secret {
+                return Err(format!(
+                    "input '{}' is a secret in workflow '{}' and not in workflow '{}': the job would hand a secret to a \
+                     workflow that shows it; rename one of them",
+                    p.name,
+                    if was_secret { &by } else { workflow },
+                    if was_secret { workflow } else { &by },
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_secret(&self, name: &str) -> bool {
+        self.0.get(name).is_some_and(|(secret, _)| *secret)
+    }
+}
+
 /// `inputs` as they are shown back: the workflow's secret ones masked.
 fn masked(definition: &workflow::Workflow, inputs: &Map<String, Value>) -> Map<String, Value> {
     let mut shown = inputs.clone();
@@ -149,8 +180,7 @@ pub(crate) async fn plan_job_run(
         .and_then(|text| serde_json::from_str(&text).ok())
         .ok_or_else(|| ApiError::internal("job steps", "the job's steps cannot be opened with this key"))?;
     let mut runs = Vec::with_capacity(steps.len());
-    let mut declared_somewhere: Vec<String> = Vec::new();
-    let mut secret_names: Vec<String> = Vec::new();
+    let mut declared = Declared::default();
     let mut problems: Vec<Value> = Vec::new();
     for (i, step) in steps.into_iter().enumerate() {
         let workflow = match tenant.get_live_workflow(&step.workflow_id).await {
@@ -175,11 +205,8 @@ pub(crate) async fn plan_job_run(
         let logs_in = workflow.ty == WorkflowType::Login && ask.identity_id.is_some();
         let mut given = Map::new();
         if !logs_in {
+            declared.add(&definition, &workflow.name).map_err(|message| ApiError::invalid_field(FIELD, message))?;
             for p in &definition.input_parameters {
-                declared_somewhere.push(p.name.clone());
-                if p.ty == ParamType::Secret {
-                    secret_names.push(p.name.clone());
-                }
                 if let Some(v) = ask.inputs.get(&p.name) {
                     given.insert(p.name.clone(), v.clone());
                 }
@@ -218,7 +245,7 @@ pub(crate) async fn plan_job_run(
             input_timeout_ms: None,
         });
     }
-    for name in ask.inputs.keys().filter(|n| !declared_somewhere.contains(n)) {
+    for name in ask.inputs.keys().filter(|n| !declared.0.contains_key(*n)) {
         problems.push(
             json!({"name": name, "message": format!("input '{name}' is not declared by any workflow of the job")}),
         );
@@ -228,9 +255,9 @@ pub(crate) async fn plan_job_run(
         return Err(ApiError::unprocessable("INVALID_INPUTS", message).with_details(json!({ "inputs": problems })));
     }
     let mut shown = ask.inputs.clone();
-    for name in &secret_names {
-        if let Some(v) = shown.get_mut(name) {
-            *v = Value::from(engine::MASK);
+    for (name, value) in shown.iter_mut() {
+        if declared.is_secret(name) {
+            *value = Value::from(engine::MASK);
         }
     }
     Ok(NewJobRun {

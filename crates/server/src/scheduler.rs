@@ -41,7 +41,15 @@ pub async fn fire_due(store: &Store, sealer: &Sealer) -> Result<Vec<String>, sto
             .ok()
             .and_then(|when| when.next_after(now.max(due.due_at)));
         let job_run = plan(store, sealer, &due).await;
-        match store.fire_schedule(&due, next, job_run).await? {
+        let fired = match store.fire_schedule(&due, next, job_run).await {
+            Ok(fired) => fired,
+            // One schedule's trouble never holds the others back.
+            Err(e) => {
+                tracing::warn!(schedule = %due.schedule.id, "firing a schedule failed: {e}");
+                continue;
+            }
+        };
+        match fired {
             Fired::Started(id) => {
                 tracing::info!(schedule = %due.schedule.id, job_run = %id, "schedule fired");
                 started.push(id);
@@ -95,6 +103,24 @@ async fn plan(store: &Store, sealer: &Sealer, due: &DueSchedule) -> NewJobRun {
     };
     match plan_job_run(&tenant, sealer, &job, &sealed_steps, ask).await {
         Ok(planned) => planned,
+        // Kept in the job run: inputs by name only, since a message about a value could show it.
+        Err(e) if e.code == "INVALID_INPUTS" => {
+            let names: Vec<String> = e
+                .details
+                .as_ref()
+                .and_then(|d| d["inputs"].as_array())
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    format!(
+                        "'{}' of workflow {}",
+                        p["name"].as_str().unwrap_or(""),
+                        p["workflowId"].as_str().unwrap_or("-")
+                    )
+                })
+                .collect();
+            failed(e.code, format!("the schedule's inputs no longer fit its job: {}", names.join(", ")))
+        }
         Err(e) => failed(e.code, e.message),
     }
 }

@@ -134,12 +134,14 @@ pub struct JobRunFilter {
     pub status: Option<JobRunStatus>,
 }
 
-/// A step's `NewRun` as `job_run_steps.run_spec` keeps it.
-#[derive(Serialize, Deserialize)]
+/// A step's `NewRun` as `job_run_steps.run_spec` keeps it. The definition is not
+/// copied: published versions never change, and it is read from its version when the
+/// step is queued. Fields added later read as their defaults from older rows.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
 struct RunSpec {
     workflow_id: String,
     workflow_version: Option<i64>,
-    definition: String,
     inputs: Value,
     sealed_inputs: String,
     test: bool,
@@ -157,7 +159,6 @@ impl From<NewRun> for RunSpec {
         RunSpec {
             workflow_id: n.workflow_id,
             workflow_version: n.workflow_version,
-            definition: n.definition,
             inputs: n.inputs,
             sealed_inputs: n.sealed_inputs,
             test: n.test,
@@ -172,12 +173,13 @@ impl From<NewRun> for RunSpec {
     }
 }
 
-impl From<RunSpec> for NewRun {
-    fn from(s: RunSpec) -> NewRun {
+impl RunSpec {
+    fn into_new_run(self, definition: String) -> NewRun {
+        let s = self;
         NewRun {
             workflow_id: s.workflow_id,
             workflow_version: s.workflow_version,
-            definition: s.definition,
+            definition,
             inputs: s.inputs,
             sealed_inputs: s.sealed_inputs,
             test: s.test,
@@ -215,6 +217,12 @@ pub(crate) async fn insert_job_run(
     new: NewJobRun,
     now: i64,
 ) -> Result<Option<String>> {
+    if new.steps.iter().any(|s| s.workflow_version.is_none()) {
+        return Err(Error::Invalid {
+            field: "workflowExecutionOrder",
+            message: "a job runs published versions".into(),
+        });
+    }
     if new.steps.is_empty() && new.failure.is_none() {
         return Err(Error::Invalid {
             field: "workflowExecutionOrder",
@@ -341,8 +349,16 @@ pub(crate) async fn follow(
     if let Some((position, spec)) = next {
         let spec: RunSpec =
             serde_json::from_str(&spec).map_err(|e| Error::Corrupt(format!("job run {job_run_id} step: {e}")))?;
+        let version = query(
+            "SELECT definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2",
+            vec![spec.workflow_id.as_str().into(), spec.workflow_version.into()],
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("job run {job_run_id}: the version of step {position} is gone")))?;
         let next_run = new_id("run");
-        insert_run(tx, &org_id, &next_run, spec.into(), Some(&job_run_id), now).await?;
+        let new = spec.into_new_run(text(&version, "definition")?);
+        insert_run(tx, &org_id, &next_run, new, Some(&job_run_id), now).await?;
         query(
             "UPDATE job_run_steps SET run_id = $1 WHERE job_run_id = $2 AND position = $3",
             vec![next_run.as_str().into(), job_run_id.as_str().into(), position.into()],
@@ -432,7 +448,27 @@ impl Tenant<'_> {
     pub async fn cancel_job_run(&self, id: &str) -> Result<JobRun> {
         let now = self.store.clock.now_ms();
         let error = json!({"code": "CANCELLED", "message": "the job run was cancelled; the workflows after the current one were skipped"});
-        let mut tx = self.store.pool.begin().await?;
+        // Locks in the order every run change takes them, the run's row before its job
+        // run's (`follow`), so a cancel never deadlocks a worker finishing or claiming:
+        // the current run first, then, if it is still the current one, the job run.
+        let mut attempts = 0;
+        let (mut tx, current) = loop {
+            let mut tx = self.store.pool.begin().await?;
+            let current = current_run(&mut tx, id).await?;
+            if let Some(run_id) = &current {
+                query("UPDATE runs SET attempts = attempts WHERE id = $1", vec![run_id.as_str().into()])
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if current_run(&mut tx, id).await? == current {
+                break (tx, current);
+            }
+            // The job run moved on meanwhile: take its new current run.
+            attempts += 1;
+            if attempts > 10 {
+                return Err(Error::Conflict("the job run is changing too fast to cancel; try again".into()));
+            }
+        };
         let changed = query(
             &format!(
                 "UPDATE job_runs SET status = $1, error = $2, finished_at = $3, revision = revision + 1 \
@@ -452,13 +488,6 @@ impl Tenant<'_> {
             drop(tx);
             return self.get_job_run(id).await;
         }
-        let current = query(
-            "SELECT run_id FROM job_run_steps WHERE job_run_id = $1 AND run_id IS NOT NULL ORDER BY position DESC LIMIT 1",
-            vec![id.into()],
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let current = current.map(|r| text(&r, "run_id")).transpose()?;
         let told = match &current {
             Some(run_id) => crate::runs::cancel_in(&mut tx, self.org_id, run_id, now).await?,
             None => None,
@@ -546,6 +575,17 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The run of the job run's latest queued step.
+async fn current_run(tx: &mut sqlx::Transaction<'static, sqlx::Any>, job_run_id: &str) -> Result<Option<String>> {
+    let row = query(
+        "SELECT run_id FROM job_run_steps WHERE job_run_id = $1 AND run_id IS NOT NULL ORDER BY position DESC LIMIT 1",
+        vec![job_run_id.into()],
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| text(&r, "run_id")).transpose()
 }
 
 fn step(row: &AnyRow, job_run: JobRunStatus) -> Result<JobRunStep> {

@@ -41,7 +41,7 @@ pub use jobs::{Job, JobPatch, JobSteps, MAX_JOB_STEPS, NewJob};
 pub use model::*;
 pub use queue::{ClaimedRun, Fairness, Finish, Lease};
 pub use runs::{NewRun, RunSummary, SegmentCursor};
-pub use schedules::{DueSchedule, Fired, NewSchedule, Overlap, Schedule, SchedulePatch};
+pub use schedules::{DueSchedule, Fired, MAX_SCHEDULES_PER_JOB, NewSchedule, Overlap, Schedule, SchedulePatch};
 pub use tenant::Tenant;
 pub use workflows::{NewWorkflow, WorkflowPatch};
 

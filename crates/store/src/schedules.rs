@@ -101,6 +101,9 @@ pub enum Fired {
 const COLUMNS: &str = "seq, id, org_id, job_id, cron, timezone, inputs, enabled, overlap, next_run_at, last_run_at, \
                        created_at, updated_at";
 
+/// The most schedules one job has.
+pub const MAX_SCHEDULES_PER_JOB: usize = 20;
+
 /// The longest cron expression and time zone name kept.
 const CRON_MAX_CHARS: usize = 200;
 
@@ -120,13 +123,18 @@ impl Tenant<'_> {
         self.get_job(&new.job_id).await?;
         let id = new_id("sch");
         let now = self.store.clock.now_ms();
-        query(
+        // Only onto a live job (a job deleted meanwhile takes its schedules with it),
+        // and a bounded number per job.
+        let inserted = query(
             "INSERT INTO schedules (id, org_id, job_id, cron, timezone, inputs, sealed_inputs, enabled, overlap, \
-             next_run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+             next_run_at, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 WHERE EXISTS \
+             (SELECT 1 FROM jobs WHERE id = $3 AND org_id = $2 AND deleted_at IS NULL) \
+             AND (SELECT COUNT(*) FROM schedules WHERE job_id = $3) < $12",
             vec![
                 id.as_str().into(),
                 self.org_id.into(),
-                new.job_id.into(),
+                new.job_id.as_str().into(),
                 new.cron.into(),
                 new.timezone.into(),
                 new.inputs.to_string().into(),
@@ -135,10 +143,16 @@ impl Tenant<'_> {
                 new.overlap.as_str().into(),
                 new.next_run_at.into(),
                 now.into(),
+                (MAX_SCHEDULES_PER_JOB as i64).into(),
             ],
         )
         .execute(&self.store.pool)
         .await?;
+        if inserted.rows_affected() == 0 {
+            self.get_job(&new.job_id).await?;
+            let message = format!("a job has at most {MAX_SCHEDULES_PER_JOB} schedules");
+            return Err(Error::Conflict(message));
+        }
         self.get_schedule(&id).await
     }
 
@@ -254,6 +268,14 @@ impl Store {
         if recorded.rows_affected() == 0 || moved.rows_affected() == 0 {
             return Ok(Fired::AlreadyFired);
         }
+        // Firings older than a day can no longer be fired again (the schedule has moved
+        // past them): only the recent ones are kept.
+        query(
+            "DELETE FROM schedule_firings WHERE schedule_id = $1 AND due_at < $2",
+            vec![schedule.id.as_str().into(), (due.due_at - 86_400_000).into()],
+        )
+        .execute(&mut *tx)
+        .await?;
         if schedule.overlap == Overlap::Skip {
             let going = query(
                 "SELECT id FROM job_runs WHERE schedule_id = $1 \

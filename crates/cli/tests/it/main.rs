@@ -12,6 +12,7 @@ mod attacks;
 mod healing;
 mod identities;
 mod isolation;
+mod jobs;
 mod limits;
 mod run;
 mod secrets;
@@ -35,6 +36,7 @@ fn main() {
     trials.extend(admin::trials());
     trials.extend(artifacts::trials());
     trials.extend(identities::trials());
+    trials.extend(jobs::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     attacks::shutdown();
     conclusion.exit();

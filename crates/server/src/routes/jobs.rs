@@ -130,10 +130,7 @@ async fn start_job_run(
 ) -> Result<Response, ApiError> {
     let wait = body.wait_seconds.unwrap_or(0.0);
     if !(0.0..=MAX_WAIT_SECONDS).contains(&wait) {
-        return Err(ApiError::invalid_field(
-            "waitSeconds",
-            format!("waitSeconds must be between 0 and {MAX_WAIT_SECONDS}"),
-        ));
+        return Err(ApiError::bad_request(format!("waitSeconds must be between 0 and {MAX_WAIT_SECONDS}")));
     }
     let tenant = state.store.tenant(auth.org());
     let (job, sealed_steps) = tenant.job_with_sealed_steps(&id).await.or_not_found("job")?;

@@ -29,11 +29,17 @@ fn when(cron: &str, timezone: &str) -> Result<When, ApiError> {
 
 /// The next due time from now of an enabled schedule: a cron that never comes due
 /// (`0 0 30 2 *`) is refused rather than kept silently idle.
-fn next_due(state: &AppState, when: &When, cron: &str, enabled: bool) -> Result<Option<i64>, ApiError> {
+async fn next_due(state: &AppState, when: &When, cron: &str, enabled: bool) -> Result<Option<i64>, ApiError> {
     if !enabled {
         return Ok(None);
     }
-    match when.next_after(state.store.clock().now_ms()) {
+    // A cron that never comes due is searched far ahead: off the async threads.
+    let now = state.store.clock().now_ms();
+    let searched = when.clone();
+    let next = tokio::task::spawn_blocking(move || searched.next_after(now))
+        .await
+        .map_err(|e| ApiError::internal("cron search", e))?;
+    match next {
         Some(next) => Ok(Some(next)),
         None => Err(ApiError::invalid_field("cron", format!("cron '{cron}' never comes due"))),
     }
@@ -81,7 +87,7 @@ async fn create_schedule(
     let when = when(&body.cron, &timezone)?;
     let overlap = overlap(body.overlap.as_deref())?.unwrap_or(Overlap::Skip);
     let enabled = body.enabled.unwrap_or(true);
-    let next_run_at = next_due(&state, &when, &body.cron, enabled)?;
+    let next_run_at = next_due(&state, &when, &body.cron, enabled).await?;
     let (inputs, sealed_inputs) = checked_inputs(&state, &tenant, &job_id, &body.inputs).await?;
     let new = NewSchedule { job_id, cron: body.cron, timezone, inputs, sealed_inputs, enabled, overlap, next_run_at };
     Ok((StatusCode::CREATED, Json(tenant.create_schedule(new).await.or_not_found("job")?.into())))
@@ -188,7 +194,7 @@ async fn update(
     let when = when(&cron, &timezone)?;
     let enabled = body.enabled.unwrap_or(current.enabled);
     let retimed = body.cron.is_some() || body.timezone.is_some() || body.enabled.is_some();
-    let next_run_at = if retimed { Some(next_due(state, &when, &cron, enabled)?) } else { None };
+    let next_run_at = if retimed { Some(next_due(state, &when, &cron, enabled).await?) } else { None };
     let inputs = match &body.inputs {
         Some(inputs) => Some(checked_inputs(state, &tenant, &current.job_id, inputs).await?),
         None => None,

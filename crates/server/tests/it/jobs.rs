@@ -69,6 +69,11 @@ async fn jobs_are_checked_snapshotted_and_private() {
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{order}: {}", refused.body);
         assert_eq!(field(&refused), at, "{order}: {}", refused.body);
     }
+    // A name that is a secret in one workflow and plain text in another.
+    let secret =
+        server.create_workflow(logic("async () => ({})", json!([{"name": "tag", "type": "secret"}]), json!([]))).await;
+    let clash = server.post("/v1/jobs", json!({"name": "j", "workflowExecutionOrder": [secret, a]})).await;
+    assert_eq!(field(&clash), "workflowExecutionOrder[1]", "{}", clash.body);
     let unknown_identity = json!({"name": "j", "workflowExecutionOrder": [a], "identityId": "idn_nope"});
     assert_eq!(field(&server.post("/v1/jobs", unknown_identity).await), "identityId");
 
