@@ -62,7 +62,7 @@ impl Store {
             return Ok(true);
         }
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Checks the lease and, on PostgreSQL, locks the run's row for the inserts.
         let Some(run) = lease.hold(&mut tx).await? else { return Ok(false) };
         let mut told = Vec::with_capacity(artifacts.len());

@@ -42,7 +42,8 @@ impl Store {
         };
         let options = match backend {
             // SQLite allows one writer: WAL lets readers proceed meanwhile, and the busy
-            // timeout makes concurrent writers wait instead of failing.
+            // timeout makes concurrent writers wait instead of failing (writes begin with
+            // `begin_write`, which takes the lock first, when waiting is still possible).
             Backend::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
@@ -82,6 +83,20 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Begins a transaction that writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting for another writer up to the busy timeout: a
+    /// deferred transaction that reads before it writes cannot wait when it comes to
+    /// write, and fails with "database is locked" (`SQLITE_BUSY`, or `SQLITE_BUSY_SNAPSHOT`
+    /// when another writer committed since its read) if any other connection holds
+    /// the lock then, such as a worker's claim on an empty queue. On PostgreSQL rows
+    /// are locked as they are written, and concurrent writers wait there.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 }
 

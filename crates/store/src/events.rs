@@ -5,8 +5,9 @@
 //!
 //! `seq` counts per run across attempts. Every append follows a write to the
 //! run's row in the same transaction (its creation or a conditional `UPDATE`),
-//! which on PostgreSQL locks the row, and SQLite serialises writers: the next
-//! `seq` of a run is never taken twice.
+//! which on PostgreSQL locks the row, and on SQLite the transaction holds the
+//! one write lock from its start (`Store::begin_write`): the next `seq` of a
+//! run is never taken twice.
 //!
 //! Readers wait for appends through `Store::event_wakeups`: this process's
 //! appends wake them at once; on PostgreSQL the appending transaction also

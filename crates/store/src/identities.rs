@@ -356,7 +356,7 @@ impl Store {
     pub async fn record_login(&self, lease: &Lease, identity_id: &str, login: &LoginRecord) -> Result<Option<String>> {
         let now = self.clock.now_ms();
         let finished = login.finished_at.min(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(held) = lease.hold(&mut tx).await? else { return Ok(None) };
         let id = new_id("run");
         query(
@@ -416,7 +416,7 @@ impl Store {
         generation: i64,
     ) -> Result<bool> {
         let now = self.clock.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(held) = lease.hold(&mut tx).await? else { return Ok(false) };
         set_session(&mut tx, identity_id, &held.org_id, session, generation, now).await?;
         tx.commit().await?;

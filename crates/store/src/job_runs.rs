@@ -411,7 +411,7 @@ impl Tenant<'_> {
         }
         let id = new_id("jrn");
         let now = self.store.clock.now_ms();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let first = insert_job_run(&mut tx, self.org_id, &id, new, now).await?;
         self.store.commit_creating_job_run(tx, &id, first.as_deref(), now).await?;
         self.get_job_run(&id).await
@@ -453,7 +453,7 @@ impl Tenant<'_> {
         // the current run first, then, if it is still the current one, the job run.
         let mut attempts = 0;
         let (mut tx, current) = loop {
-            let mut tx = self.store.pool.begin().await?;
+            let mut tx = self.store.begin_write().await?;
             let current = current_run(&mut tx, id).await?;
             if let Some(run_id) = &current {
                 query("UPDATE runs SET attempts = attempts WHERE id = $1", vec![run_id.as_str().into()])

@@ -171,7 +171,7 @@ impl Tenant<'_> {
     /// starts it again.
     pub async fn delete_job(&self, id: &str) -> Result<()> {
         let now = self.store.clock.now_ms();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let done = query(
             "UPDATE jobs SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND org_id = $3 AND deleted_at IS NULL",
             vec![now.into(), id.into(), self.org_id.into()],

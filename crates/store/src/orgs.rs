@@ -124,7 +124,7 @@ impl Tenant<'_> {
     /// conditional statement; on PostgreSQL the organization's row is locked
     /// first, so two admins revoking each other at once cannot both succeed.
     pub async fn revoke_api_key(&self, key_id: &str) -> Result<()> {
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         if self.store.backend == Backend::Postgres {
             query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE", vec![self.org_id.into()])
                 .fetch_optional(&mut *tx)

@@ -145,7 +145,7 @@ impl Store {
              RETURNING id, org_id, workflow_id, definition, sealed_inputs, attempts, segment_timeout_ms, run_timeout_ms, \
              artifacts, identity_id, deferred_inputs, input_timeout_ms"
         );
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = query(
             &statement,
             vec![
@@ -221,7 +221,7 @@ impl Store {
     pub async fn await_input(&self, lease: &Lease, awaiting: &Value) -> Result<bool> {
         let mut binds = vec![awaiting.to_string().into()];
         binds.extend(lease.binds());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let waiting =
             query(&format!("UPDATE runs SET awaiting_input = $1, supplied_input = NULL WHERE {}", held(2)), binds)
                 .execute(&mut *tx)
@@ -238,7 +238,7 @@ impl Store {
     /// it (the run is in progress again); `Some(None)` while there is none, `None`
     /// when the lease is gone. `stop`: give up waiting (no answer in time).
     pub async fn take_supplied_input(&self, lease: &Lease, stop: bool) -> Result<Option<Option<String>>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(_) = lease.hold(&mut tx).await? else { return Ok(None) };
         let row =
             query("SELECT supplied_input, awaiting_input FROM runs WHERE id = $1", vec![lease.run_id.as_str().into()])
@@ -279,7 +279,7 @@ impl Store {
     pub async fn set_current_segment(&self, lease: &Lease, segment: &str) -> Result<bool> {
         let mut binds = vec![segment.into()];
         binds.extend(lease.binds());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             query(&format!("UPDATE runs SET current_segment = $1 WHERE {}", held(2)), binds).execute(&mut *tx).await?;
         if done.rows_affected() != 1 {
@@ -296,7 +296,7 @@ impl Store {
     /// when the lease is gone.
     pub async fn record_segment(&self, lease: &Lease, s: &SegmentExecution) -> Result<bool> {
         let (input, output) = s.tokens.unzip();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The update comes first: it checks the lease and, on PostgreSQL, locks the
         // run's row, so the reaper cannot take the run between the check and the insert.
         let mut binds = vec![input.unwrap_or(0).into(), output.unwrap_or(0).into(), s.fallback_error.is_some().into()];
@@ -331,7 +331,7 @@ impl Store {
             now.into(),
         ];
         binds.extend(lease.binds());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = query(
             &format!(
                 "UPDATE runs SET status = $1, outputs = $2, error = $3, completed_at = $4, lease_owner = NULL, \
@@ -356,7 +356,7 @@ impl Store {
     pub async fn reap_expired(&self) -> Result<(u64, u64)> {
         let now = self.clock.now_ms();
         let in_progress = RunStatus::InProgress.as_str();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let requeued = ids(query(
             "UPDATE runs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, current_segment = NULL, \
              awaiting_input = NULL, supplied_input = NULL \

@@ -82,7 +82,7 @@ impl Tenant<'_> {
         self.get_workflow(&new.workflow_id).await?;
         let id = new_id("run");
         let now = self.store.clock.now_ms();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         insert_run(&mut tx, self.org_id, &id, new, None, now).await?;
         let payload = serde_json::json!({"status": RunStatus::Pending.as_str()});
         self.store.commit_telling(tx, &[Told { run_id: &id, kind: RunEventKind::Created, payload }], now).await?;
@@ -175,7 +175,7 @@ impl Tenant<'_> {
     /// Cancels a pending run at once; asks the worker of a running one to stop.
     pub async fn request_cancel(&self, id: &str) -> Result<Run> {
         let now = self.store.clock.now_ms();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let told = cancel_in(&mut tx, self.org_id, id, now).await?;
         let told: Vec<Told> =
             told.iter().map(|(kind, payload)| Told { run_id: id, kind: *kind, payload: payload.clone() }).collect();

@@ -251,7 +251,7 @@ impl Store {
     ) -> Result<Fired> {
         let now = self.clock.now_ms();
         let schedule = &due.schedule;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let recorded = query(
             "INSERT INTO schedule_firings (schedule_id, due_at, fired_at) VALUES ($1, $2, $3) \
              ON CONFLICT (schedule_id, due_at) DO NOTHING",

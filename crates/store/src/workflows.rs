@@ -34,7 +34,7 @@ impl Tenant<'_> {
         check_metadata(Some(&new.name), new.source_provider.as_deref(), new.description.as_deref())?;
         let now = self.store.clock.now_ms();
         let id = new_id("wf");
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         query(
             "INSERT INTO workflows (id, org_id, name, source_provider, type, description, latest_version, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
@@ -98,7 +98,7 @@ impl Tenant<'_> {
         )?;
         let current = self.get_live_workflow(id).await?;
         let now = self.store.clock.now_ms();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         query(
             "UPDATE workflows SET name = $1, source_provider = $2, type = $3, description = $4, updated_at = $5 WHERE id = $6 AND org_id = $7",
             vec![
@@ -156,7 +156,7 @@ impl Tenant<'_> {
         self.get_live_workflow(id).await?;
         let now = self.store.clock.now_ms();
         let notes = serde_json::Value::from(notes.to_vec()).to_string();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         query(
             "INSERT INTO workflow_drafts (workflow_id, definition, updated_at, heal_notes, healed_from_run, check_status) \
              VALUES ($1, $2, $3, $4, $5, 'PENDING') ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, \
@@ -267,7 +267,7 @@ impl Tenant<'_> {
     pub async fn publish_draft(&self, id: &str) -> Result<Version> {
         self.get_live_workflow(id).await?;
         let now = self.store.clock.now_ms();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let draft = query("SELECT definition FROM workflow_drafts WHERE workflow_id = $1", vec![id.into()])
             .fetch_optional(&mut *tx)
             .await?

@@ -334,6 +334,16 @@ pub(crate) fn segue_client_as(server: &Server, key: &str, args: &[&str]) -> std:
         .expect("segue client")
 }
 
+/// What a client command answered, for a failed check's message.
+fn answered(out: &std::process::Output) -> String {
+    format!(
+        "{}; stdout: {}; stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    )
+}
+
 fn the_cli_client_round_trip() -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
     let server = Server::start(dir.path(), &["--workers", "1"])?;
@@ -341,14 +351,21 @@ fn the_cli_client_round_trip() -> Result<(), Failed> {
     std::fs::write(&doc, example("shop_price_check.json")?.to_string())?;
     let doc = doc.to_str().unwrap();
     let out = segue_client(&server, &["workflows", "create", doc, "--source-provider", "demo", "--json"]);
-    check(out.status.success(), String::from_utf8_lossy(&out.stderr))?;
+    check(out.status.success(), format!("create: {}", answered(&out)))?;
     let wf: Value = serde_json::from_slice(&out.stdout)?;
     let id = wf["id"].as_str().ok_or("id")?;
-    check(segue_client(&server, &["workflows", "draft", id, doc]).status.success(), "draft")?;
+    let draft = segue_client(&server, &["workflows", "draft", id, doc]);
+    check(draft.status.success(), format!("draft: {}", answered(&draft)))?;
     let published = segue_client(&server, &["workflows", "publish", id]);
-    check(String::from_utf8_lossy(&published.stdout).trim() == "published version 2", "publish")?;
-    let versions = String::from_utf8_lossy(&segue_client(&server, &["workflows", "versions", id]).stdout).into_owned();
-    check(versions.lines().count() == 2, format!("two versions listed: {versions}"))?;
+    check(
+        String::from_utf8_lossy(&published.stdout).trim() == "published version 2",
+        format!("publish: {}", answered(&published)),
+    )?;
+    let versions = segue_client(&server, &["workflows", "versions", id]);
+    check(
+        String::from_utf8_lossy(&versions.stdout).lines().count() == 2,
+        format!("two versions: {}", answered(&versions)),
+    )?;
     let watched = segue_client(&server, &["runs", "start", id, "--input", "search_query=headphones", "--watch"]);
     let stderr = String::from_utf8_lossy(&watched.stderr);
     check(watched.status.success(), format!("watch: {stderr}"))?;
@@ -363,7 +380,7 @@ fn the_cli_client_round_trip() -> Result<(), Failed> {
     let bad = segue_client(&server, &["runs", "start", id, "--input", "max_price=cheap"]);
     check(
         bad.status.code() == Some(2) && String::from_utf8_lossy(&bad.stderr).contains("max_price"),
-        "invalid inputs exit 2",
+        format!("invalid inputs exit 2: {}", answered(&bad)),
     )
 }
 

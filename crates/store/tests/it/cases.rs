@@ -40,6 +40,7 @@ cases![
     artifacts_are_recorded_under_the_lease_and_expire,
     identities_keep_sealed_credentials_and_forget_their_session,
     one_identity_runs_one_at_a_time_and_keeps_its_login,
+    publishing_waits_for_the_writes_of_workers,
 ];
 
 pub(crate) fn check(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
@@ -500,6 +501,43 @@ async fn heartbeats_keep_a_lease_alive(store: Store, clock: Clock) -> Result<(),
         check(store.reap_expired().await? == (0, 0), "lease alive")?;
     }
     check(store.tenant(&org.id).get_run(&run.id).await?.status == RunStatus::InProgress, "still running")
+}
+
+/// Publishing reads the draft before it writes. A worker's claims and heartbeats
+/// write all the while; publishing must wait for them, never fail (on SQLite a
+/// transaction that has read cannot wait for the write lock: it failed with
+/// "database is locked" when a claim held the lock at that moment).
+async fn publishing_waits_for_the_writes_of_workers(store: Store, _: Clock) -> Result<(), Failed> {
+    let org = store.create_org("acme").await?;
+    let w = workflow(&store, &org.id, "w").await?;
+    store.tenant(&org.id).create_run(new_run(&w.id, false, 1)).await?;
+    let lease = store.claim("w1", 60_000, ROOMY).await?.ok_or("claimed")?.lease;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let worker = tokio::spawn({
+        let (store, stop) = (store.clone(), stop.clone());
+        async move {
+            // An empty queue's claim holds the write lock, a heartbeat writes the run's row.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                store.claim("w2", 60_000, ROOMY).await?;
+                store.heartbeat(&lease, 60_000).await?;
+            }
+            Ok::<(), store::Error>(())
+        }
+    });
+    let publishing = async {
+        for n in 0..100 {
+            store.tenant(&org.id).put_draft(&w.id, &doc(&format!("draft-{n}"))).await?;
+            let published =
+                store.tenant(&org.id).publish_draft(&w.id).await.map_err(|e| format!("publish {n}: {e}"))?;
+            check(published.version == Some(n + 2), format!("publish {n} made version {:?}", published.version))?;
+        }
+        Ok::<(), Failed>(())
+    }
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let worked = worker.await?;
+    publishing?;
+    Ok(worked?)
 }
 
 async fn cancelling_pending_and_running_runs(store: Store, _: Clock) -> Result<(), Failed> {
