@@ -71,13 +71,10 @@ impl Client {
     /// Calls `on_event(name, data)` for each server-sent event until the stream ends.
     pub async fn events(&self, path: &str, mut on_event: impl FnMut(&str, &Value)) -> Result<(), ClientError> {
         let mut response = self.get_streamed(path).await?;
-        let mut buffer = String::new();
+        let mut lines = Lines::default();
         let (mut name, mut data) = (String::new(), String::new());
         while let Some(chunk) = response.chunk().await.map_err(|e| ClientError(e.to_string()))? {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find('\n') {
-                let line = buffer[..end].trim_end_matches('\r').to_owned();
-                buffer.drain(..=end);
+            for line in lines.push(&chunk) {
                 if line.is_empty() {
                     if !data.is_empty() {
                         on_event(&name, &serde_json::from_str(&data).unwrap_or(Value::Null));
@@ -92,6 +89,27 @@ impl Client {
             }
         }
         Ok(())
+    }
+}
+
+/// Splits a byte stream into lines, decoding each whole line: a character the
+/// network cut between two chunks is decoded once both halves arrived.
+#[derive(Default)]
+struct Lines {
+    pending: Vec<u8>,
+}
+
+impl Lines {
+    /// The lines `chunk` completes, without their `\n` or `\r\n`.
+    fn push(&mut self, chunk: &[u8]) -> Vec<String> {
+        self.pending.extend_from_slice(chunk);
+        let mut lines = Vec::new();
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let text = String::from_utf8_lossy(&line[..end]);
+            lines.push(text.trim_end_matches('\r').to_owned());
+        }
+        lines
     }
 }
 
@@ -119,4 +137,21 @@ fn api_error(status: StatusCode, value: &Value) -> ClientError {
         message.push_str(&format!("\n  {}", d["message"].as_str().unwrap_or("")));
     }
     ClientError(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lines;
+
+    #[test]
+    fn characters_cut_between_chunks_arrive_whole() {
+        let text = "data: {\"log\":\"Müller – 日本\"}\r\n\n";
+        let bytes = text.as_bytes();
+        for cut in 0..bytes.len() {
+            let mut lines = Lines::default();
+            let mut got = lines.push(&bytes[..cut]);
+            got.extend(lines.push(&bytes[cut..]));
+            assert_eq!(got, ["data: {\"log\":\"Müller – 日本\"}", ""], "cut at {cut}");
+        }
+    }
 }
