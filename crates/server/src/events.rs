@@ -110,23 +110,29 @@ impl Follow {
 
     /// Returns when this run's feed may have grown, or after `FALLBACK_READ`.
     async fn wait(&mut self) {
-        let woken = async {
-            loop {
-                match self.wakeups.recv().await {
-                    Ok(run) if run == self.run => return,
-                    Ok(_) => continue,
-                    // Missed wakeups may have been ours.
-                    Err(broadcast::error::RecvError::Lagged(_)) => return,
-                    Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
-                }
-            }
-        };
-        let _ = tokio::time::timeout(FALLBACK_READ, woken).await;
+        woken_or_fallback(&mut self.wakeups, &self.run).await;
     }
 }
 
+/// Returns when `id` (a run or a job run) may have changed, as the store's wakeups
+/// tell, or after `FALLBACK_READ` in case a wakeup was missed.
+pub(crate) async fn woken_or_fallback(wakeups: &mut broadcast::Receiver<String>, id: &str) {
+    let woken = async {
+        loop {
+            match wakeups.recv().await {
+                Ok(changed) if changed == id => return,
+                Ok(_) => continue,
+                // Missed wakeups may have been ours.
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(FALLBACK_READ, woken).await;
+}
+
 /// The `seq` after which a reconnecting client resumes (`Last-Event-ID`); 0 from the start.
-fn resume_after(headers: &HeaderMap) -> i64 {
+pub(crate) fn resume_after(headers: &HeaderMap) -> i64 {
     headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -9,6 +9,7 @@ use store::{JobSteps, NewJobRun, NewRun, Tenant, Trigger, VersionRef, WorkflowTy
 use workflow::ParamType;
 
 use crate::error::ApiError;
+use crate::routes::runs::redact_inputs;
 
 const FIELD: &str = "workflowExecutionOrder";
 
@@ -77,7 +78,7 @@ pub(crate) async fn check_steps(tenant: &Tenant<'_>, sealer: &Sealer, entries: &
         shown.push(json!({
             "workflowId": step.workflow_id,
             "version": step.version.map_or(json!("latest"), Value::from),
-            "inputs": masked(&definition, &step.inputs),
+            "inputs": redact_inputs(&definition, step.inputs.clone()),
         }));
         steps.push(step);
     }
@@ -140,17 +141,6 @@ impl Declared {
     fn is_secret(&self, name: &str) -> bool {
         self.0.get(name).is_some_and(|(secret, _)| *secret)
     }
-}
-
-/// `inputs` as they are shown back: the workflow's secret ones masked.
-fn masked(definition: &workflow::Workflow, inputs: &Map<String, Value>) -> Map<String, Value> {
-    let mut shown = inputs.clone();
-    for p in definition.input_parameters.iter().filter(|p| p.ty == ParamType::Secret) {
-        if let Some(v) = shown.get_mut(&p.name) {
-            *v = Value::from(engine::MASK);
-        }
-    }
-    shown
 }
 
 /// What a job run is asked for, besides its job.
@@ -234,7 +224,7 @@ pub(crate) async fn plan_job_run(
             workflow_id: workflow.id,
             workflow_version: version.version,
             sealed_inputs: sealer.seal(&Value::Object(inputs.clone()).to_string()),
-            inputs: Value::Object(masked(&definition, &inputs)),
+            inputs: Value::Object(redact_inputs(&definition, inputs.clone())),
             definition: version.definition,
             test: ask.test,
             max_attempts: 1,

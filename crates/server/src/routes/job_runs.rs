@@ -1,7 +1,6 @@
 //! Job runs: reading, listing, cancelling and following them.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -81,9 +80,6 @@ async fn cancel_job_run(
     Ok(Json(state.store.tenant(auth.org()).cancel_job_run(&id).await.or_not_found("job run")?.into()))
 }
 
-/// How long a viewer waits without a wakeup before reading anyway.
-const FALLBACK_READ: Duration = Duration::from_secs(1);
-
 struct Follow {
     state: AppState,
     org: String,
@@ -92,23 +88,6 @@ struct Follow {
     sent: i64,
     wakeups: broadcast::Receiver<String>,
     done: bool,
-}
-
-impl Follow {
-    /// Returns when the job run may have changed, or after `FALLBACK_READ`.
-    async fn wait(&mut self) {
-        let woken = async {
-            loop {
-                match self.wakeups.recv().await {
-                    Ok(id) if id == self.id => return,
-                    Ok(_) => continue,
-                    Err(broadcast::error::RecvError::Lagged(_)) => return,
-                    Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
-                }
-            }
-        };
-        let _ = tokio::time::timeout(FALLBACK_READ, woken).await;
-    }
 }
 
 /// Follow a job run: a `job_run` event (the job run as `GET` shows it) whenever it
@@ -125,11 +104,7 @@ async fn job_run_events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let wakeups = state.store.event_wakeups();
     state.store.tenant(auth.org()).get_job_run(&id).await.or_not_found("job run")?;
-    let sent = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(0);
+    let sent = crate::events::resume_after(&headers);
     let follow = Follow { state, org: auth.org().to_owned(), id, sent, wakeups, done: false };
     let events = stream::unfold(follow, |mut f| async move {
         loop {
@@ -154,7 +129,7 @@ async fn job_run_events(
                 let body = serde_json::to_string(&jobs_dto::JobRun::from(current)).unwrap_or_default();
                 return Some((Ok(Event::default().event("job_run").id(revision.to_string()).data(body)), f));
             }
-            f.wait().await;
+            crate::events::woken_or_fallback(&mut f.wakeups, &f.id).await;
         }
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))

@@ -110,10 +110,6 @@ async fn delete_job(State(state): State<AppState>, auth: Auth, Path(id): Path<St
     Ok(StatusCode::NO_CONTENT)
 }
 
-const MAX_WAIT_SECONDS: f64 = 300.0;
-/// Time kept between the end of a `waitSeconds` wait and the request's deadline.
-const WAIT_MARGIN: Duration = Duration::from_millis(500);
-
 /// Start a job run: its workflows run one after the other, each as an ordinary run.
 /// The job run is durable before this answers.
 #[utoipa::path(post, path = "/v1/jobs/{id}/runs", tag = "jobs", request_body = CreateJobRun,
@@ -128,10 +124,7 @@ async fn start_job_run(
     request_deadline: Option<Extension<RequestDeadline>>,
     Json(body): Json<CreateJobRun>,
 ) -> Result<Response, ApiError> {
-    let wait = body.wait_seconds.unwrap_or(0.0);
-    if !(0.0..=MAX_WAIT_SECONDS).contains(&wait) {
-        return Err(ApiError::bad_request(format!("waitSeconds must be between 0 and {MAX_WAIT_SECONDS}")));
-    }
+    let wait = super::runs::wait_seconds(body.wait_seconds)?;
     let tenant = state.store.tenant(auth.org());
     let (job, sealed_steps) = tenant.job_with_sealed_steps(&id).await.or_not_found("job")?;
     let identity_id = body.identity_id.or_else(|| job.identity_id.clone());
@@ -141,10 +134,7 @@ async fn start_job_run(
     let planned = plan_job_run(&tenant, &state.sealer, &job, &sealed_steps, ask).await?;
     let job_run = tenant.create_job_run(planned).await?;
     if wait > 0.0 {
-        let mut deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
-        if let Some(Extension(RequestDeadline(limit))) = request_deadline {
-            deadline = deadline.min(limit.checked_sub(WAIT_MARGIN).unwrap_or(limit));
-        }
+        let deadline = super::runs::wait_until(wait, request_deadline);
         loop {
             let current = tenant.get_job_run(&job_run.id).await?;
             if current.status.is_final() {

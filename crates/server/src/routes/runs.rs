@@ -56,10 +56,7 @@ async fn create_run(
             return Err(ApiError::bad_request(format!("version must be 'latest', 'draft' or a number, got {other}")));
         }
     };
-    let wait = body.wait_seconds.unwrap_or(0.0);
-    if !(0.0..=MAX_WAIT_SECONDS).contains(&wait) {
-        return Err(ApiError::bad_request(format!("waitSeconds must be between 0 and {MAX_WAIT_SECONDS}")));
-    }
+    let wait = wait_seconds(body.wait_seconds)?;
     let max_attempts = body.max_attempts.unwrap_or(1);
     if !(1..=MAX_ATTEMPTS).contains(&max_attempts) {
         return Err(ApiError::bad_request(format!("maxAttempts must be between 1 and {MAX_ATTEMPTS}")));
@@ -120,11 +117,7 @@ async fn create_run(
     let mut headers = HeaderMap::new();
     headers.insert(header::LOCATION, location);
     if wait > 0.0 {
-        let mut deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
-        // Answer with the queued run before the server's request timeout would answer 408.
-        if let Some(Extension(RequestDeadline(limit))) = request_deadline {
-            deadline = deadline.min(limit.checked_sub(WAIT_MARGIN).unwrap_or(limit));
-        }
+        let deadline = wait_until(wait, request_deadline);
         loop {
             let current = tenant.get_run(&run.id).await?;
             if current.status.is_final() {
@@ -139,6 +132,25 @@ async fn create_run(
         }
     }
     Ok((StatusCode::CREATED, headers, Json(dto::Run { warnings, ..dto::Run::from(run) })).into_response())
+}
+
+/// A request's `waitSeconds`: between 0 (the default: no wait) and `MAX_WAIT_SECONDS`.
+pub(crate) fn wait_seconds(asked: Option<f64>) -> Result<f64, ApiError> {
+    let wait = asked.unwrap_or(0.0);
+    if !(0.0..=MAX_WAIT_SECONDS).contains(&wait) {
+        return Err(ApiError::bad_request(format!("waitSeconds must be between 0 and {MAX_WAIT_SECONDS}")));
+    }
+    Ok(wait)
+}
+
+/// When a wait of `wait` seconds ends: early enough to answer with what was queued
+/// before the server's request timeout would answer 408.
+pub(crate) fn wait_until(wait: f64, request_deadline: Option<Extension<RequestDeadline>>) -> tokio::time::Instant {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
+    match request_deadline {
+        Some(Extension(RequestDeadline(limit))) => deadline.min(limit.checked_sub(WAIT_MARGIN).unwrap_or(limit)),
+        None => deadline,
+    }
 }
 
 /// An identity of the organization with a LOGIN workflow to sign it in, or a 422
@@ -169,7 +181,7 @@ fn time_limit(field: &str, seconds: Option<f64>, max: Duration) -> Result<Option
 }
 
 /// Secret inputs as they are shown back: masked.
-fn redact_inputs(definition: &workflow::Workflow, mut inputs: Map<String, Value>) -> Map<String, Value> {
+pub(crate) fn redact_inputs(definition: &workflow::Workflow, mut inputs: Map<String, Value>) -> Map<String, Value> {
     for p in definition.input_parameters.iter().filter(|p| p.ty == ParamType::Secret) {
         if let Some(v) = inputs.get_mut(&p.name) {
             *v = Value::from(engine::MASK);

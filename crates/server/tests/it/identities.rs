@@ -2,7 +2,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use store::Role;
 
-use crate::support::{Database, Setup, TestServer};
+use crate::support::{Database, Setup, TestServer, logins, read_account};
 
 const PASSWORD: &str = "pw-9d1e7c2b-never-shown";
 const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DP";
@@ -120,26 +120,6 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 /// A workflow that needs the demo account signed in: it reads the account page.
-fn read_account(demo: &str) -> serde_json::Value {
-    let code = format!(
-        "async (page) => {{ await page.goto('{demo}/account'); if (!page.url().endsWith('/account')) throw new Error('not signed in'); \
-         return {{ account_number: (await page.getByTestId('account-number').textContent()).trim() }}; }}"
-    );
-    json!({
-        "name": "read_account", "startSegmentName": "read",
-        "outputParameters": [{"name": "account_number", "type": "string", "required": true}],
-        "segments": [{"name": "read", "type": "ui", "prompt": "Read the account number.", "inputParameters": [],
-                      "outputParameters": [{"name": "account_number", "type": "string", "required": true}],
-                      "deterministic": code, "next": null, "router": null}]
-    })
-}
-
-async fn logins(server: &TestServer) -> u64 {
-    let count: serde_json::Value =
-        reqwest::get(format!("{}/login/count", server.demo)).await.unwrap().json().await.unwrap();
-    count["logins"].as_u64().unwrap()
-}
-
 /// A run as an identity logs in first with its LOGIN workflow (password and TOTP
 /// code), saves the session, and the next run reuses it without logging in; an
 /// expired session is renewed; a wrong password fails the run with LOGIN_FAILED

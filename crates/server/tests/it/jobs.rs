@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use store::Role;
 
-use crate::support::{Database, Setup, TestServer, logic};
+use crate::support::{Database, Setup, TestServer, logic, logins, read_account};
 
 /// A workflow echoing its `tag` input (required) as `echoed`.
 fn echo() -> Value {
@@ -265,25 +265,6 @@ async fn schedules_fire_each_due_time_once() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(server.get(&schedules).await.body["data"].as_array().map(Vec::len), Some(0));
-}
-
-fn read_account(demo: &str) -> Value {
-    let code = format!(
-        "async (page) => {{ await page.goto('{demo}/account'); if (!page.url().endsWith('/account')) throw new Error('not signed in'); \
-         return {{ account_number: (await page.getByTestId('account-number').textContent()).trim() }}; }}"
-    );
-    json!({
-        "name": "read_account", "startSegmentName": "read",
-        "outputParameters": [{"name": "account_number", "type": "string", "required": true}],
-        "segments": [{"name": "read", "type": "ui", "prompt": "Read the account number.", "inputParameters": [],
-                      "outputParameters": [{"name": "account_number", "type": "string", "required": true}],
-                      "deterministic": code, "next": null, "router": null}]
-    })
-}
-
-async fn logins(server: &TestServer) -> u64 {
-    let count: Value = reqwest::get(format!("{}/login/count", server.demo)).await.unwrap().json().await.unwrap();
-    count["logins"].as_u64().unwrap()
 }
 
 /// End to end in Chromium against the demo site: a job signs in (its LOGIN

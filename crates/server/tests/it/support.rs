@@ -293,3 +293,24 @@ pub async fn scripted_shop_agent() -> (agent::Agent, testkit::ScriptedModel) {
         .expect("a model");
     (agent::Agent::new(config, agent::Settings::default()), model)
 }
+
+/// A workflow reading the demo site's account page, which only a signed-in session sees.
+pub fn read_account(demo: &str) -> Value {
+    let code = format!(
+        "async (page) => {{ await page.goto('{demo}/account'); if (!page.url().endsWith('/account')) throw new Error('not signed in'); \
+         return {{ account_number: (await page.getByTestId('account-number').textContent()).trim() }}; }}"
+    );
+    json!({
+        "name": "read_account", "startSegmentName": "read",
+        "outputParameters": [{"name": "account_number", "type": "string", "required": true}],
+        "segments": [{"name": "read", "type": "ui", "prompt": "Read the account number.", "inputParameters": [],
+                      "outputParameters": [{"name": "account_number", "type": "string", "required": true}],
+                      "deterministic": code, "next": null, "router": null}]
+    })
+}
+
+/// How many sign-ins the demo site has seen.
+pub async fn logins(server: &TestServer) -> u64 {
+    let count: Value = reqwest::get(format!("{}/login/count", server.demo)).await.unwrap().json().await.unwrap();
+    count["logins"].as_u64().unwrap()
+}
