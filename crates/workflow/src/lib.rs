@@ -5,6 +5,7 @@
 //! templates; `data_uri` decodes `file` parameters; `js` reads facts from
 //! segment code without running it. `limits` and `json_depth` bound what a
 //! document may hold, so that checking never crashes whatever the input.
+//! `schema` is the document's JSON Schema, published in `docs/`.
 
 pub mod data_uri;
 mod diagnostic;
@@ -15,11 +16,12 @@ mod lint;
 mod model;
 mod parse;
 pub mod prompt;
+pub mod schema;
 pub mod values;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use lint::{LINTS, with_identity as identity_lints};
-pub use model::{Next, ParamType, Parameter, Segment, SegmentType, Workflow};
+pub use model::{Next, ParamType, Parameter, Presence, Segment, SegmentType, Workflow};
 
 /// The outcome of checking a document: the workflow when it is valid, and
 /// every error and lint warning found.

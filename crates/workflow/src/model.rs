@@ -105,6 +105,37 @@ impl SegmentType {
     pub fn falls_back_to_ai(self) -> bool {
         matches!(self, SegmentType::Ui | SegmentType::Network)
     }
+
+    /// Whether a segment of this type needs, may have or must not have a
+    /// non-blank `prompt`. `parse` enforces it and `schema` publishes it; a test
+    /// checks the two against this table.
+    pub fn prompt(self) -> Presence {
+        match self {
+            SegmentType::Ui | SegmentType::Network | SegmentType::Agent => Presence::Required,
+            SegmentType::Logic => Presence::Forbidden,
+        }
+    }
+
+    /// Whether a segment of this type needs, may have or must not have
+    /// `deterministic` code (see `prompt`).
+    pub fn code(self) -> Presence {
+        match self {
+            SegmentType::Ui => Presence::Optional,
+            SegmentType::Network | SegmentType::Logic => Presence::Required,
+            SegmentType::Agent => Presence::Forbidden,
+        }
+    }
+}
+
+/// What a segment type asks of one of its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Must be present and not null (a prompt also not blank).
+    Required,
+    /// May be a value or null.
+    Optional,
+    /// Must be null or absent.
+    Forbidden,
 }
 
 #[derive(Debug, Clone, PartialEq)]

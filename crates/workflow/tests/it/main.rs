@@ -4,4 +4,5 @@
 
 mod fuzz;
 mod limits;
+mod schema;
 mod support;
