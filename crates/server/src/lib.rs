@@ -108,6 +108,7 @@ pub fn app(state: AppState) -> Router {
     let (api, spec) = router();
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
+        .merge(dashboard::router())
         .fallback(guard::unknown_route)
         .method_not_allowed_fallback(guard::wrong_method)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,0 +1,61 @@
+// Webhooks and their deliveries. A server without webhooks answers 404 to
+// their routes: the page says so instead of failing.
+
+import { api, ApiError } from '../api.js';
+import { h, link, when, badge, section, facts, notice, problem } from '../dom.js';
+import { paged } from '../paged.js';
+
+const unavailable = (e) => e instanceof ApiError && e.status === 404;
+
+export async function list({ main, signal }) {
+  main.append(h('h1', {}, 'Webhooks'));
+  try {
+    await api('/v1/webhooks', { query: { limit: 1 }, signal });
+  } catch (e) {
+    main.append(unavailable(e) ? notice('Webhooks are not available on this server.') : problem(e));
+    return;
+  }
+  const table = paged({
+    label: 'webhooks',
+    load: (cursor) => api('/v1/webhooks', { query: { cursor, limit: 20 }, signal }),
+    columns: [
+      ['URL', (w) => link(['webhooks', w.id], String(w.url))],
+      ['Events', (w) => (Array.isArray(w.events) ? w.events.join(', ') : '—')],
+      ['Description', (w) => w.description ?? '—'],
+      ['Created', (w) => when(w.createdAt)],
+    ],
+    empty: 'No webhooks yet.',
+  });
+  main.append(table.element);
+}
+
+export async function page({ params, main, signal }) {
+  const path = `/v1/webhooks/${encodeURIComponent(params.id)}`;
+  let webhook;
+  try {
+    webhook = await api(path, { signal });
+  } catch (e) {
+    main.append(h('h1', {}, 'Webhook'), unavailable(e) ? notice('This webhook does not exist, or webhooks are not available on this server.') : problem(e));
+    return;
+  }
+  const deliveries = paged({
+    label: 'deliveries',
+    load: (cursor) => api(`${path}/deliveries`, { query: { cursor, limit: 20 }, signal }),
+    columns: [
+      ['Event', (d) => [String(d.eventType), h('br'), h('code', { class: 'muted' }, String(d.eventId))]],
+      ['Status', (d) => badge(d.status)],
+      ['Attempts', (d) => String(d.attempts)],
+      ['Last answer', (d) => (d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : '—')],
+      ['Next attempt', (d) => when(d.nextAttemptAt)],
+      ['Response', (d) => (d.responseSnippet ? h('pre', { class: 'snippet' }, String(d.responseSnippet)) : '—')],
+      ['Created', (d) => when(d.createdAt)],
+    ],
+    empty: 'No deliveries yet.',
+    signal,
+    live: 5000,
+  });
+  main.append(h('h1', {}, 'Webhook'),
+    section('About', facts([['URL', h('code', {}, String(webhook.url))], ['Events', Array.isArray(webhook.events) ? webhook.events.join(', ') : '—'],
+      ['Description', webhook.description ?? '—'], ['Created', when(webhook.createdAt)]])),
+    section('Deliveries', deliveries.element));
+}
