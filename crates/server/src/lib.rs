@@ -1,6 +1,7 @@
 //! The HTTP API: workflows with versions and drafts, runs queued for workers,
 //! artifacts, identities, jobs with job runs and schedules (and the scheduler that
-//! fires them), API keys, OpenAPI, health and metrics. Only this crate knows HTTP.
+//! fires them), webhooks (and the deliverer that sends them), API keys, OpenAPI,
+//! health and metrics. Only this crate knows HTTP.
 //!
 //! `app(state)` builds the router so tests can serve it on port 0;
 //! `serve` serves it with connection limits and timeouts (`ServeOptions`);
@@ -18,6 +19,10 @@ mod jobs_dto;
 mod routes;
 pub mod scheduler;
 mod serve;
+pub mod webhook_delivery;
+mod webhook_signing;
+mod webhook_url;
+mod webhooks_dto;
 
 pub use serve::{RequestDeadline, ServeOptions, serve};
 
@@ -45,6 +50,8 @@ pub struct AppState {
     pub max_time: MaxTime,
     /// Where the bytes of runs' artifacts are; none: their content is not served.
     pub blobs: Option<blobs::Blobs>,
+    /// Where runs may connect; webhook URLs are held to the same policy.
+    pub egress: std::sync::Arc<egress::Policy>,
 }
 
 /// The longest segment and run time limits a run may ask for: the workers'
@@ -66,6 +73,7 @@ pub struct MaxTime {
         (name = "artifacts", description = "Files runs left: outputs, screenshots, downloads, traces, pages"),
         (name = "identities", description = "Login identities: sealed credentials and saved sessions"),
         (name = "jobs", description = "Jobs (workflows in a set order), their job runs and schedules"),
+        (name = "webhooks", description = "Signed, retried notifications of what runs, job runs and identities do"),
         (name = "keys", description = "API keys of the caller's organization"),
         (name = "system", description = "Health and metrics"),
     )
@@ -94,6 +102,7 @@ fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::jobs::router())
         .merge(routes::job_runs::router())
         .merge(routes::schedules::router())
+        .merge(routes::webhooks::router())
         .merge(routes::keys::router())
         .merge(routes::system::router())
         .split_for_parts()

@@ -234,6 +234,8 @@ impl Service {
     /// claiming and drain their runs; the reaper stops last.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let Service { store, sealer, http, worker, bootstrapped: _, artifact_retention } = self;
+        // Webhook URLs obey the runs' egress policy (private network, allow list, own sockets).
+        let egress = worker.runner.egress.clone();
         let http = match http {
             Some((socket, options)) => {
                 let addr = socket.local_addr().map_err(Error::Serve)?;
@@ -256,6 +258,11 @@ impl Service {
         let scheduling = http
             .as_ref()
             .map(|_| tokio::spawn(server::scheduler::schedule(store.clone(), sealer.clone(), reaping.clone())));
+        // Webhooks are sent where the API runs; leases keep servers from sending one delivery twice at once.
+        let delivering = http.as_ref().map(|_| {
+            let deliverer = server::webhook_delivery::Deliverer::new(store.clone(), sealer.clone(), egress.clone());
+            tokio::spawn(deliverer.run(reaping.clone()))
+        });
         // Stops the workers too when the API fails.
         let stop = shutdown.child_token();
         let max_time = server::MaxTime { segment: worker.settings.segment_timeout, run: worker.settings.run_timeout };
@@ -265,7 +272,8 @@ impl Service {
             .then(|| tokio::spawn(worker::Worker::new(store.clone(), sealer.clone(), worker).run(stop.clone())));
         let served = match http {
             Some((listener, options)) => {
-                let state = server::AppState { store, sealer, metrics: server::metrics_handle(), max_time, blobs };
+                let state =
+                    server::AppState { store, sealer, metrics: server::metrics_handle(), max_time, blobs, egress };
                 server::serve(listener, server::app(state), options, stop.clone().cancelled_owned()).await
             }
             None => {
@@ -284,6 +292,9 @@ impl Service {
         }
         if let Some(scheduling) = scheduling {
             let _ = scheduling.await;
+        }
+        if let Some(delivering) = delivering {
+            let _ = delivering.await;
         }
         served.map_err(Error::Serve)
     }

@@ -1,7 +1,8 @@
 //! The run events feed: one append-only row per change of a run, written in
 //! the transaction that makes the change, so the feed never tells of a change
 //! that did not happen nor misses one that did. Live progress reads it; so will
-//! a dashboard and a webhook outbox.
+//! the dashboard; and the changes webhooks tell of go to the outbox
+//! (`outbox.rs`) in the same transaction.
 //!
 //! `seq` counts per run across attempts. Every append follows a write to the
 //! run's row in the same transaction (its creation or a conditional `UPDATE`),
@@ -23,6 +24,7 @@ use tokio::sync::broadcast;
 
 use crate::db::{Backend, int, query, text};
 use crate::runs::run_error;
+use crate::webhook_events::WebhookEvent;
 use crate::{Error, Result, RunError, RunStatus, SegmentExecution, Store, Tenant};
 
 /// The PostgreSQL channel appends notify, with the run's id as payload.
@@ -199,6 +201,9 @@ impl Store {
         let mut woken: Vec<String> = told.iter().map(|t| t.run_id.to_owned()).collect();
         for t in told {
             append(&mut tx, self.backend, t.run_id, t.kind, &t.payload, at).await?;
+            if let Some(event) = webhook_event(t.kind, &t.payload) {
+                crate::outbox::enqueue_for_run(&mut tx, t.run_id, event, at).await?;
+            }
             // A run of a job run moves the job run on in the same transaction.
             let followed = crate::job_runs::follow(&mut tx, t.run_id, t.kind, &t.payload, at).await?;
             for queued in followed.queued {
@@ -207,7 +212,7 @@ impl Store {
                 woken.push(queued.run_id);
             }
             for job_run in followed.job_runs {
-                self.notify_job_run(&mut tx, &job_run).await?;
+                self.notify_job_run(&mut tx, &job_run, at).await?;
                 woken.push(job_run);
             }
         }
@@ -216,6 +221,18 @@ impl Store {
             self.wakeups.wake(id);
         }
         Ok(())
+    }
+}
+
+/// The webhook event a change of a run is, if any.
+fn webhook_event(kind: RunEventKind, payload: &Value) -> Option<WebhookEvent> {
+    match kind {
+        RunEventKind::Started => Some(WebhookEvent::RunStarted),
+        RunEventKind::AwaitingInput => Some(WebhookEvent::RunAwaitingInput),
+        RunEventKind::Finished => {
+            payload["status"].as_str().and_then(RunStatus::parse).and_then(WebhookEvent::run_finished)
+        }
+        _ => None,
     }
 }
 

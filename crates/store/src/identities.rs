@@ -11,6 +11,7 @@ use crate::events::{RunEventKind, Told, finished_payload};
 use crate::ids::new_id;
 use crate::limits::{self, SOURCE_PROVIDER_MAX_CHARS};
 use crate::queue::{Lease, insert_segment};
+use crate::webhook_events::WebhookEvent;
 use crate::{
     Error, Page, PageRequest, Result, RunError, RunStatus, SegmentExecution, Store, Tenant, Workflow, WorkflowFilter,
     WorkflowType,
@@ -452,7 +453,13 @@ async fn set_session(
             vec![at.into(), identity_id.into(), org_id.into(), generation.into()],
         ),
     };
-    statement.execute(&mut **tx).await?;
+    if statement.execute(&mut **tx).await?.rows_affected() == 1 {
+        let event = match session {
+            SessionOutcome::Saved(_) => WebhookEvent::IdentityLoginSucceeded,
+            _ => WebhookEvent::IdentityLoginFailed,
+        };
+        crate::outbox::enqueue(tx, org_id, event, identity_id, false, at).await?;
+    }
     Ok(())
 }
 

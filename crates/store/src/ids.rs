@@ -10,6 +10,13 @@ pub fn new_api_key() -> String {
     format!("sk_{}", random_hex(24))
 }
 
+/// A new webhook signing secret in clear, as Standard Webhooks writes one:
+/// `whsec_` and the base64 of 32 random bytes (the HMAC key).
+pub fn new_webhook_secret() -> String {
+    use base64::Engine as _;
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>()))
+}
+
 pub fn hash_key(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()

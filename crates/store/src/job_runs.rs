@@ -386,9 +386,16 @@ fn step_error(run_error: &Value, run: &AnyRow, run_id: &str, what: &str) -> Resu
 }
 
 impl Store {
-    /// Tells readers of `job_run_id`'s events that it changed, inside `tx` (PostgreSQL
-    /// delivers the notification at commit, to every process).
-    pub(crate) async fn notify_job_run(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> Result<()> {
+    /// Tells readers of `job_run_id`'s events that it changed at `at`, inside `tx`
+    /// (PostgreSQL delivers the notification at commit, to every process), and
+    /// webhooks when the change ended it.
+    pub(crate) async fn notify_job_run(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        id: &str,
+        at: i64,
+    ) -> Result<()> {
+        crate::outbox::enqueue_for_job_run(tx, id, at).await?;
         if self.backend == Backend::Postgres {
             query("SELECT pg_notify($1, $2)", vec![crate::events::CHANNEL.into(), id.into()])
                 .execute(&mut **tx)
@@ -492,7 +499,7 @@ impl Tenant<'_> {
             Some(run_id) => crate::runs::cancel_in(&mut tx, self.org_id, run_id, now).await?,
             None => None,
         };
-        self.store.notify_job_run(&mut tx, id).await?;
+        self.store.notify_job_run(&mut tx, id, now).await?;
         let told: Vec<crate::events::Told> = match (&current, told) {
             (Some(run_id), Some((kind, payload))) => vec![crate::events::Told { run_id, kind, payload }],
             _ => Vec::new(),
@@ -513,7 +520,7 @@ impl Store {
         first: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        self.notify_job_run(&mut tx, id).await?;
+        self.notify_job_run(&mut tx, id, now).await?;
         let payload = json!({"status": RunStatus::Pending.as_str()});
         let told: Vec<crate::events::Told> = first
             .map(|run_id| crate::events::Told { run_id, kind: RunEventKind::Created, payload })

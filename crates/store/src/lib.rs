@@ -1,7 +1,7 @@
 //! Persistence for the service: organizations and API keys, workflows with
 //! versions and drafts, runs (which are also the queue) and their segment
 //! executions, the feed of run events, artifacts, login identities, and jobs with
-//! their job runs and schedules. SQLite by default, PostgreSQL for
+//! their job runs and schedules, and webhooks with their outbox of deliveries. SQLite by default, PostgreSQL for
 //! many workers.
 //!
 //! Only this crate knows SQL. Both backends run the same statements through
@@ -20,11 +20,14 @@ mod jobs;
 pub mod limits;
 mod model;
 mod orgs;
+mod outbox;
 mod queue;
 mod runs;
 mod schedules;
 pub mod seal;
 mod tenant;
+mod webhook_events;
+mod webhooks;
 mod workflows;
 
 pub use artifacts::{Artifact, ArtifactsOf, NewArtifact};
@@ -35,14 +38,17 @@ pub use identities::{
     DEFAULT_SESSION_TTL_MS, Identity, IdentityPatch, IdentitySecrets, LoginRecord, MAX_CREDENTIALS, NewIdentity,
     SealedCredentials, SessionOutcome, SessionStatus,
 };
-pub use ids::{hash_key, new_id};
+pub use ids::{hash_key, new_id, new_webhook_secret};
 pub use job_runs::{JobRun, JobRunFilter, JobRunStatus, JobRunStep, NewJobRun, Trigger};
 pub use jobs::{Job, JobPatch, JobSteps, MAX_JOB_STEPS, NewJob};
 pub use model::*;
+pub use outbox::{Attempt, Delivery, DeliveryLease, DeliveryStatus, DueDelivery, RETRY_DELAYS_MS};
 pub use queue::{ClaimedRun, Fairness, Finish, Lease};
 pub use runs::{NewRun, RunSummary, SegmentCursor};
 pub use schedules::{DueSchedule, Fired, MAX_SCHEDULES_PER_JOB, NewSchedule, Overlap, Schedule, SchedulePatch};
 pub use tenant::Tenant;
+pub use webhook_events::{ALL_EVENTS, Resource, WebhookEvent};
+pub use webhooks::{MAX_WEBHOOKS, NewWebhook, URL_MAX_CHARS, Webhook, WebhookPatch};
 pub use workflows::{NewWorkflow, WorkflowPatch};
 
 #[derive(Debug, thiserror::Error)]

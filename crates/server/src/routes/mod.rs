@@ -6,4 +6,5 @@ pub mod keys;
 pub mod runs;
 pub mod schedules;
 pub mod system;
+pub mod webhooks;
 pub mod workflows;

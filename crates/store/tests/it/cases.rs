@@ -150,6 +150,15 @@ async fn deleted_workflows_stay_readable(store: Store, _: Clock) -> Result<(), F
 /// organization's handle. `tenant_methods_are_all_covered` (a guard) fails when
 /// `Tenant` gains a method this list does not name.
 pub const ISOLATED_TENANT_METHODS: &[&str] = &[
+    "create_webhook",
+    "list_webhooks",
+    "get_webhook",
+    "update_webhook",
+    "delete_webhook",
+    "rotate_webhook_secret",
+    "list_deliveries",
+    "get_delivery",
+    "retry_delivery",
     "create_workflow",
     "get_workflow",
     "get_live_workflow",
@@ -218,6 +227,7 @@ impl Covered {
 async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed> {
     let (a_org, b_org) = (store.create_org("a").await?, store.create_org("b").await?);
     let (a, b) = (store.tenant(&a_org.id), store.tenant(&b_org.id));
+    let hook = a.create_webhook(&crate::webhooks::new_webhook(&["*"])).await?;
     let w = workflow(&store, &a_org.id, "mine").await?;
     a.update_workflow(&w.id, WorkflowPatch { definition: Some(doc("v2")), ..Default::default() }).await?;
     // A finished run of a's with an artifact.
@@ -255,6 +265,24 @@ async fn organizations_are_isolated(store: Store, _: Clock) -> Result<(), Failed
     covered.not_found("create_job_run", b.create_job_run(new_job_run(&job.id, &w.id)).await)?;
     covered.not_found("create_job_run", b.create_job_run(new_job_run(&b_job.id, &w.id)).await)?;
     covered.not_found("create_schedule", b.create_schedule(new_schedule(&job.id)).await)?;
+
+    let delivery = a.list_deliveries(&hook.id, &all).await?.items.pop().ok_or("a's webhook heard a's run")?;
+    let b_hook = b.create_webhook(&crate::webhooks::new_webhook(&["*"])).await?;
+    covered.check("create_webhook", b_hook.id != hook.id, "b's webhook is b's")?;
+    let b_hooks = b.list_webhooks(&all).await?.items;
+    covered.check("list_webhooks", b_hooks.iter().all(|h| h.id == b_hook.id), "b lists only its own")?;
+    covered.not_found("get_webhook", b.get_webhook(&hook.id).await)?;
+    covered.not_found("list_deliveries", b.list_deliveries(&hook.id, &all).await)?;
+    covered.not_found("get_delivery", b.get_delivery(&hook.id, &delivery.id).await)?;
+    covered.not_found("get_delivery", b.get_delivery(&b_hook.id, &delivery.id).await)?;
+    let redirect = store::WebhookPatch { url: Some("https://b.example/steal".into()), ..Default::default() };
+    covered.not_found("update_webhook", b.update_webhook(&hook.id, &redirect).await)?;
+    covered.not_found("rotate_webhook_secret", b.rotate_webhook_secret(&hook.id, "b's", 1000).await)?;
+    covered.not_found("retry_delivery", b.retry_delivery(&hook.id, &delivery.id).await)?;
+    covered.not_found("retry_delivery", b.retry_delivery(&b_hook.id, &delivery.id).await)?;
+    covered.not_found("delete_webhook", b.delete_webhook(&hook.id).await)?;
+    check(a.get_webhook(&hook.id).await? == hook, "a's webhook is untouched")?;
+    check(a.get_delivery(&hook.id, &delivery.id).await? == delivery, "a's delivery is untouched")?;
 
     // a's rows are invisible to b.
     covered.not_found("get_workflow", b.get_workflow(&w.id).await)?;

@@ -23,7 +23,7 @@ pub const ALL: &[(&str, Case)] = &[
 ];
 
 /// A job of `workflows` and a job run of it, one step per workflow.
-async fn job_run(store: &Store, org: &str, workflows: &[&str]) -> Result<store::JobRun, Failed> {
+pub(crate) async fn job_run(store: &Store, org: &str, workflows: &[&str]) -> Result<store::JobRun, Failed> {
     let tenant = store.tenant(org);
     let steps = JobSteps { shown: json!(workflows), sealed: "sealed".into() };
     let job = tenant
@@ -52,7 +52,7 @@ fn statuses(run: &store::JobRun) -> Vec<&str> {
     run.workflow_runs.iter().map(|s| s.status.as_str()).collect()
 }
 
-async fn finish(store: &Store, worker: &str, status: RunStatus) -> Result<String, Failed> {
+pub(crate) async fn finish(store: &Store, worker: &str, status: RunStatus) -> Result<String, Failed> {
     let claimed = store.claim(worker, 10_000, ROOMY).await?.ok_or("a run to claim")?;
     let error = (status != RunStatus::Completed).then(|| RunError {
         segment_name: Some("read".into()),

@@ -9,6 +9,7 @@ mod events;
 mod guards;
 mod jobs;
 mod schema;
+mod webhooks;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -16,7 +17,9 @@ fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
     for backend in backends::available() {
-        for (name, case) in cases::ALL.iter().chain(guards::ALL).chain(events::ALL).chain(jobs::ALL) {
+        for (name, case) in
+            cases::ALL.iter().chain(guards::ALL).chain(events::ALL).chain(jobs::ALL).chain(webhooks::ALL)
+        {
             let backend = backend.clone();
             trials.push(Trial::test(format!("{}::{name}", backend.name()), move || backend.run(*case)));
         }
