@@ -11,9 +11,11 @@ mod client;
 mod client_cmd;
 mod demo_cmd;
 mod identities_cmd;
+mod init_cmd;
 mod inputs;
 mod jobs_cmd;
 mod limits;
+mod pack_cmd;
 mod progress;
 mod run_cmd;
 mod serve_cmd;
@@ -34,6 +36,12 @@ struct Cli {
 enum Command {
     /// Check a workflow document: errors exit 2, lint warnings go to stderr.
     Validate(validate_cmd::Args),
+    /// Write a starter workflow NAME.json (and workflow.schema.json beside it) to edit.
+    Init(init_cmd::Args),
+    /// Move each segment's code into DIR/<segment>.js, next to DIR/workflow.json.
+    Unpack(pack_cmd::UnpackArgs),
+    /// Put an unpacked folder back into one document, checked, on stdout.
+    Pack(pack_cmd::PackArgs),
     /// Run a workflow in headless Chromium and print its outputs as JSON.
     Run(run_cmd::Args),
     /// Serve the bundled demo site that the examples run against.
@@ -112,6 +120,9 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Validate(args) => validate_cmd::main(args),
+            Command::Init(args) => init_cmd::main(args),
+            Command::Unpack(args) => pack_cmd::unpack(args),
+            Command::Pack(args) => pack_cmd::pack(args),
             Command::Run(args) => run_cmd::main(args).await,
             Command::Demo(args) => demo_cmd::main(args).await,
             Command::Serve(args) => serve_cmd::serve(args).await,

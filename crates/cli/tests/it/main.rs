@@ -14,6 +14,7 @@ mod identities;
 mod isolation;
 mod jobs;
 mod limits;
+mod pack;
 mod run;
 mod secrets;
 mod service;
@@ -37,6 +38,7 @@ fn main() {
     trials.extend(artifacts::trials());
     trials.extend(identities::trials());
     trials.extend(jobs::trials());
+    trials.extend(pack::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     attacks::shutdown();
     conclusion.exit();
