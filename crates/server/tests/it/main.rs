@@ -5,6 +5,7 @@ mod support;
 
 mod artifacts;
 mod auth;
+mod dashboard;
 mod events;
 mod fairness;
 mod hostile;
@@ -12,4 +13,5 @@ mod identities;
 mod jobs;
 mod nesting;
 mod runs;
+mod webhooks;
 mod workflows;

@@ -20,6 +20,9 @@ pub struct TestServer {
     postgres: Option<(String, String)>,
     /// Where every worker of this server uploads artifacts.
     pub blobs: blobs::Blobs,
+    /// The running service, and how many workers it embeds (for `restart`).
+    running: Option<tokio::task::JoinHandle<Result<(), service::Error>>>,
+    workers: usize,
     _dir: tempfile::TempDir,
 }
 
@@ -88,29 +91,13 @@ impl TestServer {
                 (service::Database::Url(url), Some((admin_url, name)))
             }
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let api = listener.local_addr().expect("addr");
-        let mut worker = match workers {
-            0 => worker::Config::new(0),
-            n => worker_config(n, Duration::from_secs(60), None, api),
-        };
         let blobs = artifacts.open(dir.path());
-        worker.blobs = Some(blobs.clone());
-        let service = service::Options {
-            database,
-            secret_key: secret_key(dir.path()),
-            http: Some(service::HttpOptions { listen: service::Listen::Listener(listener), serve: options }),
-            worker,
-            bootstrap: true,
-            artifact_retention,
-        }
-        .build()
-        .await
-        .expect("service");
+        let (service, api) =
+            build_service(database, dir.path(), workers, &blobs, options, artifact_retention, true).await;
         let admin_key = service.bootstrapped().expect("a new database").admin_key.clone();
         let store = service.store().clone();
         let shutdown = CancellationToken::new();
-        tokio::spawn(service.run(shutdown.clone()));
+        let running = tokio::spawn(service.run(shutdown.clone()));
         let (demo_addr, _) = demo::spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("demo");
         TestServer {
             base: format!("http://{api}"),
@@ -121,8 +108,37 @@ impl TestServer {
             shutdown,
             postgres,
             blobs,
+            running: Some(running),
+            workers,
             _dir: dir,
         }
+    }
+
+    /// Stops the service (API, workers, scheduler, deliverer) and starts a new one
+    /// on the same database and data folder, on a new port, as a restart would.
+    pub async fn restart(&mut self) {
+        self.shutdown.cancel();
+        if let Some(running) = self.running.take() {
+            running.await.expect("the service task").expect("the service stopped cleanly");
+        }
+        let database = match &self.postgres {
+            Some((admin, name)) => service::Database::Url(testkit::postgres::database_url(admin, name)),
+            None => service::Database::Sqlite(self._dir.path().join("segue.db")),
+        };
+        let (service, api) = build_service(
+            database,
+            self._dir.path(),
+            self.workers,
+            &self.blobs,
+            server::ServeOptions::default(),
+            None,
+            false,
+        )
+        .await;
+        self.store = service.store().clone();
+        self.shutdown = CancellationToken::new();
+        self.running = Some(tokio::spawn(service.run(self.shutdown.clone())));
+        self.base = format!("http://{api}");
     }
 
     /// A second store on the same database, as another process would open it
@@ -223,6 +239,37 @@ impl TestServer {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// A service on `database` with `workers` embedded workers, its API on a new port.
+async fn build_service(
+    database: service::Database,
+    dir: &std::path::Path,
+    workers: usize,
+    blobs: &blobs::Blobs,
+    options: server::ServeOptions,
+    artifact_retention: Option<Duration>,
+    bootstrap: bool,
+) -> (service::Service, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let api = listener.local_addr().expect("addr");
+    let mut worker = match workers {
+        0 => worker::Config::new(0),
+        n => worker_config(n, Duration::from_secs(60), None, api),
+    };
+    worker.blobs = Some(blobs.clone());
+    let service = service::Options {
+        database,
+        secret_key: secret_key(dir),
+        http: Some(service::HttpOptions { listen: service::Listen::Listener(listener), serve: options }),
+        worker,
+        bootstrap,
+        artifact_retention,
+    }
+    .build()
+    .await
+    .expect("service");
+    (service, api)
 }
 
 /// The key file in the server's data folder, created by the first service.
