@@ -2,6 +2,7 @@
 //! lengths) and a property test over generated documents and the corpus in
 //! `tests/corpus/`.
 
+mod docs;
 mod fuzz;
 mod limits;
 mod schema;
