@@ -9,6 +9,7 @@
 mod admin;
 mod artifacts;
 mod attacks;
+mod format_docs;
 mod healing;
 mod identities;
 mod isolation;
@@ -20,6 +21,7 @@ mod secrets;
 mod service;
 mod support;
 mod validate;
+mod webhooks;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -39,6 +41,8 @@ fn main() {
     trials.extend(identities::trials());
     trials.extend(jobs::trials());
     trials.extend(pack::trials());
+    trials.extend(webhooks::trials());
+    trials.extend(format_docs::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     attacks::shutdown();
     conclusion.exit();
