@@ -20,6 +20,7 @@ mod progress;
 mod run_cmd;
 mod serve_cmd;
 mod validate_cmd;
+mod webhooks_cmd;
 
 use std::process::ExitCode;
 
@@ -97,6 +98,13 @@ enum Command {
         #[command(flatten)]
         output: client_cmd::Output,
     },
+    /// Signed notifications of what runs, job runs and identities do (SEGUE_URL, SEGUE_API_KEY).
+    Webhooks {
+        #[command(subcommand)]
+        command: webhooks_cmd::Webhooks,
+        #[command(flatten)]
+        output: client_cmd::Output,
+    },
     /// Share the files runs left (list and download them with `segue runs artifacts`).
     Artifacts {
         #[command(subcommand)]
@@ -135,6 +143,7 @@ fn main() -> ExitCode {
             Command::Jobs { command, output } => jobs_cmd::jobs(command, output).await,
             Command::JobRuns { command, output } => jobs_cmd::job_runs(command, output).await,
             Command::Schedules { command, output } => jobs_cmd::schedules(command, output).await,
+            Command::Webhooks { command, output } => webhooks_cmd::main(command, output).await,
         }
     })
 }

@@ -21,6 +21,7 @@ mod secrets;
 mod service;
 mod support;
 mod validate;
+mod webhooks;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -40,6 +41,7 @@ fn main() {
     trials.extend(identities::trials());
     trials.extend(jobs::trials());
     trials.extend(pack::trials());
+    trials.extend(webhooks::trials());
     trials.extend(format_docs::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     attacks::shutdown();

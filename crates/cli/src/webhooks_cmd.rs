@@ -1,0 +1,166 @@
+//! `segue webhooks`: where a server sends signed notifications of what runs, job
+//! runs and identities do, and what it sent. The signing secret is printed once,
+//! when a webhook is created or its secret rotated; data goes to stdout (JSON with
+//! `--json`), everything else to stderr.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::client::{Client, ClientError};
+use crate::client_cmd::{Output, PageArgs, encode, finish, page_lines, present_fields, print};
+
+#[derive(Subcommand)]
+pub enum Webhooks {
+    /// Subscribe a URL to events; prints the signing secret (shown only now).
+    Create {
+        /// Where deliveries are POSTed (http or https).
+        url: String,
+        /// An event type (run.completed, run.failed, job_run.completed, …) or `*` for all.
+        /// Repeat for each, or separate them with commas.
+        #[arg(long = "event", value_name = "TYPE", value_delimiter = ',', required = true)]
+        events: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// The organization's webhooks, newest first.
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    Get {
+        id: String,
+    },
+    /// Change a webhook's URL, events or description, or pause it.
+    Update {
+        id: String,
+        #[arg(long)]
+        url: Option<String>,
+        /// Replaces the webhook's events; repeat or separate with commas.
+        #[arg(long = "event", value_name = "TYPE", value_delimiter = ',')]
+        events: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// No new deliveries until it is enabled again.
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Delete a webhook; its pending deliveries are never sent.
+    Delete {
+        id: String,
+    },
+    /// A new signing secret (printed); the previous one keeps signing for 24 hours.
+    RotateSecret {
+        id: String,
+    },
+    /// What was sent to a webhook, newest first: event, attempts, last answer, next attempt.
+    Deliveries {
+        id: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Send a delivery again now, with the same event id and body.
+    Retry {
+        id: String,
+        delivery_id: String,
+    },
+}
+
+pub async fn main(command: Webhooks, out: Output) -> ExitCode {
+    finish(inner(command, out.json).await)
+}
+
+fn path(id: &str) -> String {
+    format!("/v1/webhooks/{}", encode(id))
+}
+
+async fn inner(command: Webhooks, json: bool) -> Result<ExitCode, ClientError> {
+    let client = Client::from_env()?;
+    match command {
+        Webhooks::Create { url, events, description } => {
+            let body = present_fields([
+                ("url", Some(Value::String(url))),
+                ("events", Some(Value::from(events))),
+                ("description", description.map(Value::String)),
+            ]);
+            let created = client.call(Method::POST, "/v1/webhooks", Some(&body)).await?.1;
+            print(&created, json, with_secret);
+        }
+        Webhooks::List { page } => {
+            let page = client.get(&format!("/v1/webhooks{}", page.query())).await?;
+            print(&page, json, |p| page_lines(p, webhook_line));
+        }
+        Webhooks::Get { id } => print(&client.get(&path(&id)).await?, json, webhook_line),
+        Webhooks::Update { id, url, events, description, enable, disable } => {
+            let body = present_fields([
+                ("url", url.map(Value::String)),
+                ("events", (!events.is_empty()).then(|| Value::from(events))),
+                ("description", description.map(Value::String)),
+                ("enabled", (enable || disable).then_some(Value::Bool(enable))),
+            ]);
+            print(&client.call(Method::PATCH, &path(&id), Some(&body)).await?.1, json, webhook_line);
+        }
+        Webhooks::Delete { id } => {
+            client.call(Method::DELETE, &path(&id), None).await?;
+            eprintln!("deleted {id}");
+        }
+        Webhooks::RotateSecret { id } => {
+            let rotated = client.call(Method::POST, &format!("{}/rotate-secret", path(&id)), None).await?.1;
+            print(&rotated, json, with_secret);
+        }
+        Webhooks::Deliveries { id, page } => {
+            let page = client.get(&format!("{}/deliveries{}", path(&id), page.query())).await?;
+            print(&page, json, |p| page_lines(p, delivery_line));
+        }
+        Webhooks::Retry { id, delivery_id } => {
+            let retried = format!("{}/deliveries/{}/retry", path(&id), encode(&delivery_id));
+            print(&client.call(Method::POST, &retried, None).await?.1, json, delivery_line);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+}
+
+fn webhook_line(w: &Value) -> String {
+    let events: Vec<String> = w["events"].as_array().map(|e| e.iter().map(text).collect()).unwrap_or_default();
+    let paused = if w["enabled"] == false { "  (disabled)" } else { "" };
+    format!("{}  {}  {}{paused}", text(&w["id"]), text(&w["url"]), events.join(","))
+}
+
+/// The webhook, then its secret on a line of its own with a reminder to keep it.
+fn with_secret(w: &Value) -> String {
+    let expires = w["previousSecretExpiresAt"]
+        .as_str()
+        .map(|at| format!("\nthe previous secret keeps signing until {at}"))
+        .unwrap_or_default();
+    format!(
+        "{}\nsecret: {}\nkeep it: it is not shown again; receivers verify the webhook-signature header with it{expires}",
+        webhook_line(w),
+        text(&w["secret"])
+    )
+}
+
+fn delivery_line(d: &Value) -> String {
+    let answer = match (&d["lastStatusCode"], &d["lastError"]) {
+        (Value::Number(code), _) => format!("HTTP {code}"),
+        (_, Value::String(error)) => error.chars().take(80).collect(),
+        _ => "not sent yet".into(),
+    };
+    let next = d["nextAttemptAt"].as_str().map(|at| format!("  next {at}")).unwrap_or_default();
+    let test = if d["test"] == true { "  (test)" } else { "" };
+    format!(
+        "{}  {}  {}  {}  attempts {}  {answer}{next}{test}",
+        text(&d["id"]),
+        text(&d["eventType"]),
+        text(&d["resourceId"]),
+        text(&d["status"]),
+        d["attempts"]
+    )
+}
