@@ -52,7 +52,3 @@ pub static ASSETS: &[Asset] = embed! {
     "js/run_form.js" => JS,
     "style.css" => "text/css; charset=utf-8",
 };
-
-pub fn find(name: &str) -> Option<&'static Asset> {
-    ASSETS.iter().find(|a| a.name == name)
-}

@@ -10,7 +10,6 @@
 mod assets;
 
 use axum::Router;
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,21 +23,15 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-/// `/` (the page) and `/assets/{name}` (what it loads). Unknown asset names are
-/// left to the caller's fallback, so the API's 404 shape stays the only one.
+/// `/` (the page) and `/assets/NAME` for each embedded file. Only those paths are
+/// routed, so every other one stays with the caller's fallback (the API's JSON 404).
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/", get(index)).route("/assets/{*name}", get(asset))
-}
-
-async fn index(headers: HeaderMap) -> Response {
-    serve(assets::find("index.html").expect("index.html is embedded"), &headers)
-}
-
-async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
-    match assets::find(&name).filter(|a| a.name != "index.html") {
-        Some(asset) => serve(asset, &headers),
-        None => StatusCode::NOT_FOUND.into_response(),
+    let mut router = Router::new();
+    for asset in ASSETS {
+        let path = if asset.name == "index.html" { "/".to_owned() } else { format!("/assets/{}", asset.name) };
+        router = router.route(&path, get(move |headers: HeaderMap| async move { serve(asset, &headers) }));
     }
+    router
 }
 
 /// The bytes with security headers. `no-cache` with an ETag: the browser keeps

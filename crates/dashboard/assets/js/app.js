@@ -121,6 +121,8 @@ function showSignIn(message) {
 }
 
 whenUnauthorized(() => {
+  // While the sign-in form checks a key, its own message says the key failed.
+  if (nav.hidden) return;
   signOut();
   current.abort();
   showSignIn('The key is no longer accepted: sign in again.');

@@ -34,6 +34,12 @@ function append(el, children) {
   }
 }
 
+/** Appends children as `h` does: null and false are skipped, strings are text. */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 /** Replaces an element's children. */
 export function fill(el, ...children) {
   el.replaceChildren();

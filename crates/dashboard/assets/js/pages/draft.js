@@ -3,7 +3,7 @@
 // the next version.
 
 import { api, ApiError } from '../api.js';
-import { h, fill, link, notice, problem, when } from '../dom.js';
+import { h, add, fill, link, notice, problem, when } from '../dom.js';
 import { diagnosticsList } from '../diagnostics.js';
 
 export async function page({ params, main, signal }) {
@@ -66,6 +66,6 @@ export async function page({ params, main, signal }) {
       save();
     }
   });
-  main.append(h('header', { class: 'page-head' }, h('h1', {}, 'Draft of ', workflow.name), link(['workflows', id], 'Back to the workflow')),
+  add(main, h('header', { class: 'page-head' }, h('h1', {}, 'Draft of ', workflow.name), link(['workflows', id], 'Back to the workflow')),
     state, buttons, out, editor);
 }

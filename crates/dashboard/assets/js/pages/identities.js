@@ -2,7 +2,7 @@
 // Credentials are write-only in the API: only their names ever reach the page.
 
 import { api } from '../api.js';
-import { h, when, badge, action, link, fill } from '../dom.js';
+import { h, add, when, badge, action, link, fill } from '../dom.js';
 import { paged } from '../paged.js';
 import { workflowLink } from '../names.js';
 
@@ -25,6 +25,6 @@ export async function list({ main, signal }) {
     ],
     empty: 'No identities yet. Create them with the API or `segue identities create`.',
   });
-  main.append(h('h1', {}, 'Identities'),
+  add(main, h('h1', {}, 'Identities'),
     h('p', { class: 'muted' }, 'Credentials are never shown: only their names.'), table.element);
 }

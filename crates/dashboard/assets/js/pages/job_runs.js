@@ -2,7 +2,7 @@
 // its workflow runs, followed through its event stream until it ends.
 
 import { api, follow } from '../api.js';
-import { h, fill, link, badge, when, between, facts, section, json, field, select, action, notice, FINAL } from '../dom.js';
+import { h, add, fill, link, badge, when, between, facts, section, json, field, select, action, notice, FINAL } from '../dom.js';
 import { paged } from '../paged.js';
 import { workflowLink } from '../names.js';
 import { runColumns } from './runs.js';
@@ -36,7 +36,7 @@ export async function list({ main, query, signal }) {
     signal,
     live: 3000,
   });
-  main.append(h('h1', {}, 'Job runs'), form, table.element);
+  add(main, h('h1', {}, 'Job runs'), form, table.element);
 }
 
 export async function page({ params, main, signal }) {
@@ -65,7 +65,7 @@ export async function page({ params, main, signal }) {
     section('Inputs', json(jr.inputs)));
   const jobRun = await api(path, { signal });
   show(jobRun);
-  main.append(body, section('Runs', runs.element));
+  add(main, body, section('Runs', runs.element));
   if (!FINAL.has(jobRun.status)) {
     follow(`${path}/events`, signal, (event) => {
       if (event.type === 'job_run' || event.type === 'end') show(event.data);

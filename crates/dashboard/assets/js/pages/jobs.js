@@ -1,7 +1,7 @@
 // Jobs: the list, and one job with its order of workflows, schedules and job runs.
 
 import { api } from '../api.js';
-import { h, link, when, facts, section, json, tag, badge } from '../dom.js';
+import { h, add, link, when, facts, section, json, tag, badge } from '../dom.js';
 import { paged } from '../paged.js';
 import { workflowLink } from '../names.js';
 
@@ -17,7 +17,7 @@ export async function list({ main, signal }) {
     ],
     empty: 'No jobs yet. Create them with the API or `segue jobs create`.',
   });
-  main.append(h('h1', {}, 'Jobs'), table.element);
+  add(main, h('h1', {}, 'Jobs'), table.element);
 }
 
 export async function page({ params, main, signal }) {
@@ -53,7 +53,7 @@ export async function page({ params, main, signal }) {
     signal,
     live: 5000,
   });
-  main.append(h('h1', {}, job.name),
+  add(main, h('h1', {}, job.name),
     section('About', facts([['Id', h('code', {}, job.id)], ['Source provider', job.sourceProvider ?? '—'],
       ['Description', job.description ?? '—'], ['Identity', job.identityId ?? '—'], ['Updated', when(job.updatedAt)]])),
     section('Workflows, in order', steps), section('Schedules', schedules.element), section('Job runs', runs.element));

@@ -2,7 +2,7 @@
 // created and revoked by admins. A new key is shown once, as the API does.
 
 import { api, ApiError } from '../api.js';
-import { h, fill, when, tag, field, select, action, problem, notice, section } from '../dom.js';
+import { h, add, fill, when, tag, field, select, action, problem, notice, section } from '../dom.js';
 
 export async function list({ main, signal }) {
   const rows = h('div');
@@ -36,6 +36,6 @@ export async function list({ main, signal }) {
       fill(out, problem(e instanceof ApiError && e.status === 403 ? { message: 'Only admin keys may create keys.' } : e));
     }
   });
-  main.append(h('h1', {}, 'API keys'), section('Keys', rows), form);
+  add(main, h('h1', {}, 'API keys'), section('Keys', rows), form);
   await show();
 }

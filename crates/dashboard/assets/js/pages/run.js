@@ -4,7 +4,7 @@
 // the run's event stream until the run ends.
 
 import { api, follow } from '../api.js';
-import { h, fill, link, badge, when, between, duration, json, facts, section, problem, notice, action, tag, FINAL } from '../dom.js';
+import { h, add, fill, link, badge, when, between, duration, json, facts, section, problem, notice, action, tag, FINAL } from '../dom.js';
 import { workflowLink } from '../names.js';
 import { inputControl } from '../inputs.js';
 import { screenshot, isImage, allArtifacts, artifactTable } from '../artifacts.js';
@@ -23,11 +23,11 @@ export async function page({ params, main, signal }) {
   const failure = h('div');
   const summary = h('div');
   const end = h('div');
-  const values = h('div', { class: 'two' });
+  const values = h('div');
   const timeline = h('ol', { class: 'timeline' });
   const files = h('div');
-  main.append(h('header', { class: 'page-head' }, title, status, controls), waiting, failure, summary, end, values,
-    section('Timeline', timeline), section('Artifacts', files));
+  add(main, h('header', { class: 'page-head' }, title, status, controls), waiting, failure,
+    h('div', { class: 'two' }, summary, values), section('Timeline', timeline), end, section('Artifacts', files));
 
   function showRun(r) {
     run = r;
@@ -86,7 +86,7 @@ export async function page({ params, main, signal }) {
     const ordered = [...byKey.values()].sort((a, b) => a.attempt - b.attempt || a.sequence - b.sequence);
     fill(timeline, ordered.length === 0 ? h('li', { class: 'muted' }, FINAL.has(run.status) ? 'No segment ran.' : 'No segment has finished yet.') : ordered.map((s) => segmentItem(s, ordered)));
     const shot = artifacts.find((a) => isImage(a) && a.name === 'end.png');
-    fill(end, shot ? section('End screenshot', screenshot(shot, signal, 'The page when the run ended')) : null);
+    fill(end, shot ? h('section', { class: 'card end-shot' }, h('h2', {}, 'End screenshot'), screenshot(shot, signal, 'The page when the run ended')) : null);
     fill(files, artifacts.length ? artifactTable(artifacts) : notice(FINAL.has(run.status) ? 'This run left no artifacts.' : 'Artifacts appear when the run ends.'));
   }
 

@@ -2,7 +2,7 @@
 // job run (kept in the URL so a filtered view can be shared), refreshed live.
 
 import { api } from '../api.js';
-import { h, link, badge, when, between, tag, field, select } from '../dom.js';
+import { h, add, link, badge, when, between, tag, field, select } from '../dom.js';
 import { paged } from '../paged.js';
 import { workflowLink } from '../names.js';
 
@@ -48,5 +48,5 @@ export async function list({ main, query, signal }) {
     signal,
     live: 3000,
   });
-  main.append(h('h1', {}, 'Runs'), form, table.element);
+  add(main, h('h1', {}, 'Runs'), form, table.element);
 }

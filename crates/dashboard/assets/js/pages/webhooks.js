@@ -2,17 +2,17 @@
 // their routes: the page says so instead of failing.
 
 import { api, ApiError } from '../api.js';
-import { h, link, when, badge, section, facts, notice, problem } from '../dom.js';
+import { h, add, link, when, badge, section, facts, notice, problem } from '../dom.js';
 import { paged } from '../paged.js';
 
 const unavailable = (e) => e instanceof ApiError && e.status === 404;
 
 export async function list({ main, signal }) {
-  main.append(h('h1', {}, 'Webhooks'));
+  add(main, h('h1', {}, 'Webhooks'));
   try {
     await api('/v1/webhooks', { query: { limit: 1 }, signal });
   } catch (e) {
-    main.append(unavailable(e) ? notice('Webhooks are not available on this server.') : problem(e));
+    add(main, unavailable(e) ? notice('Webhooks are not available on this server.') : problem(e));
     return;
   }
   const table = paged({
@@ -26,7 +26,7 @@ export async function list({ main, signal }) {
     ],
     empty: 'No webhooks yet.',
   });
-  main.append(table.element);
+  add(main, table.element);
 }
 
 export async function page({ params, main, signal }) {
@@ -35,7 +35,7 @@ export async function page({ params, main, signal }) {
   try {
     webhook = await api(path, { signal });
   } catch (e) {
-    main.append(h('h1', {}, 'Webhook'), unavailable(e) ? notice('This webhook does not exist, or webhooks are not available on this server.') : problem(e));
+    add(main, h('h1', {}, 'Webhook'), unavailable(e) ? notice('This webhook does not exist, or webhooks are not available on this server.') : problem(e));
     return;
   }
   const deliveries = paged({
@@ -54,7 +54,7 @@ export async function page({ params, main, signal }) {
     signal,
     live: 5000,
   });
-  main.append(h('h1', {}, 'Webhook'),
+  add(main, h('h1', {}, 'Webhook'),
     section('About', facts([['URL', h('code', {}, String(webhook.url))], ['Events', Array.isArray(webhook.events) ? webhook.events.join(', ') : '—'],
       ['Description', webhook.description ?? '—'], ['Created', when(webhook.createdAt)]])),
     section('Deliveries', deliveries.element));

@@ -2,7 +2,7 @@
 // version or the draft), its versions and a way to its draft and runs.
 
 import { api, ApiError } from '../api.js';
-import { h, fill, link, when, tag, facts, section, notice, select, action } from '../dom.js';
+import { h, add, fill, link, when, tag, facts, section, notice, select, action } from '../dom.js';
 import { paged } from '../paged.js';
 import { graph } from '../graph.js';
 import { runForm } from '../run_form.js';
@@ -44,7 +44,7 @@ export async function page({ params, main, signal }) {
     ],
   });
 
-  main.append(
+  add(main, 
     h('header', { class: 'page-head' }, h('h1', {}, workflow.name), tag(workflow.type),
       h('div', { class: 'controls' },
         link(['workflows', id, 'draft'], draft ? 'Edit draft' : 'New draft'),

@@ -2,7 +2,7 @@
 // searched within the page shown) and creating one from a file or pasted JSON.
 
 import { api } from '../api.js';
-import { h, fill, link, when, tag, field, select, problem } from '../dom.js';
+import { h, add, fill, link, when, tag, field, select, problem } from '../dom.js';
 import { paged } from '../paged.js';
 import { remember } from '../names.js';
 import { diagnosticsList } from '../diagnostics.js';
@@ -40,7 +40,7 @@ export async function list({ main, query, signal }) {
     empty: 'No workflows match.',
   });
   search.addEventListener('input', () => table.reload());
-  main.append(h('header', { class: 'page-head' }, h('h1', {}, 'Workflows'), h('a', { href: '#/workflows/new', class: 'button primary' }, 'New workflow')),
+  add(main, h('header', { class: 'page-head' }, h('h1', {}, 'Workflows'), h('a', { href: '#/workflows/new', class: 'button primary' }, 'New workflow')),
     form, table.element);
 }
 
@@ -89,5 +89,5 @@ export async function create({ main }) {
       fill(out, problem(e), e.details?.diagnostics ? diagnosticsList(e.details.diagnostics, text) : null);
     }
   });
-  main.append(h('h1', {}, 'New workflow'), form);
+  add(main, h('h1', {}, 'New workflow'), form);
 }
