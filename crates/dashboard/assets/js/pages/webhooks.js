@@ -2,7 +2,7 @@
 // their routes: the page says so instead of failing.
 
 import { api, ApiError } from '../api.js';
-import { h, add, link, when, badge, section, facts, notice, problem } from '../dom.js';
+import { h, add, fill, link, when, badge, section, facts, notice, problem, action } from '../dom.js';
 import { paged } from '../paged.js';
 
 const unavailable = (e) => e instanceof ApiError && e.status === 404;
@@ -22,6 +22,7 @@ export async function list({ main, signal }) {
       ['URL', (w) => link(['webhooks', w.id], String(w.url))],
       ['Events', (w) => (Array.isArray(w.events) ? w.events.join(', ') : '—')],
       ['Description', (w) => w.description ?? '—'],
+      ['Enabled', (w) => (w.enabled === false ? '– disabled' : '✓ enabled')],
       ['Created', (w) => when(w.createdAt)],
     ],
     empty: 'No webhooks yet.',
@@ -49,6 +50,10 @@ export async function page({ params, main, signal }) {
       ['Next attempt', (d) => when(d.nextAttemptAt)],
       ['Response', (d) => (d.responseSnippet ? h('pre', { class: 'snippet' }, String(d.responseSnippet)) : '—')],
       ['Created', (d) => when(d.createdAt)],
+      ['', (d) => (d.status === 'FAILED' ? action(`Retry delivery ${d.id}`, async (out) => {
+        await api(`${path}/deliveries/${encodeURIComponent(d.id)}/retry`, { method: 'POST' });
+        fill(out, 'queued again');
+      }, { class: 'small' }) : null)],
     ],
     empty: 'No deliveries yet.',
     signal,
@@ -56,6 +61,7 @@ export async function page({ params, main, signal }) {
   });
   add(main, h('h1', {}, 'Webhook'),
     section('About', facts([['URL', h('code', {}, String(webhook.url))], ['Events', Array.isArray(webhook.events) ? webhook.events.join(', ') : '—'],
+      ['Enabled', webhook.enabled === false ? 'no' : 'yes'],
       ['Description', webhook.description ?? '—'], ['Created', when(webhook.createdAt)]])),
     section('Deliveries', deliveries.element));
 }
