@@ -140,6 +140,16 @@ mod tests {
         }
     }
 
+    /// The service docs list every event, so a new one cannot go undocumented.
+    #[test]
+    fn the_docs_list_every_event() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/service.md");
+        let docs = std::fs::read_to_string(docs).expect("docs/service.md");
+        for event in WebhookEvent::ALL {
+            assert!(docs.contains(&format!("| `{}` |", event.as_str())), "docs/service.md#webhooks lacks {event:?}");
+        }
+    }
+
     #[test]
     fn the_wildcard_subscribes_to_everything() {
         let all = vec![ALL_EVENTS.to_owned()];

@@ -111,6 +111,30 @@ impl Receiver {
     }
 }
 
+/// Runs the receiver's Python snippet of docs/service.md#webhooks on a delivery.
+fn documented_snippet_verifies(received: &Received, secret: &str) -> bool {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/service.md")).expect("docs");
+    let webhooks = &docs[docs.find("## Webhooks").expect("a Webhooks section")..];
+    let start = webhooks.find("```python\n").expect("a Python snippet") + "```python\n".len();
+    let snippet = &webhooks[start..start + webhooks[start..].find("```").expect("its end")];
+    let call = "import os, sys\nheaders = {k: os.environ['H_' + k.replace('-', '_')] for k in \
+                ('webhook-id', 'webhook-timestamp', 'webhook-signature')}\n\
+                sys.exit(0 if verify(os.environ['SECRET'], headers, sys.stdin.buffer.read()) else 1)\n";
+    let mut python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!("{snippet}\n{call}"))
+        .env("SECRET", secret)
+        .env("H_webhook_id", &received.id)
+        .env("H_webhook_timestamp", received.timestamp.to_string())
+        .env("H_webhook_signature", received.signatures.join(" "))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write as _;
+    python.stdin.take().expect("stdin").write_all(received.body.as_bytes()).expect("body");
+    python.wait().expect("python3 ends").success()
+}
+
 async fn deliveries(server: &TestServer, webhook: &str) -> Vec<Value> {
     let page = server.get(&format!("/v1/webhooks/{webhook}/deliveries?limit=100")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -169,6 +193,10 @@ async fn a_receiver_hears_runs_signed_retried_and_masked() {
     assert_eq!(body["test"], false);
     assert!(body["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{body}");
     assert!(!told[1].body.contains(token), "a secret input leaked: {}", told[1].body);
+    assert!(documented_snippet_verifies(&told[1], &secret), "the docs' Python snippet accepts the delivery");
+    let mut tampered = told[1].clone();
+    tampered.body = tampered.body.replace("COMPLETED", "FAILED");
+    assert!(!documented_snippet_verifies(&tampered, &secret), "and refuses a changed body");
 
     let listed = deliveries(&server, &hook).await;
     let completed = of_type(&listed, "run.completed");

@@ -941,6 +941,8 @@ async fn one_identity_runs_one_at_a_time_and_keeps_its_login(store: Store, clock
         })
         .await?;
     let identity = tenant.create_identity(&new_identity("shop", None)).await?;
+    let logins = ["identity.login_succeeded", "identity.login_failed"];
+    let hook = tenant.create_webhook(&crate::webhooks::new_webhook(&logins)).await?;
     let found = tenant.login_workflow_of(&identity).await?.map_err(|e| e.to_string())?;
     check(found.id == login.id, "the only LOGIN workflow of its source provider")?;
     let as_identity = || NewRun { identity_id: Some(identity.id.clone()), ..new_run(&w.id, false, 1) };
@@ -1001,6 +1003,10 @@ async fn one_identity_runs_one_at_a_time_and_keeps_its_login(store: Store, clock
     let after = tenant.get_identity(&identity.id).await?;
     check(after.session_status == SessionStatus::Failed, "a failed login keeps no session")?;
     check(tenant.identity_secrets(&identity.id).await?.sealed_session.is_none(), "none")?;
+    // Webhooks hear each login that changed the identity, not the stale one.
+    let heard = tenant.list_deliveries(&hook.id, &PageRequest::default()).await?.items;
+    let heard: Vec<_> = heard.iter().rev().map(|d| (d.event_type.as_str(), d.resource_id.as_str())).collect();
+    check(heard == [(logins[0], identity.id.as_str()), (logins[1], identity.id.as_str())], format!("{heard:?}"))?;
     clock.advance(store::DEFAULT_SESSION_TTL_MS + 1);
     Ok(())
 }
