@@ -47,7 +47,9 @@ export function paged({ load, columns, empty, signal, live, label }) {
 
   if (live) {
     const timer = setInterval(() => {
-      if (cursors.length === 1 && document.visibilityState === 'visible') show(true);
+      // Replacing rows under a keyboard user's focus would throw them back to the page's start.
+      const focusedInside = element.contains(document.activeElement);
+      if (cursors.length === 1 && document.visibilityState === 'visible' && !focusedInside) show(true);
     }, live);
     signal?.addEventListener('abort', () => clearInterval(timer));
   }
