@@ -1,6 +1,8 @@
 //! `data:` URIs, the wire form of `file` parameters.
 
 use base64::Engine as _;
+use data_url::{DataUrl, DataUrlError};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataUri {
@@ -10,34 +12,26 @@ pub struct DataUri {
     pub bytes: Vec<u8>,
 }
 
+/// Decodes a `data:` URI the way browsers do (the Fetch standard's data URL
+/// processor, through `data-url`): `;base64` in any case, whitespace in the
+/// payload, percent-escapes in text payloads, `text/plain` when no type is given.
 pub fn parse(uri: &str) -> Result<DataUri, String> {
-    let rest = uri.strip_prefix("data:").ok_or("a data URI must start with `data:`")?;
-    let (header, payload) = rest.split_once(',').ok_or("a data URI needs a `,` before its data")?;
-    let mut parts = header.split(';');
-    let mime = parts.next().filter(|m| !m.is_empty()).unwrap_or("text/plain").to_owned();
-    let mut name = None;
-    let mut base64 = false;
-    for part in parts {
-        if part == "base64" {
-            base64 = true;
-        } else if let Some(n) = part.strip_prefix("name=") {
-            name = Some(percent_decode(n));
-        }
-    }
-    let bytes = if base64 {
-        base64::engine::general_purpose::STANDARD
-            .decode(payload.trim())
-            .map_err(|e| format!("the data URI's base64 is invalid: {e}"))?
-    } else {
-        percent_decode(payload).into_bytes()
-    };
-    Ok(DataUri { mime, name, bytes })
+    let url = DataUrl::process(uri.trim()).map_err(|e| match e {
+        DataUrlError::NotADataUrl => "a data URI must start with `data:`".to_owned(),
+        DataUrlError::NoComma => "a data URI needs a `,` before its data".to_owned(),
+    })?;
+    let (bytes, _) = url.decode_to_vec().map_err(|_| "the data URI's base64 is invalid".to_owned())?;
+    let mime_type = url.mime_type();
+    let mime = format!("{}/{}", mime_type.type_, mime_type.subtype);
+    // A name the MIME parser could not keep (a malformed type) is still the file's name.
+    let name = mime_type.get_parameter("name").or_else(|| name_param(uri.trim()));
+    Ok(DataUri { mime, name: name.map(|n| percent_decode_str(n).decode_utf8_lossy().into_owned()), bytes })
 }
 
 /// The `name=` parameter without decoding the payload.
 pub fn name_param(uri: &str) -> Option<&str> {
     let header = uri.strip_prefix("data:")?.split_once(',')?.0;
-    header.split(';').find_map(|p| p.strip_prefix("name="))
+    header.split(';').find_map(|p| p.trim().strip_prefix("name="))
 }
 
 pub fn encode(mime: &str, name: Option<&str>, bytes: &[u8]) -> String {
@@ -48,37 +42,12 @@ pub fn encode(mime: &str, name: Option<&str>, bytes: &[u8]) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// Everything but RFC 3986's unreserved characters is escaped.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), for URIs.
 pub fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -101,5 +70,22 @@ mod tests {
         assert_eq!(parse("data:,hello%20world").unwrap().bytes, b"hello world");
         assert!(parse("data:text/plain;base64,@@@").is_err());
         assert!(parse("hello").is_err());
+    }
+
+    #[test]
+    fn reads_data_uris_as_browsers_do() {
+        let upper = parse("data:text/csv;name=a.csv;BASE64,YSxiCg==").unwrap();
+        assert_eq!(
+            (upper.mime.as_str(), upper.name.as_deref(), upper.bytes.as_slice()),
+            ("text/csv", Some("a.csv"), &b"a,b\n"[..])
+        );
+        assert_eq!(parse("data:;Base64,aGk=").unwrap().bytes, b"hi");
+        assert_eq!(
+            parse("data:application/octet-stream;base64,aG V\nz").unwrap().bytes,
+            b"hes",
+            "whitespace is skipped"
+        );
+        assert_eq!(parse("data:,x").unwrap().mime, "text/plain");
+        assert_eq!(parse("DATA:text/plain,x").unwrap().bytes, b"x", "the scheme in any case");
     }
 }
