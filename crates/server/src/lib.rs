@@ -30,6 +30,10 @@ pub use serve::{RequestDeadline, ServeOptions, serve};
 /// larger ones get 413 `PAYLOAD_TOO_LARGE`.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// The largest body of a request that starts a run or answers one: `file`
+/// inputs travel in it as base64 `data:` URIs, so files up to about 11 MB fit.
+pub const MAX_RUN_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use store::Store;

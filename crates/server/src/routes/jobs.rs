@@ -21,7 +21,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_job, list_jobs))
         .routes(routes!(get_job, update_job, delete_job))
-        .routes(routes!(start_job_run))
+        // A job run's inputs may hold files, like a run's.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(start_job_run))
+                .layer(axum::extract::DefaultBodyLimit::max(crate::MAX_RUN_BODY_BYTES)),
+        )
 }
 
 /// The identity a job or job run names, checked like a run's.

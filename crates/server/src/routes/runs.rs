@@ -18,13 +18,17 @@ use crate::routes::workflows::version_ref;
 use crate::{AppState, RequestDeadline};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    // Bodies that carry inputs may hold files.
+    let with_files = OpenApiRouter::new()
         .routes(routes!(create_run))
+        .routes(routes!(supply_input))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::MAX_RUN_BODY_BYTES));
+    OpenApiRouter::new()
+        .merge(with_files)
         .routes(routes!(list_runs))
         .routes(routes!(get_run))
         .routes(routes!(list_segments))
         .routes(routes!(cancel_run))
-        .routes(routes!(supply_input))
         .routes(routes!(crate::events::run_events))
 }
 

@@ -157,6 +157,15 @@ async fn unknown_routes_wrong_methods_and_big_bodies_answer_in_the_error_shape()
         assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{size} bytes");
         assert_eq!(big.body["error"]["code"], "PAYLOAD_TOO_LARGE");
     }
+    // A run's body may carry files: a 4 MB file input is no more than a few MB of base64.
+    let file = [json!({"name": "doc", "type": "file", "required": true, "description": "d"})];
+    let workflow = server.create_workflow(crate::support::logic("async () => ({})", json!(file), json!([]))).await;
+    let four_mb = workflow::data_uri::encode("application/pdf", Some("big.pdf"), &vec![7u8; 4 << 20]);
+    let run = server.post(&format!("/v1/workflows/{workflow}/runs"), json!({"inputs": {"doc": four_mb}})).await;
+    assert_eq!(run.status, StatusCode::CREATED, "{}", run.body);
+    let too_big = "x".repeat(server::MAX_RUN_BODY_BYTES + 1);
+    let run = server.post(&format!("/v1/workflows/{workflow}/runs"), json!({"inputs": {"doc": too_big}})).await;
+    assert_eq!(run.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", run.body);
     for path in ["/v1/runs/run%00x", "/v1/runs?workflowId=a%00b", "/v1/workflows?sourceProvider=%00"] {
         let r = server.get(path).await;
         assert_eq!(
