@@ -27,14 +27,17 @@ pub struct Workflow {
     pub id: String,
     pub name: String,
     pub source_provider: Option<String>,
-    /// `LOGIN` or `USER_DEFINED`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::api_doc::WorkflowType)]
     pub ty: String,
     pub description: Option<String>,
     /// The newest published version number.
     pub latest_version: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    #[schema(format = DateTime)]
     pub deleted_at: Option<String>,
     /// The latest published workflow document (only on single-workflow responses).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,14 +64,31 @@ impl Workflow {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Greeting",
+    "description": "Says hello to a name",
+    "definition": {
+        "name": "Greeting",
+        "startSegmentName": "greet",
+        "inputParameters": [{"name": "who", "type": "string", "required": true, "description": "Whom to greet"}],
+        "outputParameters": [{"name": "greeting", "type": "string", "required": true, "description": "The greeting"}],
+        "segments": [{
+            "name": "greet", "type": "logic", "prompt": null,
+            "inputParameters": [{"name": "who", "type": "string", "required": true, "description": "Whom to greet"}],
+            "outputParameters": [{"name": "greeting", "type": "string", "required": true, "description": "The greeting"}],
+            "deterministic": "async (page, parameters) => ({ greeting: `Hello, ${parameters.who}` })",
+            "next": null, "router": null
+        }]
+    }
+}))]
 pub struct CreateWorkflow {
     /// 1 to 200 characters, no NUL.
     pub name: String,
     /// Up to 200 characters, no NUL.
     pub source_provider: Option<String>,
-    /// `LOGIN` or `USER_DEFINED` (default).
+    /// Default `USER_DEFINED`.
     #[serde(rename = "type", default, deserialize_with = "non_null")]
-    #[schema(value_type = String, required = false)]
+    #[schema(value_type = crate::api_doc::WorkflowType, required = false)]
     pub ty: Option<String>,
     /// Up to 10,000 characters, no NUL.
     pub description: Option<String>,
@@ -90,7 +110,7 @@ pub struct UpdateWorkflow {
     #[schema(value_type = Option<String>)]
     pub source_provider: Option<Option<String>>,
     #[serde(rename = "type", default, deserialize_with = "non_null")]
-    #[schema(value_type = String, required = false)]
+    #[schema(value_type = crate::api_doc::WorkflowType, required = false)]
     pub ty: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -132,10 +152,11 @@ pub struct PutDraft {
 pub struct Version {
     pub workflow_id: String,
     /// The version number, or `"draft"`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api_doc::VersionLabel)]
     pub version: Value,
     #[schema(value_type = Object)]
     pub definition: Value,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// For a draft written by self-healing: why, from which run, and its check without AI.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,7 +170,8 @@ pub struct Healing {
     pub notes: Vec<String>,
     /// The run whose AI fallbacks were compiled into this draft.
     pub from_run_id: String,
-    /// The draft run with AI disabled on that run's inputs: `PENDING`, `PASSED` or `FAILED`.
+    /// The draft run with AI disabled on that run's inputs.
+    #[schema(value_type = crate::api_doc::HealingCheckStatus)]
     pub check_status: String,
     pub check_message: Option<String>,
 }
@@ -173,6 +195,7 @@ impl Version {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"inputs": {"who": "Ada"}, "version": "latest", "waitSeconds": 30}))]
 pub struct CreateRun {
     /// Input values by name; converted to the declared types.
     #[serde(default)]
@@ -180,7 +203,7 @@ pub struct CreateRun {
     pub inputs: serde_json::Map<String, Value>,
     /// `"latest"` (default), `"draft"` or a version number.
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(value_type = Object, required = false)]
+    #[schema(value_type = crate::api_doc::VersionSelector, required = false)]
     pub version: Option<Value>,
     /// Marks a test run (filterable).
     #[serde(default)]
@@ -240,7 +263,7 @@ pub struct RunFields {
     pub workflow_id: String,
     /// `null` when the run executed the draft.
     pub workflow_version: Option<i64>,
-    /// `PENDING`, `IN_PROGRESS`, `COMPLETED`, `FAILED`, `CANCELLED` or `TIMED_OUT`.
+    #[schema(value_type = crate::api_doc::RunStatus)]
     pub status: String,
     pub current_segment_name: Option<String>,
     /// Secret inputs are redacted.
@@ -260,8 +283,11 @@ pub struct RunFields {
     /// Model tokens used by the run's agent segments.
     pub input_tokens: i64,
     pub output_tokens: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub started_at: Option<String>,
+    #[schema(format = DateTime)]
     pub completed_at: Option<String>,
     /// The identity the run is signed in as.
     pub identity_id: Option<String>,
@@ -355,10 +381,11 @@ pub struct SegmentExecution {
     pub attempt: i64,
     /// 1 for the attempt's first segment execution, counting loops.
     pub sequence: i64,
-    /// `code`, `agent` or `AI Fallback`.
+    #[schema(value_type = crate::api_doc::SegmentMode)]
     pub mode: String,
-    /// `COMPLETED` or `FAILED`.
+    #[schema(value_type = crate::api_doc::SegmentStatus)]
     pub status: String,
+    #[schema(format = DateTime)]
     pub started_at: String,
     pub duration_ms: i64,
     pub error: Option<RunErrorDto>,
@@ -394,7 +421,9 @@ impl From<store::SegmentExecution> for SegmentExecution {
 pub struct ApiKey {
     pub id: String,
     pub name: String,
+    #[schema(value_type = crate::api_doc::Role)]
     pub role: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Only in the response that creates the key.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -412,9 +441,9 @@ impl ApiKey {
 pub struct CreateApiKey {
     /// 1 to 200 characters, no NUL.
     pub name: String,
-    /// `admin` or `member` (default).
+    /// Default `member`.
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(value_type = String, required = false)]
+    #[schema(value_type = crate::api_doc::Role, required = false)]
     pub role: Option<String>,
 }
 
@@ -438,6 +467,7 @@ impl<T: ToSchema> Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// From a previous page's `nextCursor`.
     pub cursor: Option<String>,
@@ -517,16 +547,20 @@ pub struct Identity {
     pub credential_names: Vec<String>,
     pub session_ttl_seconds: f64,
     pub session: IdentitySession,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentitySession {
-    /// `NONE`, `ACTIVE`, `EXPIRED` or `FAILED`.
+    #[schema(value_type = crate::api_doc::SessionStatus)]
     pub status: &'static str,
+    #[schema(format = DateTime)]
     pub saved_at: Option<String>,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -567,8 +601,8 @@ pub struct Artifact {
     pub id: String,
     pub run_id: String,
     pub workflow_id: String,
-    /// `output`, `download`, `screenshot`, `trace` or `page`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::api_doc::ArtifactType)]
     pub kind: String,
     pub name: String,
     pub content_type: String,
@@ -577,6 +611,7 @@ pub struct Artifact {
     pub segment_name: Option<String>,
     /// Left by a test run.
     pub test: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -612,5 +647,6 @@ pub struct CreateLink {
 #[serde(rename_all = "camelCase")]
 pub struct Link {
     pub url: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }

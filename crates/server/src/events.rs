@@ -141,6 +141,7 @@ pub(crate) fn resume_after(headers: &HeaderMap) -> i64 {
         .unwrap_or(0)
 }
 
+/// Follow a run: its segment, run and end events as server-sent events; `Last-Event-ID` resumes.
 #[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs",
     params(("Last-Event-ID" = Option<i64>, Header, description = "resume after this event id")),
     responses((status = 200, content_type = "text/event-stream", description = "segment, run and end events, each with an id"), (status = 404)))]

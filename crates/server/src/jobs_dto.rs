@@ -58,7 +58,9 @@ pub struct Job {
     pub workflow_execution_order: Value,
     pub identity_id: Option<String>,
     pub description: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -101,10 +103,10 @@ pub struct CreateJobRun {
 pub struct JobRun {
     pub id: String,
     pub job_id: String,
-    /// `PENDING`, `IN_PROGRESS`, `AWAITING_USER_INPUT`, `COMPLETED`, `FAILED` or `CANCELLED`.
+    #[schema(value_type = crate::api_doc::JobRunStatus)]
     pub status: &'static str,
     pub test: bool,
-    /// `api` or `schedule`.
+    #[schema(value_type = crate::api_doc::Trigger)]
     pub trigger: &'static str,
     /// The schedule that started it.
     pub schedule_id: Option<String>,
@@ -117,8 +119,11 @@ pub struct JobRun {
     /// `{"code", "message", "workflowId", "runId"}` when it failed or was cancelled.
     #[schema(value_type = Option<Object>)]
     pub error: Option<Value>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub started_at: Option<String>,
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
 }
 
@@ -129,6 +134,7 @@ pub struct JobRunStep {
     /// `null` until its turn comes.
     pub run_id: Option<String>,
     /// The run's status; `PENDING` before its turn, `SKIPPED` when it will not run.
+    #[schema(value_type = crate::api_doc::JobRunStepStatus)]
     pub status: String,
 }
 
@@ -172,9 +178,9 @@ pub struct CreateSchedule {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = bool, required = false)]
     pub enabled: Option<bool>,
-    /// `skip` (default): no job run while the previous one is going; `queue`: start it anyway.
+    /// Default `skip`.
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(value_type = String, required = false)]
+    #[schema(value_type = crate::api_doc::Overlap, required = false)]
     pub overlap: Option<String>,
 }
 
@@ -194,7 +200,7 @@ pub struct UpdateSchedule {
     #[schema(value_type = bool, required = false)]
     pub enabled: Option<bool>,
     #[serde(default, deserialize_with = "non_null")]
-    #[schema(value_type = String, required = false)]
+    #[schema(value_type = crate::api_doc::Overlap, required = false)]
     pub overlap: Option<String>,
 }
 
@@ -209,12 +215,16 @@ pub struct Schedule {
     #[schema(value_type = Object)]
     pub inputs: Value,
     pub enabled: bool,
-    /// `skip` or `queue`.
+    #[schema(value_type = crate::api_doc::Overlap)]
     pub overlap: &'static str,
     /// `null` while disabled.
+    #[schema(format = DateTime)]
     pub next_run_at: Option<String>,
+    #[schema(format = DateTime)]
     pub last_run_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 

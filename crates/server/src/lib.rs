@@ -7,6 +7,7 @@
 //! `serve` serves it with connection limits and timeouts (`ServeOptions`);
 //! `openapi()` is the generated OpenAPI 3.1 document.
 
+mod api_doc;
 mod auth;
 mod cron;
 mod dto;
@@ -71,6 +72,7 @@ pub struct MaxTime {
     info(title = "segue", description = "Browser workflows that run as code and fall back to AI."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
+    components(schemas(api_doc::ErrorBody)),
     tags(
         (name = "workflows", description = "Workflows, their published versions and drafts"),
         (name = "runs", description = "Runs of workflows, queued for workers"),
@@ -98,7 +100,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::workflows::router())
         .merge(routes::runs::router())
         .merge(routes::artifacts::router())
@@ -109,7 +111,10 @@ fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::webhooks::router())
         .merge(routes::keys::router())
         .merge(routes::system::router())
-        .split_for_parts()
+        .split_for_parts();
+    // After the merge: the operations exist only now.
+    api_doc::complete(&mut api);
+    (router, api)
 }
 
 /// The OpenAPI document generated from the handlers.

@@ -7,6 +7,11 @@ use crate::dto::{non_null, present, time};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://example.com/segue-events",
+    "events": ["run.completed", "run.failed"],
+    "description": "Tell the billing service when runs end"
+}))]
 pub struct CreateWebhook {
     /// `http` or `https`; refused when it resolves to a loopback, private or
     /// link-local address unless the server allows the private network.
@@ -46,8 +51,11 @@ pub struct Webhook {
     pub description: Option<String>,
     pub enabled: bool,
     /// Until when the secret replaced by the last rotation still signs beside the new one.
+    #[schema(format = DateTime)]
     pub previous_secret_expires_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -89,17 +97,21 @@ pub struct Delivery {
     pub resource_id: String,
     /// The event is about a test run.
     pub test: bool,
-    /// `PENDING` (waiting for `nextAttemptAt`), `DELIVERED` or `FAILED`.
+    #[schema(value_type = crate::api_doc::DeliveryStatus)]
     pub status: &'static str,
     pub attempts: i64,
+    #[schema(format = DateTime)]
     pub next_attempt_at: Option<String>,
+    #[schema(format = DateTime)]
     pub last_attempt_at: Option<String>,
     pub last_status_code: Option<i64>,
     /// Why the last attempt failed when no status code tells (timeout, refused address).
     pub last_error: Option<String>,
     /// The start of the receiver's last answer.
     pub response_snippet: Option<String>,
+    #[schema(format = DateTime)]
     pub occurred_at: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

@@ -32,7 +32,7 @@ const MAX_LINK_SECONDS: i64 = 7 * 24 * 3600;
 
 /// A run's artifacts, newest first.
 #[utoipa::path(get, path = "/v1/runs/{id}/artifacts", tag = "artifacts", params(PageParams),
-    responses((status = 200, body = Page<dto::Artifact>), (status = 404)))]
+    responses((status = 200, body = crate::api_doc::ArtifactPage), (status = 404)))]
 async fn list_run_artifacts(
     State(state): State<AppState>,
     auth: Auth,
@@ -44,7 +44,7 @@ async fn list_run_artifacts(
 
 /// A workflow's artifacts across its runs, newest first (a deleted workflow's too).
 #[utoipa::path(get, path = "/v1/workflows/{id}/artifacts", tag = "artifacts", params(PageParams),
-    responses((status = 200, body = Page<dto::Artifact>), (status = 404)))]
+    responses((status = 200, body = crate::api_doc::ArtifactPage), (status = 404)))]
 async fn list_workflow_artifacts(
     State(state): State<AppState>,
     auth: Auth,
@@ -66,6 +66,7 @@ async fn listed(
     Ok(Json(Page::from_store(found, dto::Artifact::from)))
 }
 
+/// An artifact's metadata: type, name, size, checksum and the run that left it.
 #[utoipa::path(get, path = "/v1/artifacts/{id}", tag = "artifacts",
     responses((status = 200, body = dto::Artifact), (status = 404)))]
 async fn get_artifact(

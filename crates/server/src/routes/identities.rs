@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The longest credential value: passwords, tokens and TOTP secrets fit with room to spare.
 const MAX_CREDENTIAL_BYTES: usize = 4096;
 
+/// Create an identity; its credentials are sealed at once and never shown again.
 #[utoipa::path(post, path = "/v1/identities", tag = "identities", request_body = CreateIdentity,
     responses((status = 201, body = dto::Identity), (status = 409, description = "the name is taken"), (status = 422)))]
 async fn create_identity(
@@ -50,7 +51,7 @@ async fn create_identity(
 
 /// The organization's identities, newest first.
 #[utoipa::path(get, path = "/v1/identities", tag = "identities", params(PageParams),
-    responses((status = 200, body = Page<dto::Identity>)))]
+    responses((status = 200, body = crate::api_doc::IdentityPage)))]
 async fn list_identities(
     State(state): State<AppState>,
     auth: Auth,
@@ -60,6 +61,7 @@ async fn list_identities(
     Ok(Json(Page::from_store(page, dto::Identity::from)))
 }
 
+/// An identity: its credential names and where its saved session stands.
 #[utoipa::path(get, path = "/v1/identities/{id}", tag = "identities",
     responses((status = 200, body = dto::Identity), (status = 404)))]
 async fn get_identity(

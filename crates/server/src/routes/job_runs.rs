@@ -32,15 +32,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct JobRunQuery {
     job_id: Option<String>,
-    /// A job run status, e.g. `FAILED`.
+    #[param(value_type = Option<crate::api_doc::JobRunStatus>)]
     status: Option<String>,
+    /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
 
 /// Job runs, newest first.
 #[utoipa::path(get, path = "/v1/job-runs", tag = "jobs", params(JobRunQuery),
-    responses((status = 200, body = Page<jobs_dto::JobRun>)))]
+    responses((status = 200, body = crate::api_doc::JobRunPage)))]
 async fn list_job_runs(
     State(state): State<AppState>,
     auth: Auth,
@@ -59,6 +61,7 @@ async fn list_job_runs(
     Ok(Json(Page::from_store(runs, jobs_dto::JobRun::from)))
 }
 
+/// A job run with the status of each of its workflow runs.
 #[utoipa::path(get, path = "/v1/job-runs/{id}", tag = "jobs",
     responses((status = 200, body = jobs_dto::JobRun), (status = 404)))]
 async fn get_job_run(

@@ -37,6 +37,7 @@ async fn identity(tenant: &store::Tenant<'_>, identity: Option<&str>) -> Result<
     }
 }
 
+/// Create a job: workflows that run one after the other.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = CreateJob,
     responses((status = 201, body = jobs_dto::Job), (status = 422, description = "an unknown workflow, version or input")))]
 async fn create_job(
@@ -61,7 +62,7 @@ async fn create_job(
 
 /// The organization's jobs, newest first.
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(PageParams),
-    responses((status = 200, body = Page<jobs_dto::Job>)))]
+    responses((status = 200, body = crate::api_doc::JobPage)))]
 async fn list_jobs(
     State(state): State<AppState>,
     auth: Auth,
@@ -71,6 +72,7 @@ async fn list_jobs(
     Ok(Json(Page::from_store(page, jobs_dto::Job::from)))
 }
 
+/// A job with its workflows in order.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", responses((status = 200, body = jobs_dto::Job), (status = 404)))]
 async fn get_job(
     State(state): State<AppState>,

@@ -199,17 +199,19 @@ pub(crate) fn redact_inputs(definition: &workflow::Workflow, mut inputs: Map<Str
 #[into_params(parameter_in = Query)]
 struct RunQuery {
     workflow_id: Option<String>,
-    /// A run status, e.g. `FAILED`.
+    #[param(value_type = Option<crate::api_doc::RunStatus>)]
     status: Option<String>,
     test: Option<bool>,
     /// Only the workflow runs of this job run.
     job_run_id: Option<String>,
+    /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
 
 /// List runs, newest first. Items carry `outputsSize` instead of the outputs: `GET /v1/runs/{id}` has them.
-#[utoipa::path(get, path = "/v1/runs", tag = "runs", params(RunQuery), responses((status = 200, body = Page<dto::RunSummary>)))]
+#[utoipa::path(get, path = "/v1/runs", tag = "runs", params(RunQuery), responses((status = 200, body = crate::api_doc::RunPage)))]
 async fn list_runs(
     State(state): State<AppState>,
     auth: Auth,
@@ -226,6 +228,7 @@ async fn list_runs(
     Ok(Json(Page::from_store(found, dto::RunSummary::from)))
 }
 
+/// A run with its outputs.
 #[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", responses((status = 200, body = dto::Run), (status = 404)))]
 async fn get_run(
     State(state): State<AppState>,
@@ -239,6 +242,7 @@ async fn get_run(
 #[into_params(parameter_in = Query)]
 struct SegmentQuery {
     /// 1 to 100, default 100.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// From a previous page's `nextCursor`.
     cursor: Option<String>,
@@ -246,7 +250,7 @@ struct SegmentQuery {
 
 /// Segment executions in the order they ran.
 #[utoipa::path(get, path = "/v1/runs/{id}/segments", tag = "runs", params(SegmentQuery),
-    responses((status = 200, body = Page<dto::SegmentExecution>), (status = 404)))]
+    responses((status = 200, body = crate::api_doc::SegmentExecutionPage), (status = 404)))]
 async fn list_segments(
     State(state): State<AppState>,
     auth: Auth,

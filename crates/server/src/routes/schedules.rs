@@ -74,6 +74,7 @@ async fn checked_inputs(
     Ok((planned.inputs, state.sealer.seal(&Value::Object(inputs.clone()).to_string())))
 }
 
+/// Schedule a job: a cron expression and time zone at which job runs start.
 #[utoipa::path(post, path = "/v1/jobs/{id}/schedules", tag = "jobs", request_body = CreateSchedule,
     responses((status = 201, body = jobs_dto::Schedule), (status = 404), (status = 422)))]
 async fn create_schedule(
@@ -95,7 +96,7 @@ async fn create_schedule(
 
 /// A job's schedules, newest first.
 #[utoipa::path(get, path = "/v1/jobs/{id}/schedules", tag = "jobs", params(PageParams),
-    responses((status = 200, body = Page<jobs_dto::Schedule>), (status = 404)))]
+    responses((status = 200, body = crate::api_doc::SchedulePage), (status = 404)))]
 async fn list_schedules(
     State(state): State<AppState>,
     auth: Auth,
@@ -106,6 +107,7 @@ async fn list_schedules(
     Ok(Json(Page::from_store(page, jobs_dto::Schedule::from)))
 }
 
+/// A schedule.
 #[utoipa::path(get, path = "/v1/schedules/{id}", tag = "jobs",
     responses((status = 200, body = jobs_dto::Schedule), (status = 404)))]
 async fn get_schedule(
@@ -128,6 +130,7 @@ async fn update_schedule(
     Ok(Json(update(&state, &auth, &id, None, body).await?.into()))
 }
 
+/// Delete a schedule; the job runs it started stay readable.
 #[utoipa::path(delete, path = "/v1/schedules/{id}", tag = "jobs", responses((status = 204), (status = 404)))]
 async fn delete_schedule(
     State(state): State<AppState>,
@@ -144,6 +147,7 @@ async fn of_job(state: &AppState, auth: &Auth, job_id: &str, id: &str) -> Result
     if schedule.job_id == job_id { Ok(schedule) } else { Err(ApiError::not_found("schedule")) }
 }
 
+/// A schedule of the job.
 #[utoipa::path(get, path = "/v1/jobs/{id}/schedules/{scheduleId}", tag = "jobs",
     responses((status = 200, body = jobs_dto::Schedule), (status = 404)))]
 async fn get_job_schedule(
@@ -154,6 +158,7 @@ async fn get_job_schedule(
     Ok(Json(of_job(&state, &auth, &job_id, &id).await?.into()))
 }
 
+/// Change a schedule of the job; a new cron, time zone or `enabled` counts the next due time from now.
 #[utoipa::path(patch, path = "/v1/jobs/{id}/schedules/{scheduleId}", tag = "jobs", request_body = UpdateSchedule,
     responses((status = 200, body = jobs_dto::Schedule), (status = 404), (status = 422)))]
 async fn update_job_schedule(
@@ -165,6 +170,7 @@ async fn update_job_schedule(
     Ok(Json(update(&state, &auth, &id, Some(&job_id), body).await?.into()))
 }
 
+/// Delete a schedule of the job; the job runs it started stay readable.
 #[utoipa::path(delete, path = "/v1/jobs/{id}/schedules/{scheduleId}", tag = "jobs",
     responses((status = 204), (status = 404)))]
 async fn delete_job_schedule(

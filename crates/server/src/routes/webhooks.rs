@@ -50,7 +50,7 @@ async fn create_webhook(
 
 /// The organization's webhooks, newest first.
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageParams),
-    responses((status = 200, body = Page<Webhook>)))]
+    responses((status = 200, body = crate::api_doc::WebhookPage)))]
 async fn list_webhooks(
     State(state): State<AppState>,
     auth: Auth,
@@ -60,6 +60,7 @@ async fn list_webhooks(
     Ok(Json(Page::from_store(page, Webhook::from)))
 }
 
+/// A webhook (its secret is shown only on creation and rotation).
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks",
     responses((status = 200, body = Webhook), (status = 404)))]
 async fn get_webhook(
@@ -123,7 +124,7 @@ async fn rotate_secret(
 
 /// The webhook's deliveries, newest first: event, attempts, last answer, next attempt.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(PageParams),
-    responses((status = 200, body = Page<Delivery>), (status = 404)))]
+    responses((status = 200, body = crate::api_doc::DeliveryPage), (status = 404)))]
 async fn list_deliveries(
     State(state): State<AppState>,
     auth: Auth,

@@ -87,17 +87,18 @@ async fn create_workflow(
 #[into_params(parameter_in = Query)]
 struct WorkflowQuery {
     source_provider: Option<String>,
-    /// `LOGIN` or `USER_DEFINED`.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<crate::api_doc::WorkflowType>)]
     ty: Option<String>,
+    /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
 
 /// List the organization's workflows, newest first.
 #[utoipa::path(get, path = "/v1/workflows", tag = "workflows", params(WorkflowQuery),
-    responses((status = 200, body = Page<dto::Workflow>)))]
+    responses((status = 200, body = crate::api_doc::WorkflowPage)))]
 async fn list_workflows(
     State(state): State<AppState>,
     auth: Auth,
@@ -172,6 +173,7 @@ async fn put_draft(
     Ok(Json(dto::Version::from_store(draft)))
 }
 
+/// The workflow's draft, if it has one.
 #[utoipa::path(get, path = "/v1/workflows/{id}/draft", tag = "workflows",
     responses((status = 200, body = dto::Version), (status = 404, description = "no such workflow or no draft")))]
 async fn get_draft(
@@ -197,7 +199,7 @@ async fn publish_draft(
 
 /// Published versions, newest first.
 #[utoipa::path(get, path = "/v1/workflows/{id}/versions", tag = "workflows", params(PageParams),
-    responses((status = 200, body = Page<dto::Version>), (status = 404)))]
+    responses((status = 200, body = crate::api_doc::VersionPage), (status = 404)))]
 async fn list_versions(
     State(state): State<AppState>,
     auth: Auth,
