@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what segue needs on Debian, idempotently: Chromium (Debian's package, never a
 # Playwright download), bubblewrap (the sandbox around workflow code), Node.js if missing,
-# the runner's pinned Node packages (npm ci), and builds the workspace. Safe to run again: each step skips what is already there.
+# the runner's pinned Node packages (npm ci), the OpenAPI client generator the server's tests
+# use (pip, into target/), and builds the workspace. Safe to run again: each step skips what is already there.
 #
 # usage: scripts/setup.sh [--release]
 set -euo pipefail
@@ -38,6 +39,24 @@ if ! cmp -s runner-js/package-lock.json runner-js/node_modules/.segue-lock 2>/de
   echo "setup: installing the browser runner's Node packages (npm ci)" >&2
   (cd runner-js && npm ci --no-audit --no-fund --loglevel=error)
   cp runner-js/package-lock.json runner-js/node_modules/.segue-lock
+fi
+
+# The OpenAPI client generator the server's tests run (crates/server/tests/it/openapi_client.rs),
+# pinned in scripts/openapi-client-requirements.txt, in a virtual environment under target/;
+# skipped when that environment already holds exactly these pins.
+client_requirements=scripts/openapi-client-requirements.txt
+client_venv=target/openapi-client
+if ! cmp -s "$client_requirements" "$client_venv/.segue-requirements" 2>/dev/null; then
+  if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    echo "setup: installing Debian's python3 and python3-venv for the OpenAPI client test" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
+  echo "setup: installing the OpenAPI client generator into $client_venv (pip)" >&2
+  rm -rf "$client_venv"
+  python3 -m venv "$client_venv"
+  "$client_venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$client_requirements" >&2
+  cp "$client_requirements" "$client_venv/.segue-requirements"
 fi
 
 echo "setup: building segue${profile_flag:+ (release)}" >&2

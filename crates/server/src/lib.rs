@@ -5,7 +5,8 @@
 //!
 //! `app(state)` builds the router so tests can serve it on port 0;
 //! `serve` serves it with connection limits and timeouts (`ServeOptions`);
-//! `openapi()` is the generated OpenAPI 3.1 document.
+//! `openapi()` is the generated OpenAPI 3.1 document (`api_doc` completes it: enums, error
+//! bodies, named pages).
 
 mod api_doc;
 mod auth;

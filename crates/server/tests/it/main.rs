@@ -12,6 +12,7 @@ mod hostile;
 mod identities;
 mod jobs;
 mod nesting;
+mod openapi_client;
 mod runs;
 mod webhooks;
 mod workflows;
