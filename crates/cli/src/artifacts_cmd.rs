@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 
 use crate::client::{Client, ClientError};
-use crate::client_cmd::{Output, encode, finish, present_fields, print, query};
+use crate::client_cmd::{Column, Format, Output, cell, encode, finish, present_fields, print, query, table};
 
 /// When a run takes screenshots, spelled as the API spells it.
 #[derive(Clone, Copy, ValueEnum)]
@@ -57,17 +57,18 @@ pub enum Artifacts {
 }
 
 pub async fn main(command: Artifacts, out: Output) -> ExitCode {
-    finish(artifacts_inner(command, out.json).await)
+    finish(artifacts_inner(command, &out).await)
 }
 
-async fn artifacts_inner(command: Artifacts, json: bool) -> Result<ExitCode, ClientError> {
-    let client = Client::from_env()?;
+async fn artifacts_inner(command: Artifacts, out: &Output) -> Result<ExitCode, ClientError> {
+    let client = out.client()?;
+    let format = out.format();
     match command {
         Artifacts::Link { id, expires_in } => {
             let body = present_fields([("expiresInSeconds", expires_in.map(Value::from))]);
             let path = format!("/v1/artifacts/{}/link", encode(&id));
             let (_, link) = client.call(Method::POST, &path, Some(&body)).await?;
-            print(&link, json, |l| l["url"].as_str().unwrap_or_default().to_owned());
+            print(&link, format, |l| l["url"].as_str().unwrap_or_default().to_owned());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -103,11 +104,19 @@ impl Listed {
     }
 }
 
+const ARTIFACT_COLUMNS: &[Column] = &[
+    ("ID", |a| cell(&a["id"])),
+    ("TYPE", |a| cell(&a["type"])),
+    ("NAME", |a| cell(&a["name"])),
+    ("SIZE", |a| cell(&a["size"])),
+    ("SEGMENT", |a| cell(&a["segmentName"])),
+];
+
 /// `segue runs artifacts ID [--download DIR]`: every page of the run's artifacts,
 /// printed, or saved into `download` (one line per file saved, with its path).
-pub async fn of_run(client: &Client, run: &str, download: Option<&Path>, json: bool) -> Result<(), ClientError> {
+pub async fn of_run(client: &Client, run: &str, download: Option<&Path>, format: Format) -> Result<(), ClientError> {
     let listed = list_run(client, run).await?;
-    if listed.is_empty() && !json {
+    if listed.is_empty() && format == Format::Table {
         eprintln!("run {run} has no artifacts");
         return Ok(());
     }
@@ -115,9 +124,7 @@ pub async fn of_run(client: &Client, run: &str, download: Option<&Path>, json: b
     let width = (widest(|a| a.name.chars().count()), widest(|a| a.size.to_string().len()));
     let Some(dir) = download else {
         let values: Vec<&Value> = listed.iter().map(|a| &a.value).collect();
-        print(&json!({ "data": values }), json, |_| {
-            listed.iter().map(|a| a.line(width)).collect::<Vec<_>>().join("\n")
-        });
+        print(&json!({ "data": values }), format, |page| table(page, ARTIFACT_COLUMNS));
         return Ok(());
     };
     check_targets(&listed, dir)?;
@@ -127,15 +134,15 @@ pub async fn of_run(client: &Client, run: &str, download: Option<&Path>, json: b
     let mut saved = Vec::new();
     for artifact in listed {
         let path = save(client, &artifact, dir, &mut interrupted).await?;
-        if !json {
+        if format == Format::Table {
             println!("{}  -> {}", artifact.line(width), path.display());
         }
         let mut value = artifact.value;
         value["path"] = json!(path);
         saved.push(value);
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "data": saved })).expect("JSON"));
+    if format != Format::Table {
+        print(&json!({ "data": saved }), format, |_| String::new());
     }
     Ok(())
 }

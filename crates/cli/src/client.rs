@@ -1,10 +1,16 @@
-//! A small client for the REST API, configured by `SEGUE_URL` and
-//! `SEGUE_API_KEY` (else the admin key a local `segue serve` saved).
+//! A small client for the REST API. Where it connects and with which key, first
+//! found wins: `--url`/`--api-key`, `--context NAME`, `SEGUE_URL`/`SEGUE_API_KEY`,
+//! the config file's current context (`segue login`), and for the key at last the
+//! admin key a local `segue serve` saved.
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use crate::config::Config;
 use crate::serve_cmd::default_data_dir;
+
+/// The server used when nothing names one: a local `segue serve`.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
 pub struct Client {
     http: reqwest::Client,
@@ -15,23 +21,68 @@ pub struct Client {
 /// An error to show the user: the API's own message when it gave one.
 pub struct ClientError(pub String);
 
-impl Client {
-    pub fn from_env() -> Result<Client, ClientError> {
-        let base = std::env::var("SEGUE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
-        let key = match std::env::var("SEGUE_API_KEY") {
-            Ok(k) if !k.is_empty() => k,
-            _ => {
-                let dir = std::env::var_os("SEGUE_DATA_DIR").map_or_else(default_data_dir, Into::into);
-                let path = dir.join("admin-key");
-                std::fs::read_to_string(&path).map(|k| k.trim().to_owned()).map_err(|_| {
-                    ClientError(format!(
-                        "no API key: set SEGUE_API_KEY (or run `segue serve`, which saves one to {})",
-                        path.display()
-                    ))
-                })?
-            }
+/// Which server a client command talks to, and as whom.
+#[derive(clap::Args)]
+pub struct ServerArgs {
+    /// The server's URL [else SEGUE_URL, else the config's current context, else http://127.0.0.1:8080].
+    #[arg(long, global = true, value_name = "URL")]
+    url: Option<String>,
+    /// The API key [else SEGUE_API_KEY, else the context's]. A key given here shows in the
+    /// process list and the shell's history: prefer `segue login` or the variable.
+    #[arg(long, global = true, value_name = "KEY")]
+    api_key: Option<String>,
+    /// Use this context of the config file (`segue contexts list`) instead of the current one.
+    #[arg(long, global = true, value_name = "NAME")]
+    context: Option<String>,
+}
+
+impl ServerArgs {
+    pub fn client(&self) -> Result<Client, ClientError> {
+        let config = Config::load()?;
+        let context = config.context(self.context.as_deref())?.map(|(_, c)| c);
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        // A context named on the command line outranks the environment; the current one does not.
+        let named = context.filter(|_| self.context.is_some());
+        let url = self
+            .url
+            .clone()
+            .or_else(|| named.map(|c| c.url.clone()))
+            .or_else(|| env("SEGUE_URL"))
+            .or_else(|| context.map(|c| c.url.clone()))
+            .unwrap_or_else(|| DEFAULT_URL.into());
+        let url = url.trim_end_matches('/').to_owned();
+        // A context's key goes to its own server only, never to a URL given instead.
+        let own_key = context.filter(|c| c.url.trim_end_matches('/') == url).map(|c| c.api_key.clone());
+        let key = match self
+            .api_key
+            .clone()
+            .or_else(|| own_key.clone().filter(|_| named.is_some()))
+            .or_else(|| env("SEGUE_API_KEY"))
+            .or(own_key)
+        {
+            Some(key) => key,
+            None => local_admin_key()?,
         };
-        Ok(Client { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned(), key })
+        Ok(Client::new(&url, key))
+    }
+}
+
+/// The admin key a `segue serve` on this machine saved in its data folder.
+fn local_admin_key() -> Result<String, ClientError> {
+    let dir = std::env::var_os("SEGUE_DATA_DIR").map_or_else(default_data_dir, Into::into);
+    let path = dir.join("admin-key");
+    std::fs::read_to_string(&path).map(|k| k.trim().to_owned()).map_err(|_| {
+        ClientError(format!(
+            "no API key: run `segue login URL`, set SEGUE_API_KEY or give --api-key \
+             (or run `segue serve`, which saves one to {})",
+            path.display()
+        ))
+    })
+}
+
+impl Client {
+    pub fn new(base: &str, key: String) -> Client {
+        Client { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned(), key }
     }
 
     pub async fn call(

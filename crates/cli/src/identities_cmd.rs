@@ -10,8 +10,8 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use crate::client::{Client, ClientError};
-use crate::client_cmd::{Output, PageArgs, encode, finish, page_lines, present_fields, print};
+use crate::client::ClientError;
+use crate::client_cmd::{Column, Output, PageArgs, cell, encode, finish, present_fields, print, table};
 
 #[derive(Subcommand)]
 pub enum Identities {
@@ -71,11 +71,12 @@ pub enum Identities {
 }
 
 pub async fn main(command: Identities, out: Output) -> ExitCode {
-    finish(run(command, out.json).await)
+    finish(run(command, &out).await)
 }
 
-async fn run(command: Identities, json: bool) -> Result<ExitCode, ClientError> {
-    let client = Client::from_env()?;
+async fn run(command: Identities, out: &Output) -> Result<ExitCode, ClientError> {
+    let client = out.client()?;
+    let format = out.format();
     match command {
         Identities::Create { name, source_provider, credentials, login_workflow_id, session_ttl_seconds } => {
             let body = present_fields([
@@ -85,13 +86,13 @@ async fn run(command: Identities, json: bool) -> Result<ExitCode, ClientError> {
                 ("loginWorkflowId", login_workflow_id.map(Value::from)),
                 ("sessionTtlSeconds", session_ttl_seconds.map(Value::from)),
             ]);
-            print(&client.call(Method::POST, "/v1/identities", Some(&body)).await?.1, json, identity_line);
+            print(&client.call(Method::POST, "/v1/identities", Some(&body)).await?.1, format, identity_line);
         }
         Identities::List { page } => {
             let page = client.get(&format!("/v1/identities{}", page.query())).await?;
-            print(&page, json, |p| page_lines(p, identity_line));
+            print(&page, format, |p| table(p, IDENTITY_COLUMNS));
         }
-        Identities::Get { id } => print(&client.get(&path(&id)).await?, json, identity_line),
+        Identities::Get { id } => print(&client.get(&path(&id)).await?, format, identity_line),
         Identities::Update {
             id,
             name,
@@ -113,7 +114,7 @@ async fn run(command: Identities, json: bool) -> Result<ExitCode, ClientError> {
             if !credentials.is_empty() {
                 body["credentials"] = Value::Object(collect(&credentials)?);
             }
-            print(&client.call(Method::PATCH, &path(&id), Some(&body)).await?.1, json, identity_line);
+            print(&client.call(Method::PATCH, &path(&id), Some(&body)).await?.1, format, identity_line);
         }
         Identities::Delete { id } => {
             client.call(Method::DELETE, &path(&id), None).await?;
@@ -122,15 +123,15 @@ async fn run(command: Identities, json: bool) -> Result<ExitCode, ClientError> {
             let run =
                 client.call(Method::POST, &format!("{}/login", path(&id)), Some(&Value::Object(Map::new()))).await?.1;
             if watch {
-                return crate::client_cmd::follow(&client, run["id"].as_str().unwrap_or_default(), json).await;
+                return crate::client_cmd::follow(&client, run["id"].as_str().unwrap_or_default(), format).await;
             }
-            print(&run, json, |r| {
+            print(&run, format, |r| {
                 format!("{}  {}", r["id"].as_str().unwrap_or(""), r["status"].as_str().unwrap_or(""))
             });
         }
         Identities::ForgetSession { id } => {
             let path = format!("{}/session", path(&id));
-            print(&client.call(Method::DELETE, &path, None).await?.1, json, identity_line);
+            print(&client.call(Method::DELETE, &path, None).await?.1, format, identity_line);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -138,6 +139,20 @@ async fn run(command: Identities, json: bool) -> Result<ExitCode, ClientError> {
 
 fn path(id: &str) -> String {
     format!("/v1/identities/{}", encode(id))
+}
+
+const IDENTITY_COLUMNS: &[Column] = &[
+    ("ID", |i| cell(&i["id"])),
+    ("NAME", |i| cell(&i["name"])),
+    ("SOURCE PROVIDER", |i| cell(&i["sourceProvider"])),
+    ("SESSION", |i| cell(&i["session"]["status"])),
+    ("EXPIRES", |i| cell(&i["session"]["expiresAt"])),
+    ("CREDENTIALS", |i| credential_names(i)),
+];
+
+fn credential_names(i: &Value) -> String {
+    let names: Vec<&str> = i["credentialNames"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if names.is_empty() { "-".to_owned() } else { names.join(",") }
 }
 
 fn identity_line(i: &Value) -> String {

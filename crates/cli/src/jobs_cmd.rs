@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use crate::client::{Client, ClientError};
-use crate::client_cmd::{Output, PageArgs, encode, finish, page_lines, present_fields, print, query};
+use crate::client_cmd::{Column, Format, Output, PageArgs, cell, encode, finish, present_fields, print, query, table};
 use crate::{EXIT_INVALID, EXIT_RUN_FAILED};
 
 #[derive(Subcommand)]
@@ -173,9 +173,9 @@ pub enum JobRuns {
     List {
         #[arg(long)]
         job_id: Option<String>,
-        /// PENDING, IN_PROGRESS, AWAITING_USER_INPUT, COMPLETED, FAILED or CANCELLED.
-        #[arg(long)]
-        status: Option<String>,
+        /// Only job runs with this status, in any case (e.g. failed).
+        #[arg(long, value_enum, ignore_case = true)]
+        status: Option<crate::client_cmd::RunStatus>,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -282,11 +282,12 @@ fn done(result: Result<ExitCode, Problem>) -> ExitCode {
 }
 
 pub async fn jobs(command: Jobs, out: Output) -> ExitCode {
-    done(jobs_inner(command, out.json).await)
+    done(jobs_inner(command, &out).await)
 }
 
-async fn jobs_inner(command: Jobs, json: bool) -> Result<ExitCode, Problem> {
-    let client = Client::from_env()?;
+async fn jobs_inner(command: Jobs, out: &Output) -> Result<ExitCode, Problem> {
+    let client = out.client()?;
+    let format = out.format();
     match command {
         Jobs::Create { fields } => {
             let body = fields.body()?;
@@ -294,20 +295,20 @@ async fn jobs_inner(command: Jobs, json: bool) -> Result<ExitCode, Problem> {
                 return Err(Problem::Invalid("a job needs --name and --workflow (or --file)".into()));
             }
             let (_, job) = client.call(Method::POST, "/v1/jobs", Some(&Value::Object(body))).await?;
-            print(&job, json, job_summary);
+            print(&job, format, job_summary);
         }
         Jobs::List { page } => {
             let page = client.get(&format!("/v1/jobs{}", page.query())).await?;
-            print(&page, json, |p| page_lines(p, job_line));
+            print(&page, format, |p| table(p, JOB_COLUMNS));
         }
-        Jobs::Get { id } => print(&client.get(&job_path(&id)).await?, json, job_summary),
+        Jobs::Get { id } => print(&client.get(&job_path(&id)).await?, format, job_summary),
         Jobs::Update { id, fields, clear_identity } => {
             let mut body = fields.body()?;
             if clear_identity {
                 body.insert("identityId".into(), Value::Null);
             }
             let (_, job) = client.call(Method::PATCH, &job_path(&id), Some(&Value::Object(body))).await?;
-            print(&job, json, job_summary);
+            print(&job, format, job_summary);
         }
         Jobs::Delete { id } => {
             client.call(Method::DELETE, &job_path(&id), None).await?;
@@ -323,47 +324,49 @@ async fn jobs_inner(command: Jobs, json: bool) -> Result<ExitCode, Problem> {
             let path = format!("{}/runs", job_path(&job_id));
             let (_, job_run) = client.call(Method::POST, &path, Some(&body)).await?;
             if watch {
-                return Ok(follow(&client, job_run["id"].as_str().unwrap_or_default(), json).await?);
+                return Ok(follow(&client, job_run["id"].as_str().unwrap_or_default(), format).await?);
             }
-            print(&job_run, json, job_run_line);
+            print(&job_run, format, job_run_line);
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn job_runs(command: JobRuns, out: Output) -> ExitCode {
-    done(job_runs_inner(command, out.json).await)
+    done(job_runs_inner(command, &out).await)
 }
 
-async fn job_runs_inner(command: JobRuns, json: bool) -> Result<ExitCode, Problem> {
-    let client = Client::from_env()?;
+async fn job_runs_inner(command: JobRuns, out: &Output) -> Result<ExitCode, Problem> {
+    let client = out.client()?;
+    let format = out.format();
     match command {
         JobRuns::List { job_id, status, page } => {
             let q = query(&[
                 ("jobId", job_id),
-                ("status", status),
+                ("status", status.map(crate::client_cmd::RunStatus::api)),
                 ("limit", page.limit.map(|l| l.to_string())),
                 ("cursor", page.cursor),
             ]);
             let page = client.get(&format!("/v1/job-runs{q}")).await?;
-            print(&page, json, |p| page_lines(p, job_run_line));
+            print(&page, format, |p| table(p, JOB_RUN_COLUMNS));
         }
-        JobRuns::Get { id } => print(&client.get(&job_run_path(&id)).await?, json, job_run_summary),
+        JobRuns::Get { id } => print(&client.get(&job_run_path(&id)).await?, format, job_run_summary),
         JobRuns::Cancel { id } => {
             let path = format!("{}/cancel", job_run_path(&id));
-            print(&client.call(Method::POST, &path, None).await?.1, json, job_run_summary);
+            print(&client.call(Method::POST, &path, None).await?.1, format, job_run_summary);
         }
-        JobRuns::Watch { id } => return Ok(follow(&client, &id, json).await?),
+        JobRuns::Watch { id } => return Ok(follow(&client, &id, format).await?),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn schedules(command: Schedules, out: Output) -> ExitCode {
-    done(schedules_inner(command, out.json).await)
+    done(schedules_inner(command, &out).await)
 }
 
-async fn schedules_inner(command: Schedules, json: bool) -> Result<ExitCode, Problem> {
-    let client = Client::from_env()?;
+async fn schedules_inner(command: Schedules, out: &Output) -> Result<ExitCode, Problem> {
+    let client = out.client()?;
+    let format = out.format();
     match command {
         Schedules::Create { job_id, cron, timezone, inputs, inputs_file, disabled, overlap } => {
             let inputs = if inputs.is_empty() && inputs_file.is_none() {
@@ -379,13 +382,13 @@ async fn schedules_inner(command: Schedules, json: bool) -> Result<ExitCode, Pro
                 ("overlap", overlap.map(|o| Value::from(o.as_str()))),
             ]);
             let path = format!("{}/schedules", job_path(&job_id));
-            print(&client.call(Method::POST, &path, Some(&body)).await?.1, json, schedule_line);
+            print(&client.call(Method::POST, &path, Some(&body)).await?.1, format, schedule_line);
         }
         Schedules::List { job_id, page } => {
             let page = client.get(&format!("{}/schedules{}", job_path(&job_id), page.query())).await?;
-            print(&page, json, |p| page_lines(p, schedule_line));
+            print(&page, format, |p| table(p, SCHEDULE_COLUMNS));
         }
-        Schedules::Get { id } => print(&client.get(&schedule_path(&id)).await?, json, schedule_line),
+        Schedules::Get { id } => print(&client.get(&schedule_path(&id)).await?, format, schedule_line),
         Schedules::Update { id, cron, timezone, enable, disable, overlap, inputs, inputs_file } => {
             let inputs = if inputs.is_empty() && inputs_file.is_none() {
                 None
@@ -399,7 +402,7 @@ async fn schedules_inner(command: Schedules, json: bool) -> Result<ExitCode, Pro
                 ("overlap", overlap.map(|o| Value::from(o.as_str()))),
                 ("inputs", inputs),
             ]);
-            print(&client.call(Method::PATCH, &schedule_path(&id), Some(&body)).await?.1, json, schedule_line);
+            print(&client.call(Method::PATCH, &schedule_path(&id), Some(&body)).await?.1, format, schedule_line);
         }
         Schedules::Delete { id } => {
             client.call(Method::DELETE, &schedule_path(&id), None).await?;
@@ -411,7 +414,7 @@ async fn schedules_inner(command: Schedules, json: bool) -> Result<ExitCode, Pro
 
 /// Prints each workflow run's status to stderr as it changes, then the ended job
 /// run on stdout. Exit 0 when it completed, 1 otherwise (like `runs watch`).
-async fn follow(client: &Client, id: &str, json: bool) -> Result<ExitCode, ClientError> {
+async fn follow(client: &Client, id: &str, format: Format) -> Result<ExitCode, ClientError> {
     let mut shown: Vec<String> = Vec::new();
     let mut last: Option<Value> = None;
     client
@@ -425,7 +428,7 @@ async fn follow(client: &Client, id: &str, json: bool) -> Result<ExitCode, Clien
         })
         .await?;
     let Some(job_run) = last else { return Err(ClientError("the event stream ended before the job run did".into())) };
-    print(&job_run, json, job_run_summary);
+    print(&job_run, format, job_run_summary);
     if job_run["status"] == "COMPLETED" {
         return Ok(ExitCode::SUCCESS);
     }
@@ -526,6 +529,38 @@ fn schedule_path(id: &str) -> String {
 fn or_dash(v: &Value) -> &str {
     v.as_str().unwrap_or("-")
 }
+
+const JOB_COLUMNS: &[Column] = &[
+    ("ID", |j| cell(&j["id"])),
+    ("NAME", |j| cell(&j["name"])),
+    ("WORKFLOWS", |j| j["workflowExecutionOrder"].as_array().map_or(0, Vec::len).to_string()),
+    ("IDENTITY", |j| cell(&j["identityId"])),
+    ("SOURCE PROVIDER", |j| cell(&j["sourceProvider"])),
+];
+
+const JOB_RUN_COLUMNS: &[Column] = &[
+    ("ID", |r| cell(&r["id"])),
+    ("STATUS", |r| cell(&r["status"])),
+    ("JOB", |r| cell(&r["jobId"])),
+    ("COMPLETED", |r| {
+        let steps = r["workflowRuns"].as_array().map(Vec::as_slice).unwrap_or_default();
+        format!("{}/{}", steps.iter().filter(|s| s["status"] == "COMPLETED").count(), steps.len())
+    }),
+    ("TRIGGER", |r| cell(&r["trigger"])),
+    ("CREATED", |r| cell(&r["createdAt"])),
+    ("ERROR", |r| cell(&r["error"]["code"])),
+];
+
+const SCHEDULE_COLUMNS: &[Column] = &[
+    ("ID", |s| cell(&s["id"])),
+    ("JOB", |s| cell(&s["jobId"])),
+    ("CRON", |s| cell(&s["cron"])),
+    ("TIMEZONE", |s| cell(&s["timezone"])),
+    ("ENABLED", |s| cell(&s["enabled"])),
+    ("OVERLAP", |s| cell(&s["overlap"])),
+    ("NEXT RUN", |s| cell(&s["nextRunAt"])),
+    ("LAST RUN", |s| cell(&s["lastRunAt"])),
+];
 
 fn job_line(j: &Value) -> String {
     let count = j["workflowExecutionOrder"].as_array().map_or(0, Vec::len);

@@ -9,6 +9,8 @@ mod artifacts_cmd;
 mod boundary;
 mod client;
 mod client_cmd;
+mod config;
+mod config_cmd;
 mod demo_cmd;
 mod identities_cmd;
 mod init_cmd;
@@ -24,7 +26,7 @@ mod webhooks_cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "segue", version, about = "Browser workflows that run as code and fall back to AI")]
@@ -51,54 +53,71 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Execute queued runs from a shared database, alongside `segue serve`.
     Worker(serve_cmd::WorkerArgs),
+    /// Save a server's URL and API key as a context (checked first) and make it current.
+    Login(config_cmd::LoginArgs),
+    /// Forget a context and its key.
+    Logout(config_cmd::LogoutArgs),
+    /// The servers `segue login` saved: list them, or choose the one client commands use.
+    Contexts {
+        #[command(subcommand)]
+        command: config_cmd::Contexts,
+        #[command(flatten)]
+        format: client_cmd::FormatArgs,
+    },
+    /// Print a shell completion script: `source <(segue completions bash)`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum, ignore_case = true)]
+        shell: clap_complete::Shell,
+    },
     /// Maintenance on the server's machine, against its database (e.g. a new admin key).
     Admin {
         #[command(subcommand)]
         command: admin_cmd::Admin,
     },
-    /// Manage workflows on a server (SEGUE_URL, SEGUE_API_KEY).
+    /// Manage workflows on a server.
     Workflows {
         #[command(subcommand)]
         command: client_cmd::Workflows,
         #[command(flatten)]
         output: client_cmd::Output,
     },
-    /// Start, follow and inspect runs on a server (SEGUE_URL, SEGUE_API_KEY).
+    /// Start, follow and inspect runs on a server.
     Runs {
         #[command(subcommand)]
         command: client_cmd::Runs,
         #[command(flatten)]
         output: client_cmd::Output,
     },
-    /// Login identities: sealed credentials and saved sessions (SEGUE_URL, SEGUE_API_KEY).
+    /// Login identities: sealed credentials and saved sessions.
     Identities {
         #[command(subcommand)]
         command: identities_cmd::Identities,
         #[command(flatten)]
         output: client_cmd::Output,
     },
-    /// Jobs: workflows that run one after the other as one job run (SEGUE_URL, SEGUE_API_KEY).
+    /// Jobs: workflows that run one after the other as one job run.
     Jobs {
         #[command(subcommand)]
         command: jobs_cmd::Jobs,
         #[command(flatten)]
         output: client_cmd::Output,
     },
-    /// Follow, inspect and cancel job runs (SEGUE_URL, SEGUE_API_KEY).
+    /// Follow, inspect and cancel job runs.
     JobRuns {
         #[command(subcommand)]
         command: jobs_cmd::JobRuns,
         #[command(flatten)]
         output: client_cmd::Output,
     },
-    /// Start job runs at the times of a cron expression (SEGUE_URL, SEGUE_API_KEY).
+    /// Start job runs at the times of a cron expression.
     Schedules {
         #[command(subcommand)]
         command: jobs_cmd::Schedules,
         #[command(flatten)]
         output: client_cmd::Output,
     },
-    /// Signed notifications of what runs, job runs and identities do (SEGUE_URL, SEGUE_API_KEY).
+    /// Signed notifications of what runs, job runs and identities do.
     Webhooks {
         #[command(subcommand)]
         command: webhooks_cmd::Webhooks,
@@ -135,6 +154,13 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo_cmd::main(args).await,
             Command::Serve(args) => serve_cmd::serve(args).await,
             Command::Worker(args) => serve_cmd::worker(args).await,
+            Command::Login(args) => config_cmd::login(args).await,
+            Command::Logout(args) => config_cmd::logout(args),
+            Command::Contexts { command, format } => config_cmd::contexts(command, format),
+            Command::Completions { shell } => {
+                clap_complete::generate(shell, &mut Cli::command(), "segue", &mut std::io::stdout());
+                ExitCode::SUCCESS
+            }
             Command::Admin { command } => admin_cmd::main(command).await,
             Command::Workflows { command, output } => client_cmd::workflows(command, output).await,
             Command::Runs { command, output } => client_cmd::runs(command, output).await,

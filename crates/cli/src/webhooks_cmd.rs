@@ -9,8 +9,8 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::client::{Client, ClientError};
-use crate::client_cmd::{Output, PageArgs, encode, finish, page_lines, present_fields, print};
+use crate::client::ClientError;
+use crate::client_cmd::{Column, Output, PageArgs, cell, encode, finish, present_fields, print, table};
 
 #[derive(Subcommand)]
 pub enum Webhooks {
@@ -71,15 +71,16 @@ pub enum Webhooks {
 }
 
 pub async fn main(command: Webhooks, out: Output) -> ExitCode {
-    finish(inner(command, out.json).await)
+    finish(inner(command, &out).await)
 }
 
 fn path(id: &str) -> String {
     format!("/v1/webhooks/{}", encode(id))
 }
 
-async fn inner(command: Webhooks, json: bool) -> Result<ExitCode, ClientError> {
-    let client = Client::from_env()?;
+async fn inner(command: Webhooks, out: &Output) -> Result<ExitCode, ClientError> {
+    let client = out.client()?;
+    let format = out.format();
     match command {
         Webhooks::Create { url, events, description } => {
             let body = present_fields([
@@ -88,13 +89,13 @@ async fn inner(command: Webhooks, json: bool) -> Result<ExitCode, ClientError> {
                 ("description", description.map(Value::String)),
             ]);
             let created = client.call(Method::POST, "/v1/webhooks", Some(&body)).await?.1;
-            print(&created, json, with_secret);
+            print(&created, format, with_secret);
         }
         Webhooks::List { page } => {
             let page = client.get(&format!("/v1/webhooks{}", page.query())).await?;
-            print(&page, json, |p| page_lines(p, webhook_line));
+            print(&page, format, |p| table(p, WEBHOOK_COLUMNS));
         }
-        Webhooks::Get { id } => print(&client.get(&path(&id)).await?, json, webhook_line),
+        Webhooks::Get { id } => print(&client.get(&path(&id)).await?, format, webhook_line),
         Webhooks::Update { id, url, events, description, enable, disable } => {
             let body = present_fields([
                 ("url", url.map(Value::String)),
@@ -102,7 +103,7 @@ async fn inner(command: Webhooks, json: bool) -> Result<ExitCode, ClientError> {
                 ("description", description.map(Value::String)),
                 ("enabled", (enable || disable).then_some(Value::Bool(enable))),
             ]);
-            print(&client.call(Method::PATCH, &path(&id), Some(&body)).await?.1, json, webhook_line);
+            print(&client.call(Method::PATCH, &path(&id), Some(&body)).await?.1, format, webhook_line);
         }
         Webhooks::Delete { id } => {
             client.call(Method::DELETE, &path(&id), None).await?;
@@ -110,15 +111,15 @@ async fn inner(command: Webhooks, json: bool) -> Result<ExitCode, ClientError> {
         }
         Webhooks::RotateSecret { id } => {
             let rotated = client.call(Method::POST, &format!("{}/rotate-secret", path(&id)), None).await?.1;
-            print(&rotated, json, with_secret);
+            print(&rotated, format, with_secret);
         }
         Webhooks::Deliveries { id, page } => {
             let page = client.get(&format!("{}/deliveries{}", path(&id), page.query())).await?;
-            print(&page, json, |p| page_lines(p, delivery_line));
+            print(&page, format, |p| table(p, DELIVERY_COLUMNS));
         }
         Webhooks::Retry { id, delivery_id } => {
             let retried = format!("{}/deliveries/{}/retry", path(&id), encode(&delivery_id));
-            print(&client.call(Method::POST, &retried, None).await?.1, json, delivery_line);
+            print(&client.call(Method::POST, &retried, None).await?.1, format, delivery_line);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -126,6 +127,38 @@ async fn inner(command: Webhooks, json: bool) -> Result<ExitCode, ClientError> {
 
 fn text(value: &Value) -> String {
     value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+}
+
+const WEBHOOK_COLUMNS: &[Column] = &[
+    ("ID", |w| text(&w["id"])),
+    ("URL", |w| text(&w["url"])),
+    ("EVENTS", |w| events(w)),
+    ("ENABLED", |w| cell(&w["enabled"])),
+    ("DESCRIPTION", |w| cell(&w["description"])),
+];
+
+const DELIVERY_COLUMNS: &[Column] = &[
+    ("ID", |d| text(&d["id"])),
+    ("EVENT", |d| text(&d["eventType"])),
+    ("RESOURCE", |d| text(&d["resourceId"])),
+    ("STATUS", |d| text(&d["status"])),
+    ("ATTEMPTS", |d| cell(&d["attempts"])),
+    ("ANSWER", answer),
+    ("NEXT ATTEMPT", |d| cell(&d["nextAttemptAt"])),
+    ("TEST", |d| cell(&d["test"])),
+];
+
+fn events(w: &Value) -> String {
+    let events: Vec<String> = w["events"].as_array().map(|e| e.iter().map(text).collect()).unwrap_or_default();
+    events.join(",")
+}
+
+fn answer(d: &Value) -> String {
+    match (&d["lastStatusCode"], &d["lastError"]) {
+        (Value::Number(code), _) => format!("HTTP {code}"),
+        (_, Value::String(error)) => error.chars().take(80).collect(),
+        _ => "not sent yet".into(),
+    }
 }
 
 fn webhook_line(w: &Value) -> String {

@@ -56,11 +56,11 @@ fn listed_downloaded_and_linked(store: &testkit::ArtifactStore) -> Result<(), Fa
     check(watched.status.success(), format!("the run: {}", text(&watched.stderr)))?;
     let run = serde_json::from_slice::<Value>(&watched.stdout)?["id"].as_str().ok_or("run id")?.to_owned();
 
-    // Listed: one line per artifact, the segment's screenshots naming their segment.
+    // Listed: a header, then one row per artifact, the segment's screenshots naming their segment.
     let listed = cli(&["runs", "artifacts", &run]);
     check(listed.status.success(), text(&listed.stderr))?;
     let lines = text(&listed.stdout);
-    check(lines.lines().count() == 5, format!("five artifacts: {lines}"))?;
+    check(lines.lines().count() == 6, format!("a header and five artifacts: {lines}"))?;
     for (kind, name) in [
         ("download", "sales-2026-11.csv"),
         ("output", "outputs.json"),
@@ -69,7 +69,7 @@ fn listed_downloaded_and_linked(store: &testkit::ArtifactStore) -> Result<(), Fa
         ("screenshot", "segment-002-download_sales_report.png"),
     ] {
         check(
-            lines.lines().any(|l| l.starts_with(kind) && l.contains(name)),
+            lines.lines().any(|l| l.starts_with("art") && l.contains(&format!("{kind}  ")) && l.contains(name)),
             format!("{kind} {name} listed: {lines}"),
         )?;
     }
@@ -187,7 +187,7 @@ fn more_than_a_page(server: &Server, dir: &Path) -> Result<(), Failed> {
     // 21 segment screenshots, end.png, outputs.json, trace.zip.
     let expected = steps + 3;
     let listed = text(&cli(&["runs", "artifacts", &run]).stdout);
-    check(listed.lines().count() == expected, format!("{expected} artifacts: {listed}"))?;
+    check(listed.lines().count() == expected + 1, format!("a header and {expected} artifacts: {listed}"))?;
     check(listed.lines().any(|l| l.contains("trace.zip")), format!("the trace: {listed}"))?;
     let into = dir.join("steps");
     let downloaded = cli(&["runs", "artifacts", &run, "--download", into.to_str().unwrap()]);

@@ -119,7 +119,9 @@ fn created_run_and_watched() -> Result<(), Failed> {
     let id = job_run["id"].as_str().ok_or("a job run id")?;
     let listed = text(&cli(&["job-runs", "list", "--job-id", &job_id]).stdout);
     check(
-        listed.lines().count() == 1 && listed.contains(id) && listed.contains("COMPLETED  "),
+        listed.lines().count() == 2
+            && listed.lines().nth(1).is_some_and(|l| l.starts_with(id))
+            && listed.contains("COMPLETED  "),
         format!("the job run listed: {listed}"),
     )?;
     let got = text(&cli(&["job-runs", "get", id]).stdout);
@@ -233,7 +235,10 @@ fn schedules_from_the_cli() -> Result<(), Failed> {
     )?;
     let listed = text(&cli(&["schedules", "list", &job_id]).stdout);
     check(
-        listed.contains(&id) && listed.contains("\"30 4 1 1 *\" Europe/Berlin") && listed.contains("next 20"),
+        listed.contains(&id)
+            && listed.contains("30 4 1 1 *  Europe/Berlin")
+            && listed.lines().next().is_some_and(|h| h.contains("NEXT RUN"))
+            && listed.contains("  20"),
         format!("listed with its next due time: {listed}"),
     )?;
 

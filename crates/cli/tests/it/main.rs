@@ -9,6 +9,7 @@
 mod admin;
 mod artifacts;
 mod attacks;
+mod client_config;
 mod format_docs;
 mod healing;
 mod identities;
@@ -43,6 +44,7 @@ fn main() {
     trials.extend(pack::trials());
     trials.extend(webhooks::trials());
     trials.extend(format_docs::trials());
+    trials.extend(client_config::trials());
     let conclusion = libtest_mimic::run(&args, trials);
     attacks::shutdown();
     conclusion.exit();

@@ -363,8 +363,8 @@ fn the_cli_client_round_trip() -> Result<(), Failed> {
     )?;
     let versions = segue_client(&server, &["workflows", "versions", id]);
     check(
-        String::from_utf8_lossy(&versions.stdout).lines().count() == 2,
-        format!("two versions: {}", answered(&versions)),
+        String::from_utf8_lossy(&versions.stdout).lines().count() == 3,
+        format!("a header and two versions: {}", answered(&versions)),
     )?;
     let watched = segue_client(&server, &["runs", "start", id, "--input", "search_query=headphones", "--watch"]);
     let stderr = String::from_utf8_lossy(&watched.stderr);
@@ -376,7 +376,7 @@ fn the_cli_client_round_trip() -> Result<(), Failed> {
     let page: Value = serde_json::from_slice(&listed.stdout)?;
     let run_id = page["data"][0]["id"].as_str().ok_or("run listed")?;
     let segments = String::from_utf8_lossy(&segue_client(&server, &["runs", "segments", run_id]).stdout).into_owned();
-    check(segments.lines().count() == 3, format!("three segments: {segments}"))?;
+    check(segments.lines().count() == 4, format!("a header and three segments: {segments}"))?;
     let bad = segue_client(&server, &["runs", "start", id, "--input", "max_price=cheap"]);
     check(
         bad.status.code() == Some(2) && String::from_utf8_lossy(&bad.stderr).contains("max_price"),
