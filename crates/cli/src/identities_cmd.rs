@@ -30,11 +30,14 @@ pub enum Identities {
         #[arg(long, value_name = "SECONDS")]
         session_ttl_seconds: Option<i64>,
     },
+    /// The organization's identities, newest first.
     List {
         #[command(flatten)]
         page: PageArgs,
     },
+    /// An identity: its credentials' names (never their values) and its session.
     Get {
+        /// The identity's id.
         id: String,
     },
     /// Change an identity; `--credential` replaces all its credentials and forgets its session.
@@ -54,13 +57,13 @@ pub enum Identities {
         #[arg(long, value_name = "SECONDS")]
         session_ttl_seconds: Option<i64>,
     },
+    /// Delete an identity, its credentials and its saved session.
     Delete {
+        /// The identity's id.
         id: String,
     },
     /// Forget the saved session: the next run as the identity logs in first.
-    ForgetSession {
-        id: String,
-    },
+    ForgetSession { id: String },
     /// Log in now with the identity's LOGIN workflow, saving its session.
     Login {
         id: String,

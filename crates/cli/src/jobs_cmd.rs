@@ -216,7 +216,9 @@ pub enum Schedules {
         #[command(flatten)]
         page: PageArgs,
     },
+    /// A schedule: its cron, time zone, inputs and next due time.
     Get {
+        /// The schedule's id.
         id: String,
     },
     /// Change a schedule; `--input` or `--inputs` replaces all its inputs.
@@ -237,7 +239,9 @@ pub enum Schedules {
         #[arg(long = "inputs", value_name = "FILE.json")]
         inputs_file: Option<PathBuf>,
     },
+    /// Delete a schedule; job runs it started stay.
     Delete {
+        /// The schedule's id.
         id: String,
     },
 }

@@ -30,7 +30,9 @@ pub enum Webhooks {
         #[command(flatten)]
         page: PageArgs,
     },
+    /// A webhook: its URL, events and whether it is enabled (never its secret).
     Get {
+        /// The webhook's id.
         id: String,
     },
     /// Change a webhook's URL, events or description, or pause it.
@@ -50,13 +52,9 @@ pub enum Webhooks {
         disable: bool,
     },
     /// Delete a webhook; its pending deliveries are never sent.
-    Delete {
-        id: String,
-    },
+    Delete { id: String },
     /// A new signing secret (printed); the previous one keeps signing for 24 hours.
-    RotateSecret {
-        id: String,
-    },
+    RotateSecret { id: String },
     /// What was sent to a webhook, newest first: event, attempts, last answer, next attempt.
     Deliveries {
         id: String,
@@ -64,10 +62,7 @@ pub enum Webhooks {
         page: PageArgs,
     },
     /// Send a delivery again now, with the same event id and body.
-    Retry {
-        id: String,
-        delivery_id: String,
-    },
+    Retry { id: String, delivery_id: String },
 }
 
 pub async fn main(command: Webhooks, out: Output) -> ExitCode {
@@ -181,11 +176,7 @@ fn with_secret(w: &Value) -> String {
 }
 
 fn delivery_line(d: &Value) -> String {
-    let answer = match (&d["lastStatusCode"], &d["lastError"]) {
-        (Value::Number(code), _) => format!("HTTP {code}"),
-        (_, Value::String(error)) => error.chars().take(80).collect(),
-        _ => "not sent yet".into(),
-    };
+    let answer = answer(d);
     let next = d["nextAttemptAt"].as_str().map(|at| format!("  next {at}")).unwrap_or_default();
     let test = if d["test"] == true { "  (test)" } else { "" };
     format!(

@@ -73,7 +73,10 @@ fn listed_downloaded_and_linked(store: &testkit::ArtifactStore) -> Result<(), Fa
             format!("{kind} {name} listed: {lines}"),
         )?;
     }
-    check(lines.contains("segment nav_to_reports"), format!("the segment of a screenshot: {lines}"))?;
+    check(
+        lines.lines().any(|l| l.contains("segment-001-nav_to_reports.png") && l.ends_with("  nav_to_reports")),
+        format!("the segment of a screenshot: {lines}"),
+    )?;
     let as_json: Value = serde_json::from_slice(&cli(&["runs", "artifacts", &run, "--json"]).stdout)?;
     let items = as_json["data"].as_array().ok_or("data")?.clone();
     let report = items.iter().find(|a| a["type"] == "download").ok_or("the report")?;
