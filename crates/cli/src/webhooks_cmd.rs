@@ -16,8 +16,10 @@ use crate::client_cmd::{Column, Output, PageArgs, cell, encode, finish, present_
 pub enum Webhooks {
     /// Subscribe a URL to events; prints the signing secret (shown only now).
     Create {
-        /// Where deliveries are POSTed (http or https).
-        url: String,
+        /// Where deliveries are POSTed (http or https). Named apart from the global
+        /// `--url` (the server's), which clap would otherwise fill with it.
+        #[arg(value_name = "URL")]
+        endpoint: String,
         /// An event type (run.completed, run.failed, job_run.completed, …) or `*` for all.
         /// Repeat for each, or separate them with commas.
         #[arg(long = "event", value_name = "TYPE", value_delimiter = ',', required = true)]
@@ -37,9 +39,11 @@ pub enum Webhooks {
     },
     /// Change a webhook's URL, events or description, or pause it.
     Update {
+        /// The webhook's id.
         id: String,
-        #[arg(long)]
-        url: Option<String>,
+        /// Send deliveries to this URL from now on (`--url` is the server's).
+        #[arg(long = "target", value_name = "URL")]
+        endpoint: Option<String>,
         /// Replaces the webhook's events; repeat or separate with commas.
         #[arg(long = "event", value_name = "TYPE", value_delimiter = ',')]
         events: Vec<String>,
@@ -77,7 +81,7 @@ async fn inner(command: Webhooks, out: &Output) -> Result<ExitCode, ClientError>
     let client = out.client()?;
     let format = out.format();
     match command {
-        Webhooks::Create { url, events, description } => {
+        Webhooks::Create { endpoint: url, events, description } => {
             let body = present_fields([
                 ("url", Some(Value::String(url))),
                 ("events", Some(Value::from(events))),
@@ -91,7 +95,7 @@ async fn inner(command: Webhooks, out: &Output) -> Result<ExitCode, ClientError>
             print(&page, format, |p| table(p, WEBHOOK_COLUMNS));
         }
         Webhooks::Get { id } => print(&client.get(&path(&id)).await?, format, webhook_line),
-        Webhooks::Update { id, url, events, description, enable, disable } => {
+        Webhooks::Update { id, endpoint: url, events, description, enable, disable } => {
             let body = present_fields([
                 ("url", url.map(Value::String)),
                 ("events", (!events.is_empty()).then(|| Value::from(events))),

@@ -153,10 +153,16 @@ impl Policy {
     }
 
     fn is_blocked(&self, ip: IpAddr, port: u16) -> bool {
+        let local = |ip: IpAddr| matches!(classify(ip), Class::Loopback | Class::Private | Class::LinkLocal);
         self.blocked.iter().any(|b| {
             let b_ip = canonical(b.ip());
+            // A socket bound to every address answers on each local one; and a
+            // connection to the unspecified address (0.0.0.0, ::) reaches this
+            // machine's sockets, whichever local address they are bound to.
             b.port() == port
-                && (b_ip == ip || (b_ip.is_unspecified() && matches!(classify(ip), Class::Loopback | Class::Private)))
+                && (b_ip == ip
+                    || (b_ip.is_unspecified() && local(ip))
+                    || (ip.is_unspecified() && (b_ip.is_unspecified() || local(b_ip))))
         })
     }
 }
@@ -180,6 +186,23 @@ mod tests {
             let denial = policy.check("x.test", 80, &ips(&[ip])).unwrap_err();
             assert!(matches!(denial.reason, Reason::Class(_)), "{ip}");
         }
+    }
+
+    #[test]
+    fn the_unspecified_address_does_not_reach_blocked_sockets() {
+        let policy = Policy {
+            allow_private: true,
+            blocked: vec!["127.0.0.1:8080".parse().unwrap(), "[::1]:5432".parse().unwrap()],
+            ..Policy::default()
+        };
+        for (ip, port) in [("0.0.0.0", 8080), ("::", 5432), ("::ffff:0.0.0.0", 8080), ("127.0.0.1", 8080)] {
+            let denial = policy.check(ip, port, &ips(&[ip])).unwrap_err();
+            assert_eq!(denial.reason, Reason::Service, "{ip}:{port}");
+        }
+        assert!(
+            policy.check("0.0.0.0", 9000, &ips(&["0.0.0.0"])).is_ok(),
+            "other ports stay open to the private network"
+        );
     }
 
     #[test]

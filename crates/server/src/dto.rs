@@ -241,8 +241,10 @@ pub struct CreateRun {
     pub input_timeout_seconds: Option<f64>,
 }
 
+/// Why a run or a segment execution failed; `code` is listed in docs/errors.md.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = RunError)]
 pub struct RunErrorDto {
     pub segment_name: Option<String>,
     pub code: String,

@@ -4,6 +4,7 @@
 //! signed with every live secret, posted to the checked address with a time
 //! limit, and recorded: delivered on 2xx, else due again after the next wait of
 //! the retry schedule, `FAILED` after the last. A delivery never changes a run.
+//! Attempts run as tasks of their own, a bounded number at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,22 +14,28 @@ use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use store::seal::Sealer;
 use store::{Attempt, DueDelivery, Resource, Store};
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::dto::time;
 use crate::webhook_signing::signature;
 use crate::webhook_url::{parse, resolve};
 
-/// The longest a receiver may take to answer one attempt.
+/// The longest a receiver may take to answer one attempt, body included.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest connecting may take: a receiver that drops packets costs less.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a deliverer holds a delivery: past it, another one may send it.
 const LEASE_MS: i64 = 60_000;
-/// How often the outbox is looked at.
+/// How often the outbox is looked at when nothing wakes the deliverer.
 const POLL: Duration = Duration::from_millis(250);
-/// Deliveries sent at once by one server.
-const BATCH: i64 = 16;
-/// The largest body sent: a run's outputs go first when it is larger.
-const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Attempts one server makes at once. Each organization has at most
+/// `store::MAX_IN_FLIGHT_PER_ORG` of them, so slow receivers of one cannot take them all.
+const IN_FLIGHT: usize = 32;
+/// Deliveries leased per claim: small bites keep an organization near its cap.
+const CLAIM_BITE: usize = 4;
+/// The largest body sent: outputs, then inputs are dropped to fit.
+const MAX_BODY_BYTES: usize = 64 * 1024;
 /// How much of a receiver's answer is kept.
 const SNIPPET_BYTES: usize = 1024;
 /// Ended deliveries are kept this long for their webhook's list.
@@ -49,47 +56,74 @@ impl Deliverer {
         Deliverer { store, sealer, egress, retry_delays_ms: store::RETRY_DELAYS_MS.to_vec() }
     }
 
-    /// Sends due deliveries until `shutdown`; a change of any run wakes it early.
+    /// Sends due deliveries until `shutdown`, up to `IN_FLIGHT` at once: a slow
+    /// receiver holds one slot, never the others. A change of any run, or an
+    /// attempt ending, wakes it early. On shutdown it lets attempts in flight end.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut wakeups = self.store.event_wakeups();
+        let this = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        let ended = Arc::new(Notify::new());
+        let mut wakeups = this.store.event_wakeups();
         let mut last_prune = 0;
         loop {
-            match self.deliver_due().await {
-                // A full batch: more may be due at once.
-                Ok(sent) if sent as i64 == BATCH => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!("delivering webhooks failed: {e}"),
-            }
-            let now = self.store.clock().now_ms();
+            this.start_due(&slots, &ended).await;
+            let now = this.store.clock().now_ms();
             if now - last_prune > 3_600_000 {
                 last_prune = now;
-                if let Err(e) = self.store.prune_deliveries(now - KEEP_MS).await {
+                if let Err(e) = this.store.prune_deliveries(now - KEEP_MS).await {
                     tracing::warn!("pruning webhook deliveries failed: {e}");
                 }
             }
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(POLL) => {}
+                () = ended.notified() => {}
                 // Lagging only means "something changed": look again.
                 _ = wakeups.recv() => {}
             }
         }
+        // Every slot back: the attempts in flight ended (each within its time limit).
+        let _ = slots.acquire_many(IN_FLIGHT as u32).await;
     }
 
-    /// Sends the deliveries due now, at once. Returns how many.
-    pub async fn deliver_due(&self) -> Result<usize, store::Error> {
-        let due = self.store.claim_deliveries(LEASE_MS, BATCH).await?;
-        let count = due.len();
-        let attempts = due.into_iter().map(|delivery| async move {
-            let attempt = self.attempt(&delivery).await;
-            let outcome = if attempt.delivered { "delivered" } else { "failed" };
-            metrics::counter!("segue_webhook_attempts_total", "outcome" => outcome).increment(1);
-            if let Err(e) = self.store.record_attempt(&delivery.lease, &attempt, &self.retry_delays_ms).await {
-                tracing::warn!(delivery = %delivery.lease.delivery_id, "recording a webhook attempt failed: {e}");
+    /// Leases due deliveries while slots are free, each attempt a task of its own.
+    async fn start_due(self: &Arc<Self>, slots: &Arc<Semaphore>, ended: &Arc<Notify>) {
+        loop {
+            let free = slots.available_permits().min(CLAIM_BITE);
+            if free == 0 {
+                return;
             }
-        });
-        futures_util::future::join_all(attempts).await;
-        Ok(count)
+            let due = match self.store.claim_deliveries(LEASE_MS, free as i64).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!("claiming webhook deliveries failed: {e}");
+                    return;
+                }
+            };
+            let claimed = due.len();
+            for delivery in due {
+                let slot = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+                let (this, ended) = (self.clone(), ended.clone());
+                tokio::spawn(async move {
+                    this.deliver(&delivery).await;
+                    drop(slot);
+                    ended.notify_one();
+                });
+            }
+            if claimed < free {
+                return;
+            }
+        }
+    }
+
+    /// One attempt of a leased delivery, recorded.
+    async fn deliver(&self, delivery: &DueDelivery) {
+        let attempt = self.attempt(delivery).await;
+        let outcome = if attempt.delivered { "delivered" } else { "failed" };
+        metrics::counter!("segue_webhook_attempts_total", "outcome" => outcome).increment(1);
+        if let Err(e) = self.store.record_attempt(&delivery.lease, &attempt, &self.retry_delays_ms).await {
+            tracing::warn!(delivery = %delivery.lease.delivery_id, "recording a webhook attempt failed: {e}");
+        }
     }
 
     async fn attempt(&self, delivery: &DueDelivery) -> Attempt {
@@ -126,6 +160,7 @@ impl Deliverer {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(ATTEMPT_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("segue-webhooks/", env!("CARGO_PKG_VERSION")))
             .build();
         let client = match client {
@@ -188,17 +223,31 @@ fn to_value(dto: impl serde::Serialize) -> Value {
     serde_json::to_value(dto).expect("API shapes are JSON")
 }
 
-/// `body` as text within `max_bytes`: a run's outputs are dropped first (the
-/// run's own page still has them), and `data.outputsOmitted` says so.
+/// `body` as text within `max_bytes`: the resource's outputs go first, then
+/// its inputs (named in `data.omitted`; the resource's own page still has
+/// them), and when even that is too large, `data` keeps only its id and status.
 fn fit(mut body: Value, max_bytes: usize) -> String {
-    let text = body.to_string();
+    let mut text = body.to_string();
+    for field in ["outputs", "inputs"] {
+        if text.len() <= max_bytes {
+            return text;
+        }
+        if let Some(data) = body.get_mut("data").and_then(Value::as_object_mut)
+            && data.get(field).is_some_and(|v| !v.is_null())
+        {
+            data.insert(field.into(), Value::Null);
+            let omitted = data.entry("omitted").or_insert_with(|| json!([]));
+            if let Some(list) = omitted.as_array_mut() {
+                list.push(field.into());
+            }
+            text = body.to_string();
+        }
+    }
     if text.len() <= max_bytes {
         return text;
     }
-    if let Some(data) = body.get_mut("data").and_then(Value::as_object_mut) {
-        data.insert("outputs".into(), Value::Null);
-        data.insert("outputsOmitted".into(), Value::Bool(true));
-    }
+    let data = &body["data"];
+    body["data"] = json!({"id": data["id"], "status": data["status"], "omitted": ["*"]});
     body.to_string()
 }
 
@@ -234,13 +283,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn large_outputs_are_dropped_to_fit() {
-        let small = json!({"type": "run.completed", "data": {"id": "run_1", "outputs": {"a": 1}}});
+    fn bodies_are_cut_to_fit_outputs_first() {
+        let run = |outputs: usize, inputs: usize| {
+            json!({"type": "run.completed", "data": {"id": "run_1", "status": "COMPLETED",
+                "outputs": {"a": "o".repeat(outputs)}, "inputs": {"b": "i".repeat(inputs)}}})
+        };
+        let small = run(10, 10);
         assert_eq!(fit(small.clone(), 1024), small.to_string());
-        let large = json!({"type": "run.completed", "data": {"id": "run_1", "outputs": {"a": "x".repeat(4096)}}});
-        let fitted: Value = serde_json::from_str(&fit(large, 1024)).unwrap();
-        assert_eq!(fitted["data"]["outputs"], Value::Null);
-        assert_eq!(fitted["data"]["outputsOmitted"], true);
-        assert_eq!(fitted["data"]["id"], "run_1");
+        for (body, omitted) in [(run(4096, 10), json!(["outputs"])), (run(4096, 4096), json!(["outputs", "inputs"]))] {
+            let fitted = fit(body, 1024);
+            assert!(fitted.len() <= 1024, "{}", fitted.len());
+            let fitted: Value = serde_json::from_str(&fitted).unwrap();
+            assert_eq!(fitted["data"]["omitted"], omitted);
+            assert_eq!(fitted["data"]["id"], "run_1");
+        }
+        let huge = json!({"type": "run.completed", "data": {"id": "run_1", "status": "FAILED",
+            "error": {"message": "e".repeat(4096)}}});
+        let fitted = fit(huge, 1024);
+        assert!(fitted.len() <= 1024);
+        let fitted: Value = serde_json::from_str(&fitted).unwrap();
+        assert_eq!(fitted["data"], json!({"id": "run_1", "status": "FAILED", "omitted": ["*"]}));
     }
 }

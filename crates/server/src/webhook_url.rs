@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use egress::{Denial, Policy};
+use egress::{Denial, Policy, Reason};
 use reqwest::Url;
 
 use crate::error::ApiError;
@@ -35,17 +35,35 @@ pub(crate) enum Refusal {
 }
 
 impl std::fmt::Display for Refusal {
+    /// Tells a tenant why, not where: the address a name resolved to on the
+    /// server's network (an internal DNS answer) is not theirs to learn.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::Denied(denial) => write!(
-                f,
-                "refused by the egress policy: {denial} (webhooks reach the private network only when the server \
-                 runs with --allow-private-network)"
-            ),
+            Refusal::Denied(denial) => {
+                let what = match &denial.reason {
+                    Reason::Class(class) => class.describe(),
+                    Reason::Service => "one of segue's own services",
+                };
+                let named = if denial.host.parse::<IpAddr>().is_ok() {
+                    format!("{}:{} is {what}", denial.host, denial.port)
+                } else {
+                    format!("{} resolves to {what}", denial.host)
+                };
+                write!(
+                    f,
+                    "refused by the egress policy: {named} (webhooks reach the private network only when the server \
+                     runs with --allow-private-network)"
+                )
+            }
             Refusal::Unresolved(why) => f.write_str(why),
         }
     }
 }
+
+/// Name lookups in flight at once: each holds a thread of the blocking pool
+/// (`getaddrinfo` cannot be cancelled, so past our time limit too), and a flood
+/// of names whose DNS never answers must not take every thread.
+static LOOKUPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
 
 /// Parses a webhook URL: `http` or `https`, a host, no user name or password.
 pub(crate) fn parse(url: &str) -> Result<Target, String> {
@@ -75,9 +93,19 @@ pub(crate) async fn resolve(target: &Target, policy: &Policy) -> Result<SocketAd
     let addresses: Vec<IpAddr> = match target.ip {
         Some(ip) => vec![ip],
         None => {
-            let lookup = tokio::net::lookup_host((target.host.as_str(), target.port));
+            let (host, port) = (target.host.clone(), target.port);
+            let lookup = async move {
+                let turn = LOOKUPS.acquire().await.expect("the semaphore is never closed");
+                // The turn is held by the thread, so it ends with the lookup, not with our wait.
+                tokio::task::spawn_blocking(move || {
+                    let _turn = turn;
+                    std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).map(Iterator::collect::<Vec<_>>)
+                })
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            };
             match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
-                Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+                Ok(Ok(found)) => found.into_iter().map(|a| a.ip()).collect(),
                 Ok(Err(e)) => return Err(Refusal::Unresolved(format!("{} does not resolve: {e}", target.host))),
                 Err(_) => return Err(Refusal::Unresolved(format!("resolving {} timed out", target.host))),
             }
@@ -121,8 +149,12 @@ mod tests {
             assert!(matches!(refused, Refusal::Denied(_)), "{url}: {refused}");
             assert!(check(url, &closed).await.is_err(), "{url}");
         }
-        // A name is resolved before it is checked: `localhost` is loopback.
-        assert!(matches!(resolve(&parse("http://localhost:9/").unwrap(), &closed).await, Err(Refusal::Denied(_))));
+        // A name is resolved before it is checked: `localhost` is loopback. The
+        // refusal says so without the address it resolved to.
+        let refused = resolve(&parse("http://localhost:9/").unwrap(), &closed).await.unwrap_err();
+        assert!(matches!(refused, Refusal::Denied(_)));
+        let told = refused.to_string();
+        assert!(told.contains("localhost resolves to a loopback address") && !told.contains("127.0.0.1"), "{told}");
         let open = Policy::private_network();
         assert_eq!(resolve(&parse("http://127.0.0.1:9/").unwrap(), &open).await.unwrap().to_string(), "127.0.0.1:9");
         // Never the metadata address, whatever the private network allows.

@@ -42,7 +42,9 @@ pub use ids::{hash_key, new_id, new_webhook_secret};
 pub use job_runs::{JobRun, JobRunFilter, JobRunStatus, JobRunStep, NewJobRun, Trigger};
 pub use jobs::{Job, JobPatch, JobSteps, MAX_JOB_STEPS, NewJob};
 pub use model::*;
-pub use outbox::{Attempt, Delivery, DeliveryLease, DeliveryStatus, DueDelivery, RETRY_DELAYS_MS};
+pub use outbox::{
+    Attempt, Delivery, DeliveryLease, DeliveryStatus, DueDelivery, MAX_IN_FLIGHT_PER_ORG, RETRY_DELAYS_MS,
+};
 pub use queue::{ClaimedRun, Fairness, Finish, Lease};
 pub use runs::{NewRun, RunSummary, SegmentCursor};
 pub use schedules::{DueSchedule, Fired, MAX_SCHEDULES_PER_JOB, NewSchedule, Overlap, Schedule, SchedulePatch};

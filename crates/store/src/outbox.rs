@@ -9,10 +9,13 @@
 
 use sqlx::any::AnyRow;
 
-use crate::db::{Backend, Sql, int, opt_int, opt_text, page_of, paginate, query, text};
+use crate::db::{Backend, Bind, Sql, int, opt_int, opt_text, page_of, paginate, query, text};
 use crate::ids::new_id;
 use crate::webhook_events::WebhookEvent;
 use crate::{Error, JobRunStatus, Page, PageRequest, Result, Store, Tenant};
+
+/// Deliveries of one organization sent at once, across every deliverer.
+pub const MAX_IN_FLIGHT_PER_ORG: i64 = 8;
 
 /// The waits between attempts of a delivery that failed: after the last one
 /// fails the delivery is `FAILED`.
@@ -216,37 +219,40 @@ pub(crate) async fn enqueue_for_job_run(
 impl Store {
     /// Leases up to `limit` deliveries due now to a deliverer for `lease_ms`.
     /// Many deliverers may call this at once; each delivery goes to one.
+    ///
+    /// Only deliveries of enabled webhooks are due (disabling one pauses it), and
+    /// an organization with `MAX_IN_FLIGHT_PER_ORG` deliveries being sent gets no
+    /// more until some end: one organization's slow receivers cannot hold every
+    /// deliverer while the others' events wait.
     pub async fn claim_deliveries(&self, lease_ms: i64, limit: i64) -> Result<Vec<DueDelivery>> {
         let now = self.clock.now_ms();
-        let due = "status = $1 AND next_attempt_at <= $2 AND (lease_expires_at IS NULL OR lease_expires_at < $2)";
+        let due = "d.status = $1 AND d.next_attempt_at <= $2 AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $2) \
+                   AND d.org_id NOT IN (SELECT o.org_id FROM webhook_deliveries o WHERE o.status = $1 \
+                   AND o.lease_expires_at >= $2 GROUP BY o.org_id HAVING COUNT(*) >= $3)";
+        let from = "webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id AND w.enabled = 1";
+        let binds =
+            || -> Vec<Bind> { vec![DeliveryStatus::Pending.as_str().into(), now.into(), MAX_IN_FLIGHT_PER_ORG.into()] };
         // A read first: an idle deliverer never takes SQLite's write lock.
-        let any = query(
-            &format!("SELECT 1 AS one FROM webhook_deliveries WHERE {due} LIMIT 1"),
-            vec![DeliveryStatus::Pending.as_str().into(), now.into()],
-        )
-        .fetch_optional(&self.pool)
-        .await?;
+        let any = query(&format!("SELECT 1 AS one FROM {from} WHERE {due} LIMIT 1"), binds())
+            .fetch_optional(&self.pool)
+            .await?;
         if any.is_none() {
             return Ok(Vec::new());
         }
         let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Postgres => "FOR UPDATE OF d SKIP LOCKED",
             Backend::Sqlite => "",
         };
         let token = new_id("dls");
         let mut tx = self.begin_write().await?;
+        let mut claim = binds();
+        claim.extend([token.as_str().into(), (now + lease_ms).into(), limit.into()]);
         query(
             &format!(
-                "UPDATE webhook_deliveries SET lease_owner = $3, lease_expires_at = $4 WHERE seq IN \
-                 (SELECT seq FROM webhook_deliveries WHERE {due} ORDER BY next_attempt_at LIMIT $5 {lock})"
+                "UPDATE webhook_deliveries SET lease_owner = $4, lease_expires_at = $5 WHERE seq IN \
+                 (SELECT d.seq FROM {from} WHERE {due} ORDER BY d.next_attempt_at LIMIT $6 {lock})"
             ),
-            vec![
-                DeliveryStatus::Pending.as_str().into(),
-                now.into(),
-                token.as_str().into(),
-                (now + lease_ms).into(),
-                limit.into(),
-            ],
+            claim,
         )
         .execute(&mut *tx)
         .await?;
@@ -349,10 +355,12 @@ impl Store {
         Ok(true)
     }
 
-    /// Removes deliveries that ended (delivered or failed) before `before_ms`.
+    /// Removes deliveries that ended (delivered or failed) before `before_ms`, and
+    /// any whose webhook is gone (written by a change that raced its deletion).
     pub async fn prune_deliveries(&self, before_ms: i64) -> Result<u64> {
         let pruned = query(
-            "DELETE FROM webhook_deliveries WHERE status <> $1 AND last_attempt_at < $2",
+            "DELETE FROM webhook_deliveries WHERE (status <> $1 AND last_attempt_at < $2) \
+             OR NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id)",
             vec![DeliveryStatus::Pending.as_str().into(), before_ms.into()],
         )
         .execute(&self.pool)

@@ -62,7 +62,10 @@ fn created_heard_listed_and_deleted() -> Result<(), Failed> {
     let closed_dir = tempfile::tempdir()?;
     let closed = Server::start(closed_dir.path(), &["--workers", "0", "--allow-private-network=false"])?;
     let refused = segue_client_as(&closed, &closed.key, &["webhooks", "create", &url, "--event", "*"]);
-    check(!refused.status.success(), "a loopback webhook is refused")?;
+    check(
+        !refused.status.success(),
+        format!("a loopback webhook is refused: {}{}", text(&refused.stdout), text(&refused.stderr)),
+    )?;
     check(text(&refused.stderr).contains("--allow-private-network"), text(&refused.stderr))?;
     drop(closed);
 
@@ -92,11 +95,18 @@ fn created_heard_listed_and_deleted() -> Result<(), Failed> {
     };
     check(body["type"] == "run.completed" && body["data"]["id"] == run.as_str(), body.to_string())?;
 
-    let deliveries = cli(&["webhooks", "deliveries", &id, "--json"]);
-    check(deliveries.status.success(), text(&deliveries.stderr))?;
-    let page: Value = serde_json::from_slice(&deliveries.stdout)?;
-    let first = &page["data"][0];
-    check(first["status"] == "DELIVERED" && first["eventId"] == event_id.as_str(), page.to_string())?;
+    // The receiver answered; the attempt is recorded right after.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        let deliveries = cli(&["webhooks", "deliveries", &id, "--json"]);
+        check(deliveries.status.success(), text(&deliveries.stderr))?;
+        let page: Value = serde_json::from_slice(&deliveries.stdout)?;
+        if page["data"][0]["status"] == "DELIVERED" || Instant::now() > deadline {
+            break page["data"][0].clone();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    check(first["status"] == "DELIVERED" && first["eventId"] == event_id.as_str(), first.to_string())?;
     let lines = cli(&["webhooks", "deliveries", &id]);
     check(
         text(&lines.stdout).contains("run.completed") && text(&lines.stdout).contains("HTTP 200"),

@@ -18,6 +18,9 @@ pub const ALL: &[(&str, Case)] = &[
     ("deliveries_are_leased_retried_on_schedule_then_failed", |s, c| {
         Box::pin(deliveries_are_leased_retried_on_schedule_then_failed(s, c))
     }),
+    ("a_disabled_webhook_pauses_and_no_organization_holds_every_deliverer", |s, c| {
+        Box::pin(a_disabled_webhook_pauses_and_no_organization_holds_every_deliverer(s, c))
+    }),
 ];
 
 pub(crate) fn new_webhook(events: &[&str]) -> NewWebhook {
@@ -145,5 +148,41 @@ async fn deliveries_are_leased_retried_on_schedule_then_failed(store: Store, clo
     check(store.record_attempt(&again.lease, &ok, &RETRY_DELAYS_MS).await?, "recorded")?;
     let delivered = tenant.get_delivery(&hook.id, &again.lease.delivery_id).await?;
     check(delivered.status == DeliveryStatus::Delivered && delivered.attempts == 9, format!("{delivered:?}"))?;
+    Ok(())
+}
+
+async fn a_disabled_webhook_pauses_and_no_organization_holds_every_deliverer(
+    store: Store,
+    _: Clock,
+) -> Result<(), Failed> {
+    let (busy, calm) = (store.create_org("busy").await?, store.create_org("calm").await?);
+    let (b, c) = (store.tenant(&busy.id), store.tenant(&calm.id));
+    let b_hook = b.create_webhook(&new_webhook(&["run.started"])).await?;
+    let c_hook = c.create_webhook(&new_webhook(&["run.started"])).await?;
+    let bw = workflow(&store, &busy.id, "w").await?;
+    let cw = workflow(&store, &calm.id, "w").await?;
+    for _ in 0..store::MAX_IN_FLIGHT_PER_ORG + 2 {
+        b.create_run(new_run(&bw.id, false, 1)).await?;
+        store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
+    }
+    c.create_run(new_run(&cw.id, false, 1)).await?;
+    store.claim("w1", 10_000, ROOMY).await?.ok_or("claimed")?;
+
+    // Paused: nothing of the calm organization's webhook is due while it is disabled.
+    let off = WebhookPatch { enabled: Some(false), ..Default::default() };
+    c.update_webhook(&c_hook.id, &off).await?;
+    let cap = store::MAX_IN_FLIGHT_PER_ORG;
+    let first = store.claim_deliveries(60_000, cap).await?;
+    check(first.len() == cap as usize && first.iter().all(|d| d.webhook_id == b_hook.id), "the busy organization's")?;
+    check(store.claim_deliveries(60_000, 16).await?.is_empty(), "the busy organization is at its cap; calm is paused")?;
+    let on = WebhookPatch { enabled: Some(true), ..Default::default() };
+    c.update_webhook(&c_hook.id, &on).await?;
+    let next = store.claim_deliveries(60_000, 16).await?;
+    check(next.len() == 1 && next[0].webhook_id == c_hook.id, "the calm organization goes before the busy one's rest")?;
+    // One attempt of the busy organization ends: one more of its deliveries may go.
+    let ok = Attempt { delivered: true, status_code: Some(200), ..Attempt::default() };
+    check(store.record_attempt(&first[0].lease, &ok, &RETRY_DELAYS_MS).await?, "recorded")?;
+    check(store.claim_deliveries(60_000, 1).await?.len() == 1, "one more")?;
+    check(store.claim_deliveries(60_000, 16).await?.is_empty(), "and no more than the cap")?;
     Ok(())
 }
