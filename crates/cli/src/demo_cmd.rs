@@ -17,6 +17,13 @@ pub async fn main(args: Args) -> ExitCode {
         }
     };
     eprintln!("demo site on http://{}/ (Ctrl-C to stop)", args.listen);
+    eprintln!(
+        "its account: user {}, password {}, one-time code {} (or the TOTP secret {})",
+        demo::USERNAME,
+        demo::PASSWORD,
+        demo::ONE_TIME_CODE,
+        demo::TOTP_SECRET
+    );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
