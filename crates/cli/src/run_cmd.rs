@@ -116,6 +116,12 @@ pub async fn main(args: Args) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
+    if args.headed && !has_display() {
+        // Chromium would fail later with an X error that points nowhere useful.
+        eprintln!("error: --headed needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set");
+        eprintln!("hint: run without --headed, or inside a virtual display: xvfb-run -a segue run … --headed");
+        return ExitCode::from(EXIT_INVALID);
+    }
     let options =
         runner::Options { headless: !args.headed, ..args.boundary.runner_options(!args.deny_private_network) };
     let mut runner = match runner::Runner::start(&options).await {
@@ -266,4 +272,9 @@ impl executor::InputSource for Terminal {
             answer.await.map_err(|e| e.to_string())?.map(serde_json::Value::String)
         })
     }
+}
+
+/// Whether a window can be shown: an X or Wayland display is set.
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
 }

@@ -30,10 +30,26 @@ use serde_json::Value;
 use crate::support::{fixtures, repo_root, scripted_model, segue_with_env, stem, text, workflow_file};
 
 pub fn trials() -> Vec<Trial> {
-    fixtures("tests/run")
+    let mut trials: Vec<Trial> = fixtures("tests/run")
         .into_iter()
         .map(|path| Trial::test(format!("run::{}", stem(&path)), move || check(&path)))
-        .collect()
+        .collect();
+    trials.push(Trial::test("run::headed_without_a_display_says_what_to_do", headed_without_a_display));
+    trials
+}
+
+/// `--headed` on a machine without a display stops before starting anything, and says why.
+fn headed_without_a_display() -> Result<(), Failed> {
+    let no_display = [("DISPLAY", String::new()), ("WAYLAND_DISPLAY", String::new())];
+    let out = segue_with_env(
+        &["run", "examples/shop_price_check.json", "--input", "search_query=mug", "--headed"],
+        &no_display,
+    );
+    let said = text(&out.stderr);
+    if out.status.code() != Some(2) || !said.contains("needs a display") || !said.contains("xvfb-run") {
+        return Err(format!("exit {:?}: {said}", out.status.code()).into());
+    }
+    Ok(())
 }
 
 fn strings(case: &Value, key: &str) -> Vec<String> {
