@@ -46,13 +46,24 @@ impl Default for Options {
     }
 }
 
-/// `runner-js/` beside the binary's checkout (`target/<profile>/segue` →
-/// `runner-js/`), else the source tree this crate was built from.
+/// Where the runner is when `SEGUE_RUNNER_DIR` does not say (the CLI applies
+/// that override on top of this default).
 fn default_runner_dir() -> PathBuf {
-    let beside_binary = std::env::current_exe().ok().and_then(|exe| {
-        exe.ancestors().skip(1).take(4).map(|dir| dir.join("runner-js")).find(|d| d.join("runner.js").is_file())
-    });
-    beside_binary.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runner-js"))
+    let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runner-js");
+    runner_dir_near(std::env::current_exe().ok().as_deref()).unwrap_or(source_tree)
+}
+
+/// The runner folder found from the executable's path, in this order:
+/// `<prefix>/lib/segue/runner-js` for `<prefix>/bin/segue` (the archive of
+/// `scripts/package.sh`, the Docker image), then `runner-js/` in one of the
+/// four folders above the executable (a checkout: `target/<profile>/segue`,
+/// `target/<profile>/deps/<test>`). `None` when neither holds `runner.js`;
+/// the caller then falls back to the source tree segue was built from.
+fn runner_dir_near(exe: Option<&Path>) -> Option<PathBuf> {
+    let exe_dir = exe?.parent()?;
+    let installed = exe_dir.parent().map(|prefix| prefix.join("lib/segue/runner-js"));
+    let checkout = exe_dir.ancestors().take(4).map(|dir| dir.join("runner-js"));
+    installed.into_iter().chain(checkout).find(|dir| dir.join("runner.js").is_file())
 }
 
 /// Flags Chromium needs on a closed network, without trying to reach the
@@ -67,3 +78,43 @@ pub(crate) const CHROMIUM_ARGS: &[&str] = &[
     "--no-first-run",
     "--disable-quic",
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::runner_dir_near;
+
+    fn runner_at(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("runner.js"), "").unwrap();
+    }
+
+    #[test]
+    fn runner_dir_lookup_order() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let exe = root.join("checkout/target/debug/segue");
+
+        // Nothing beside the binary: the caller falls back to the source tree.
+        assert_eq!(runner_dir_near(Some(&exe)), None);
+        assert_eq!(runner_dir_near(None), None);
+
+        // A checkout: runner-js/ a few folders above the binary or a test binary.
+        runner_at(&root.join("checkout/runner-js"));
+        assert_eq!(runner_dir_near(Some(&exe)), Some(root.join("checkout/runner-js")));
+        let test_exe = root.join("checkout/target/debug/deps/it-0123");
+        assert_eq!(runner_dir_near(Some(&test_exe)), Some(root.join("checkout/runner-js")));
+
+        // The installed layout comes first, even with a runner-js/ among the ancestors.
+        let installed_exe = root.join("opt/segue/bin/segue");
+        runner_at(&root.join("opt/segue/runner-js"));
+        assert_eq!(runner_dir_near(Some(&installed_exe)), Some(root.join("opt/segue/runner-js")));
+        runner_at(&root.join("opt/segue/lib/segue/runner-js"));
+        assert_eq!(runner_dir_near(Some(&installed_exe)), Some(root.join("opt/segue/lib/segue/runner-js")));
+
+        // Only folders holding runner.js count; five levels up is too far.
+        let deep_exe = root.join("checkout/a/b/c/d/segue");
+        assert_eq!(runner_dir_near(Some(&deep_exe)), None);
+    }
+}
