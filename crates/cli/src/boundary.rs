@@ -64,7 +64,7 @@ fn runner_from_environment() -> runner::Options {
     if var("SEGUE_SANDBOX").is_some_and(off) {
         options.isolation = Isolation::Unsafe;
     }
-    // `SEGUE_LOG=cli=debug` shows which runner a binary uses (the packaging test checks it).
+    // `SEGUE_LOG=segue::boundary=debug` shows which runner a binary uses (the packaging test checks it).
     tracing::debug!(runner_dir = %options.runner_dir.display(), node = %options.node.display(), "runner");
     options
 }
