@@ -3,6 +3,10 @@
 //! the config file's current context (`segue login`), and for the key at last the
 //! admin key a local `segue serve` saved.
 
+use std::time::Duration;
+
+use eventsource_stream::Eventsource as _;
+use futures_util::StreamExt as _;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -119,48 +123,65 @@ impl Client {
         if status.is_success() { Ok(response) } else { Err(api_error(status, &body_json(response).await?)) }
     }
 
-    /// Calls `on_event(name, data)` for each server-sent event until the stream ends.
+    /// Calls `on_event(name, data)` for each server-sent event (parsed by
+    /// `eventsource-stream`) until the stream's `end` event. A connection lost
+    /// before it is opened again where it stopped (`Last-Event-ID`: the server
+    /// resumes after the last event seen), up to `RECONNECTS` times in a row.
     pub async fn events(&self, path: &str, mut on_event: impl FnMut(&str, &Value)) -> Result<(), ClientError> {
-        let mut response = self.get_streamed(path).await?;
-        let mut lines = Lines::default();
-        let (mut name, mut data) = (String::new(), String::new());
-        while let Some(chunk) = response.chunk().await.map_err(|e| ClientError(e.to_string()))? {
-            for line in lines.push(&chunk) {
-                if line.is_empty() {
-                    if !data.is_empty() {
-                        on_event(&name, &serde_json::from_str(&data).unwrap_or(Value::Null));
+        const RECONNECTS: u32 = 5;
+        let mut last_id: Option<String> = None;
+        let mut lost_in_a_row = 0;
+        let mut response = self.get_events(path, None).await?;
+        loop {
+            let mut stream = response.bytes_stream().eventsource();
+            let mut why = "the server closed it".to_owned();
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(event) => {
+                        if !event.id.is_empty() {
+                            last_id = Some(event.id.clone());
+                            lost_in_a_row = 0;
+                        }
+                        if event.data.is_empty() {
+                            continue;
+                        }
+                        on_event(&event.event, &serde_json::from_str(&event.data).unwrap_or(Value::Null));
+                        if event.event == "end" {
+                            return Ok(());
+                        }
                     }
-                    name.clear();
-                    data.clear();
-                } else if let Some(v) = line.strip_prefix("event:") {
-                    name = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim_start());
+                    Err(e) => {
+                        why = e.to_string();
+                        break;
+                    }
+                }
+            }
+            loop {
+                lost_in_a_row += 1;
+                if lost_in_a_row > RECONNECTS {
+                    return Err(ClientError(format!("the event stream was lost ({why}) and could not be resumed")));
+                }
+                tokio::time::sleep(Duration::from_millis(500) * lost_in_a_row).await;
+                match self.get_events(path, last_id.as_deref()).await {
+                    Ok(resumed) => {
+                        response = resumed;
+                        break;
+                    }
+                    Err(e) => why = e.0,
                 }
             }
         }
-        Ok(())
     }
-}
 
-/// Splits a byte stream into lines, decoding each whole line: a character the
-/// network cut between two chunks is decoded once both halves arrived.
-#[derive(Default)]
-struct Lines {
-    pending: Vec<u8>,
-}
-
-impl Lines {
-    /// The lines `chunk` completes, without their `\n` or `\r\n`.
-    fn push(&mut self, chunk: &[u8]) -> Vec<String> {
-        self.pending.extend_from_slice(chunk);
-        let mut lines = Vec::new();
-        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=end).collect();
-            let text = String::from_utf8_lossy(&line[..end]);
-            lines.push(text.trim_end_matches('\r').to_owned());
+    /// Opens an event stream, resuming after `last_id` when given.
+    async fn get_events(&self, path: &str, last_id: Option<&str>) -> Result<reqwest::Response, ClientError> {
+        let mut request = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key);
+        if let Some(id) = last_id {
+            request = request.header("last-event-id", id);
         }
-        lines
+        let response = request.send().await.map_err(|e| ClientError(format!("cannot reach {}: {e}", self.base)))?;
+        let status = response.status();
+        if status.is_success() { Ok(response) } else { Err(api_error(status, &body_json(response).await?)) }
     }
 }
 
@@ -192,17 +213,54 @@ fn api_error(status: StatusCode, value: &Value) -> ClientError {
 
 #[cfg(test)]
 mod tests {
-    use super::Lines;
+    use eventsource_stream::Eventsource as _;
+    use futures_util::StreamExt as _;
 
-    #[test]
-    fn characters_cut_between_chunks_arrive_whole() {
-        let text = "data: {\"log\":\"Müller – 日本\"}\r\n\n";
+    /// The parser the client reads streams with decodes whole events: a character
+    /// the network cut between two chunks arrives whole, whatever the cut.
+    #[tokio::test]
+    async fn characters_cut_between_chunks_arrive_whole() {
+        let text = "event: run\r\nid: 7\r\ndata: {\"log\":\"Müller – 日本\"}\r\n\n";
         let bytes = text.as_bytes();
         for cut in 0..bytes.len() {
-            let mut lines = Lines::default();
-            let mut got = lines.push(&bytes[..cut]);
-            got.extend(lines.push(&bytes[cut..]));
-            assert_eq!(got, ["data: {\"log\":\"Müller – 日本\"}", ""], "cut at {cut}");
+            let chunks = [bytes[..cut].to_vec(), bytes[cut..].to_vec()];
+            let stream = futures_util::stream::iter(chunks.map(Ok::<_, std::convert::Infallible>));
+            let events: Vec<_> = stream.eventsource().collect().await;
+            let event = events[0].as_ref().expect("an event");
+            assert_eq!((event.event.as_str(), event.id.as_str()), ("run", "7"), "cut at {cut}");
+            assert_eq!(event.data, "{\"log\":\"Müller – 日本\"}", "cut at {cut}");
         }
+    }
+
+    /// A stream cut before its `end` is opened again with `Last-Event-ID`, and
+    /// the events after it arrive once.
+    #[tokio::test]
+    async fn a_lost_stream_resumes_after_the_last_event() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let mut asked = Vec::new();
+            let answers = ["event: run\nid: 3\ndata: {\"n\":3}\n\n", "event: end\nid: 4\ndata: {\"n\":4}\n\n"];
+            for body in answers {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = vec![0; 4096];
+                let read = socket.read(&mut request).await.unwrap();
+                asked.push(String::from_utf8_lossy(&request[..read]).to_ascii_lowercase());
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+                socket.write_all(format!("{head}{body}").as_bytes()).await.unwrap();
+                // Closing here, before any `end`, is the lost connection.
+            }
+            asked
+        });
+        let client = super::Client::new(&base, "sk_test".into());
+        let mut seen = Vec::new();
+        let ended =
+            client.events("/v1/runs/run_1/events", |name, data| seen.push((name.to_owned(), data["n"].clone())));
+        assert!(ended.await.is_ok());
+        assert_eq!(seen, [("run".to_owned(), serde_json::json!(3)), ("end".to_owned(), serde_json::json!(4))]);
+        let asked = server.await.unwrap();
+        assert!(!asked[0].contains("last-event-id"), "{}", asked[0]);
+        assert!(asked[1].contains("last-event-id: 3"), "{}", asked[1]);
     }
 }
