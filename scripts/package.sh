@@ -41,7 +41,7 @@ done
 
 # The same package selection as scripts/setup.sh, so a debug build it made is reused as is.
 echo "package: building segue ($profile)" >&2
-cargo build --quiet --workspace --bin segue "${cargo_profile[@]}"
+cargo build --quiet --locked --workspace --bin segue "${cargo_profile[@]}"
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 binary="${target_dir:-target}/$profile/segue"
 [[ -x "$binary" ]] || { echo "package: no binary at $binary after the build" >&2; exit 1; }
