@@ -11,6 +11,7 @@ mod ansi;
 mod browser;
 mod locate;
 mod process;
+mod reachable;
 mod sandbox;
 
 pub use ansi::strip as strip_ansi;

@@ -128,9 +128,11 @@ pub struct Command {
 
 pub fn command(limits: &Limits, options: &Options, work: &WorkDir) -> std::io::Result<Command> {
     let node = std::fs::canonicalize(find_program(&options.node, &options.search_path))?;
-    let runner_dir = std::fs::canonicalize(&options.runner_dir)?;
-    let chromium = &options.chromium;
     let user = sandbox_user(options.sandbox_uid);
+    let runner_dir = std::fs::canonicalize(&options.runner_dir)?;
+    // As root, a copy the unprivileged sandbox user can read when it cannot read this one.
+    let runner_dir = if user.is_some() { crate::reachable::runner_dir(&runner_dir)? } else { runner_dir };
+    let chromium = &options.chromium;
     let mut b = Builder { args: Vec::new(), inherited: Vec::new(), by_descriptor: user.is_some() };
     b.flags(&["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]);
     b.flags(&["--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", "/usr/bin:/bin"]);
