@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh
+scripts/setup.sh --test-tools
 SEGUE_TEST_DATABASE_URL=$(scripts/postgres.sh)
 export SEGUE_TEST_DATABASE_URL
 SEGUE_TEST_S3_ENDPOINT=$(scripts/s3.sh)
