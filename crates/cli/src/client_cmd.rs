@@ -133,27 +133,16 @@ impl std::str::FromStr for WorkflowRef {
 }
 
 impl WorkflowRef {
-    /// The workflow's id: as given, or found by name among every page of workflows
-    /// (the API has no name filter). A name that none or several have is an error
-    /// that lists them.
+    /// The workflow's id: as given, or found by its exact name (`?name=`). A name
+    /// that none or several have is an error that lists them.
     pub(crate) async fn id(&self, client: &Client) -> Result<String, ClientError> {
         if self.0.starts_with("wf_") {
             return Ok(encode(&self.0));
         }
-        let mut found: Vec<Value> = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let q = query(&[("limit", Some("100".into())), ("cursor", cursor.clone())]);
-            let page = client.get(&format!("/v1/workflows{q}")).await?;
-            found.extend(
-                page["data"].as_array().into_iter().flatten().filter(|w| w["name"] == self.0.as_str()).cloned(),
-            );
-            let next = page["nextCursor"].as_str().map(str::to_owned);
-            if next.is_none() || next == cursor {
-                break;
-            }
-            cursor = next;
-        }
+        let page = client
+            .get(&format!("/v1/workflows{}", query(&[("name", Some(self.0.clone())), ("limit", Some("100".into()))])))
+            .await?;
+        let found: Vec<Value> = page["data"].as_array().cloned().unwrap_or_default();
         match found.as_slice() {
             [one] => Ok(encode(one["id"].as_str().unwrap_or_default())),
             [] => {

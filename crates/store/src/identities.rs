@@ -480,8 +480,11 @@ impl Tenant<'_> {
                 Err(e) => return Err(e),
             });
         }
-        let filter =
-            WorkflowFilter { source_provider: Some(identity.source_provider.clone()), ty: Some(WorkflowType::Login) };
+        let filter = WorkflowFilter {
+            source_provider: Some(identity.source_provider.clone()),
+            ty: Some(WorkflowType::Login),
+            ..WorkflowFilter::default()
+        };
         let found = self.list_workflows(&filter, &PageRequest { limit: 2, cursor: None }).await?.items;
         Ok(match found.as_slice() {
             [only] => Ok(only.clone()),

@@ -270,6 +270,10 @@ impl Default for PageRequest {
 pub struct WorkflowFilter {
     pub source_provider: Option<String>,
     pub ty: Option<WorkflowType>,
+    /// Workflows whose name holds this text, in any case.
+    pub search: Option<String>,
+    /// Workflows named exactly this.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -85,6 +85,14 @@ impl Tenant<'_> {
         if let Some(t) = filter.ty {
             sql.push(" AND type = ").bind(t.as_str());
         }
+        if let Some(name) = &filter.name {
+            sql.push(" AND name = ").bind(name);
+        }
+        if let Some(text) = &filter.search {
+            // The text is matched literally: LIKE's own wildcards in it are escaped.
+            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            sql.push(" AND LOWER(name) LIKE ").bind(format!("%{}%", escaped.to_lowercase())).push(" ESCAPE '\\'");
+        }
         let limit = paginate(&mut sql, page, "seq")?;
         let rows = sql.query().fetch_all(&self.store.pool).await?;
         page_of(rows, limit, "seq", workflow)

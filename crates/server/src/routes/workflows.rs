@@ -87,6 +87,10 @@ async fn create_workflow(
 #[into_params(parameter_in = Query)]
 struct WorkflowQuery {
     source_provider: Option<String>,
+    /// Workflows whose name holds this text (any case; `%` and `_` are plain characters).
+    search: Option<String>,
+    /// Workflows named exactly this.
+    name: Option<String>,
     #[serde(rename = "type")]
     #[param(rename = "type", value_type = Option<crate::api_doc::WorkflowType>)]
     ty: Option<String>,
@@ -104,7 +108,18 @@ async fn list_workflows(
     auth: Auth,
     Query(q): Query<WorkflowQuery>,
 ) -> Result<Json<Page<dto::Workflow>>, ApiError> {
-    let filter = WorkflowFilter { source_provider: q.source_provider, ty: workflow_type(q.ty.as_deref())? };
+    for (field, text) in [("search", &q.search), ("name", &q.name)] {
+        if text.as_ref().is_some_and(|t| t.chars().nth(store::limits::NAME_MAX_CHARS).is_some()) {
+            let message = format!("{field} is at most {} characters", store::limits::NAME_MAX_CHARS);
+            return Err(ApiError::bad_request(message));
+        }
+    }
+    let filter = WorkflowFilter {
+        source_provider: q.source_provider,
+        ty: workflow_type(q.ty.as_deref())?,
+        search: q.search.filter(|s| !s.is_empty()),
+        name: q.name,
+    };
     let page = PageParams { limit: q.limit, cursor: q.cursor }.request()?;
     let found = state.store.tenant(auth.org()).list_workflows(&filter, &page).await?;
     Ok(Json(Page::from_store(found, |w| dto::Workflow::from_store(w, None))))

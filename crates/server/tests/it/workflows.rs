@@ -89,6 +89,11 @@ async fn lists_filter_and_deleted_workflows_stay_readable() {
     assert_eq!(count(server.get("/v1/workflows?sourceProvider=gusto").await.body), 2);
     assert_eq!(count(server.get("/v1/workflows?type=LOGIN").await.body), 1);
     assert_eq!(count(server.get("/v1/workflows?sourceProvider=gusto&type=USER_DEFINED").await.body), 1);
+    assert_eq!(count(server.get("/v1/workflows?search=GUS").await.body), 2, "part of the name, any case");
+    assert_eq!(count(server.get("/v1/workflows?name=toast").await.body), 1, "the exact name");
+    assert_eq!(count(server.get("/v1/workflows?name=toa").await.body), 0);
+    let long = "x".repeat(201);
+    assert_eq!(server.get(&format!("/v1/workflows?search={long}")).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(server.get("/v1/workflows?limit=0").await.status, StatusCode::BAD_REQUEST);
     assert_eq!(server.get("/v1/workflows?limit=101").await.status, StatusCode::BAD_REQUEST);
     assert_eq!(server.get("/v1/workflows?cursor=garbage").await.status, StatusCode::BAD_REQUEST);

@@ -20,6 +20,7 @@ macro_rules! cases {
 cases![
     versions_drafts_and_publishing,
     deleted_workflows_stay_readable,
+    workflows_are_found_by_name_or_part_of_it,
     organizations_are_isolated,
     api_keys_authenticate_until_revoked,
     run_lists_page_without_gaps_or_duplicates,
@@ -124,6 +125,31 @@ async fn versions_drafts_and_publishing(store: Store, _: Clock) -> Result<(), Fa
     let rest =
         store.tenant(&org.id).list_versions(&w.id, &PageRequest { limit: 2, cursor: versions.next_cursor }).await?;
     check(rest.items.len() == 1 && rest.items[0].version == Some(1) && rest.next_cursor.is_none(), "last page")
+}
+
+async fn workflows_are_found_by_name_or_part_of_it(store: Store, _: Clock) -> Result<(), Failed> {
+    let org = store.create_org("acme").await?;
+    for name in ["Payroll export", "payroll_import", "Shop 100% check", "Shop 1000 check"] {
+        workflow(&store, &org.id, name).await?;
+    }
+    let tenant = store.tenant(&org.id);
+    let mut found = Vec::new();
+    let search = |text: &str| WorkflowFilter { search: Some(text.into()), ..WorkflowFilter::default() };
+    let exact = WorkflowFilter { name: Some("Payroll export".into()), ..WorkflowFilter::default() };
+    for filter in [search("PAYROLL"), search("100%"), search("_"), exact, search("nothing")] {
+        let page = tenant.list_workflows(&filter, &PageRequest::default()).await?;
+        let mut names: Vec<String> = page.items.into_iter().map(|w| w.name).collect();
+        names.sort();
+        found.push(names);
+    }
+    let expected: [&[&str]; 5] = [
+        &["Payroll export", "payroll_import"], // any case
+        &["Shop 100% check"],                  // % is a character, not a wildcard
+        &["payroll_import"],                   // and so is _
+        &["Payroll export"],                   // the exact name
+        &[],
+    ];
+    check(found.iter().zip(expected).all(|(got, want)| got == want), format!("{found:?}"))
 }
 
 async fn deleted_workflows_stay_readable(store: Store, _: Clock) -> Result<(), Failed> {

@@ -1,5 +1,5 @@
-// Workflows: the list (type and source provider filtered by the API, names
-// searched within the page shown) and creating one from a file or pasted JSON.
+// Workflows: the list (name search, type and source provider, all filtered by
+// the API across every page) and creating one from a file or pasted JSON.
 
 import { api } from '../api.js';
 import { h, add, fill, link, when, tag, field, select, problem } from '../dom.js';
@@ -12,7 +12,7 @@ export async function list({ main, query, signal }) {
   const sourceProvider = query.get('sourceProvider') ?? '';
   const search = h('input', { type: 'search', name: 'q', value: query.get('q') ?? '', placeholder: 'name contains…' });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'filter workflows' },
-    field('Search this page', search),
+    field('Search names', search),
     field('Type', select('type', [['', 'any'], ['USER_DEFINED', 'USER_DEFINED'], ['LOGIN', 'LOGIN']], type)),
     field('Source provider', h('input', { name: 'sourceProvider', value: sourceProvider })),
     h('button', { type: 'submit' }, 'Filter'));
@@ -25,10 +25,10 @@ export async function list({ main, query, signal }) {
   const table = paged({
     label: 'workflows',
     load: async (cursor) => {
-      const page = await api('/v1/workflows', { query: { type, sourceProvider, cursor, limit: 50 }, signal });
+      const query = { type, sourceProvider, search: search.value.trim(), cursor, limit: 50 };
+      const page = await api('/v1/workflows', { query, signal });
       page.data.forEach(remember);
-      const needle = search.value.trim().toLowerCase();
-      return needle ? { ...page, data: page.data.filter((w) => w.name.toLowerCase().includes(needle)) } : page;
+      return page;
     },
     columns: [
       ['Name', (w) => link(['workflows', w.id], w.name)],
@@ -39,7 +39,12 @@ export async function list({ main, query, signal }) {
     ],
     empty: 'No workflows match.',
   });
-  search.addEventListener('input', () => table.reload());
+  // The server searches every page; wait for a pause in typing before asking it.
+  let typing;
+  search.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => table.reload(), 250);
+  });
   add(main, h('header', { class: 'page-head' }, h('h1', {}, 'Workflows'), h('a', { href: '#/workflows/new', class: 'button primary' }, 'New workflow')),
     form, table.element);
 }
