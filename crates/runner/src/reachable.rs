@@ -8,9 +8,10 @@
 //! can write and everybody can read; a folder the user can already reach is used
 //! where it is.
 
-use std::hash::{Hash as _, Hasher as _};
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
 
 /// Where copies are kept: root-owned, readable by everybody.
 const CACHE: &str = "/var/cache/segue";
@@ -20,26 +21,43 @@ pub fn runner_dir(runner_dir: &Path) -> std::io::Result<PathBuf> {
     if others_can_read(runner_dir) {
         return Ok(runner_dir.to_owned());
     }
-    let copy = Path::new(CACHE).join(format!("runner-{:016x}", fingerprint(runner_dir)?));
+    let cache = Path::new(CACHE);
+    if !cache.exists() {
+        std::fs::create_dir_all(cache)?;
+        std::fs::set_permissions(cache, std::fs::Permissions::from_mode(0o755))?;
+    }
+    if !trusted(cache) {
+        return Err(refused(cache));
+    }
+    let fingerprint = fingerprint(runner_dir)?;
+    let copy = cache.join(format!("runner-{fingerprint}"));
     if trusted(&copy) {
         return Ok(copy);
     }
-    std::fs::create_dir_all(CACHE)?;
-    std::fs::set_permissions(CACHE, std::fs::Permissions::from_mode(0o755))?;
-    // Copied beside it, then renamed: a reader never sees half a copy.
-    let staging = Path::new(CACHE).join(format!(".runner-{}-{}", std::process::id(), fingerprint(runner_dir)?));
-    let _ = std::fs::remove_dir_all(&staging);
-    run("cp", &["-a".as_ref(), runner_dir.as_os_str(), staging.as_os_str()])?;
-    run("chmod", &["-R".as_ref(), "a+rX,go-w".as_ref(), staging.as_os_str()])?;
-    match std::fs::rename(&staging, &copy) {
-        Ok(()) => Ok(copy),
-        // Another process made the same copy first.
-        Err(_) if trusted(&copy) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            Ok(copy)
+    // Copied beside it, then renamed: a reader never sees half a copy. Owned by
+    // root whoever owned the source (no ownership kept), links copied as links.
+    let staging = cache.join(format!(".runner-{}-{fingerprint}", std::process::id()));
+    let made = (|| {
+        let _ = std::fs::remove_dir_all(&staging);
+        run("cp", &["-RP", "--preserve=mode,timestamps,links", "--no-preserve=ownership"], runner_dir, &staging)?;
+        run("chmod", &["-R", "a+rX,go-w"], &staging, Path::new(""))?;
+        match std::fs::rename(&staging, &copy) {
+            Ok(()) => Ok(()),
+            // Another process made the same copy first: the check below decides.
+            Err(_) if copy.exists() => Ok(()),
+            Err(e) => Err(e),
         }
-        Err(e) => Err(e),
-    }
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    made?;
+    if trusted(&copy) { Ok(copy) } else { Err(refused(&copy)) }
+}
+
+fn refused(path: &Path) -> std::io::Error {
+    std::io::Error::other(format!(
+        "{} is not a folder only root may change: remove it, and segue makes it anew",
+        path.display()
+    ))
 }
 
 /// Whether a user who is neither owner nor group may list and read `path`: every
@@ -49,23 +67,32 @@ fn others_can_read(path: &Path) -> bool {
     path.ancestors().skip(1).all(|above| mode(above) & 0o001 != 0) && mode(path) & 0o005 == 0o005
 }
 
-/// A copy only root could have made: owned by root, not writable by others.
-fn trusted(copy: &Path) -> bool {
-    std::fs::symlink_metadata(copy).is_ok_and(|m| m.is_dir() && m.uid() == 0 && m.mode() & 0o022 == 0)
+/// A folder only root could have made: a real folder (not a link), owned by root,
+/// not writable by group or others.
+fn trusted(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir() && m.uid() == 0 && m.mode() & 0o022 == 0)
 }
 
-/// Tells one content of the runner from another: its code and its pinned packages.
-fn fingerprint(runner_dir: &Path) -> std::io::Result<u64> {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for file in ["runner.js", "package.json", "package-lock.json"] {
-        std::fs::read(runner_dir.join(file))?.hash(&mut hasher);
+/// Tells one content of the runner from another: its code and its installed packages.
+fn fingerprint(runner_dir: &Path) -> std::io::Result<String> {
+    let mut hash = Sha256::new();
+    for file in ["runner.js", "package.json", "package-lock.json", "node_modules/.package-lock.json"] {
+        let bytes = std::fs::read(runner_dir.join(file)).unwrap_or_default();
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(&bytes);
     }
-    Ok(hasher.finish())
+    Ok(hash.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn run(program: &str, args: &[&std::ffi::OsStr]) -> std::io::Result<()> {
-    let status = std::process::Command::new(program).args(args).status()?;
-    if status.success() { Ok(()) } else { Err(std::io::Error::other(format!("{program} {args:?} failed: {status}"))) }
+/// `program flags from [to]`, failing unless it succeeds.
+fn run(program: &str, flags: &[&str], from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut command = std::process::Command::new(program);
+    command.args(flags).arg(from);
+    if !to.as_os_str().is_empty() {
+        command.arg(to);
+    }
+    let status = command.status()?;
+    if status.success() { Ok(()) } else { Err(std::io::Error::other(format!("{program} failed: {status}"))) }
 }
 
 #[cfg(test)]

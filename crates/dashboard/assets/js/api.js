@@ -135,7 +135,9 @@ function parse(block) {
 /** Saves an artifact's bytes under its name through a short-lived blob: link. */
 export async function download(artifact) {
   const bytes = await blob(`/v1/artifacts/${encodeURIComponent(artifact.id)}/content`);
-  const url = URL.createObjectURL(bytes);
+  // Plain bytes whatever the artifact claims to be: a browser that opened the link
+  // instead of saving it must never render a workflow's HTML in this origin.
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
   const a = document.createElement('a');
   a.href = url;
   a.download = artifact.name;
