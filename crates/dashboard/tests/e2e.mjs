@@ -66,6 +66,8 @@ try {
     await page.getByRole('link', { name: 'New workflow' }).click();
     await page.getByLabel('Definition file').setInputFiles(env('WORKFLOW_FILE'));
     const name = JSON.parse(await readFile(env('WORKFLOW_FILE'), 'utf8')).name;
+    // The page reads the file asynchronously: wait for the name it fills in from it.
+    await page.waitForFunction((expected) => document.querySelector('input[name="name"]')?.value === expected, name);
     assert.equal(await page.getByLabel('Name').inputValue(), name);
     await page.getByRole('button', { name: 'Create workflow' }).click();
     await page.getByRole('heading', { name, level: 1 }).waitFor();
@@ -107,6 +109,8 @@ try {
     await page.getByLabel('Status').selectOption('COMPLETED');
     await page.waitForURL(/status=COMPLETED/);
     await page.locator('table.list tbody tr').filter({ hasText: 'COMPLETED' }).first().waitFor();
+    // The filtered page replaces the unfiltered one when it arrives: wait for that, then no FAILED row is left.
+    await page.waitForFunction(() => ![...document.querySelectorAll('table.list tbody tr')].some((r) => r.textContent.includes('FAILED')));
     assert.equal(await page.locator('table.list tbody tr').filter({ hasText: 'FAILED' }).count(), 0);
   });
 
@@ -161,7 +165,12 @@ try {
     await page.goto(workflowUrl);
     await page.getByRole('link', { name: 'New draft' }).click();
     const editor = page.getByLabel('draft definition (JSON)');
-    const text = await editor.inputValue();
+    // The definition arrives after the page: wait until the editor holds it.
+    let text = '';
+    for (let tries = 0; !text.includes('"next": "wait_and_greet"') && tries < 100; tries += 1) {
+      if (tries > 0) await page.waitForTimeout(100);
+      text = await editor.inputValue();
+    }
     await editor.fill(text.replace('"next": "wait_and_greet"', '"next": "nowhere"'));
     await page.getByRole('button', { name: 'Check and save draft' }).click();
     const diagnostic = page.locator('.diagnostic').filter({ hasText: 'unknown-next' });
