@@ -67,6 +67,8 @@ pub struct InputWanted {
     pub name: String,
     pub ty: ParamType,
     pub description: Option<String>,
+    /// The values allowed, when the input declares them.
+    pub options: Option<Vec<String>>,
 }
 
 /// Run a segment's deterministic code.
@@ -321,6 +323,7 @@ impl Run {
                 name: param.name.clone(),
                 ty: param.ty,
                 description: param.description.clone(),
+                options: param.options.clone(),
             }));
         }
         self.executions += 1;

@@ -296,7 +296,8 @@ pub struct RunFields {
     /// The LOGIN run that signed the identity in for this run, when it had no saved session.
     pub login_run_id: Option<String>,
     pub deferred_inputs: Vec<String>,
-    /// While the status is `AWAITING_USER_INPUT`: `{"name", "type", "description", "expiresAt"}`.
+    /// While the status is `AWAITING_USER_INPUT`: `{"name", "type", "description", "options", "expiresAt"}`
+    /// (`options`: the values allowed, or null).
     #[schema(value_type = Option<Object>)]
     pub awaiting_input: Option<Value>,
     /// The job run it is a workflow run of.
@@ -331,7 +332,8 @@ impl From<store::Run> for RunFields {
             job_run_id: r.job_run_id,
             awaiting_input: r.awaiting_input.map(|a| {
                 let expires = a["expiresAtMs"].as_i64().map(time);
-                serde_json::json!({"name": a["name"], "type": a["type"], "description": a["description"], "expiresAt": expires})
+                serde_json::json!({"name": a["name"], "type": a["type"], "description": a["description"],
+                    "options": a["options"], "expiresAt": expires})
             }),
         }
     }

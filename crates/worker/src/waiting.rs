@@ -38,6 +38,7 @@ impl WaitingRoom {
             "name": wanted.name,
             "type": wanted.ty.as_str(),
             "description": wanted.description,
+            "options": wanted.options,
             "expiresAtMs": self.store.clock().now_ms().saturating_add(timeout_ms),
         });
         let lost = || "the run's lease was lost while it waited for input".to_owned();

@@ -310,19 +310,20 @@ async fn supply_input(
         return Err(ApiError::new(StatusCode::CONFLICT, "CONFLICT", message));
     };
     let ty = awaited["type"].as_str().and_then(workflow::ParamType::parse).unwrap_or(workflow::ParamType::String);
-    let param = workflow::Parameter {
-        name: name.clone(),
-        ty,
-        required: true,
-        description: None,
-        default_value: None,
-        options: None,
+    let options: Option<Vec<String>> =
+        awaited["options"].as_array().map(|all| all.iter().filter_map(|o| o.as_str().map(str::to_owned)).collect());
+    let expected = match &options {
+        Some(allowed) => format!("one of {}", allowed.iter().map(|o| format!("'{o}'")).collect::<Vec<_>>().join(", ")),
+        None => format!("a {}", ty.as_str()),
     };
-    // The value is never quoted back: it may be a secret.
+    let param =
+        workflow::Parameter { name: name.clone(), ty, required: true, description: None, default_value: None, options };
+    // Checked here as the run will check it, so a wrong answer is refused now
+    // instead of failing the run. The value is never quoted back: it may be a secret.
     let checked = workflow::values::check(&param, Some(&value), workflow::values::Mode::Convert)
         .ok()
         .flatten()
-        .ok_or_else(|| ApiError::invalid_field(&name, format!("input '{name}' must be a {}", ty.as_str())))?;
+        .ok_or_else(|| ApiError::invalid_field(&name, format!("input '{name}' must be {expected}")))?;
     let sealed = state.sealer.seal(&checked.to_string());
     Ok(Json(tenant.supply_input(&id, &name, &sealed).await.or_not_found("run")?.into()))
 }

@@ -346,4 +346,24 @@ async fn waits_for_a_persons_code(server: &TestServer) {
     server.post(&format!("/v1/runs/{answered_id}/inputs"), json!({"note": "typed by a person"})).await;
     let echoed = server.wait_final(answered_id, std::time::Duration::from_secs(60)).await;
     assert_eq!(echoed["outputs"]["echoed"], "typed by a person", "{echoed}");
+
+    // An input with options: the waiting run shows them, and an answer outside them is
+    // refused at once (the run keeps waiting) instead of failing the run.
+    let mood =
+        json!([{"name": "mood", "type": "string", "required": true, "description": "m", "options": ["calm", "loud"]}]);
+    let said = json!([{"name": "said", "type": "string", "required": true, "description": "s"}]);
+    let choosy =
+        server.create_workflow(crate::support::logic("async (page, p) => ({ said: p.mood })", mood, said)).await;
+    let run = server.post(&format!("/v1/workflows/{choosy}/runs"), json!({"deferredInputs": ["mood"]})).await.body;
+    let run_id = run["id"].as_str().unwrap();
+    let waiting = until_status(server, run_id, "AWAITING_USER_INPUT").await;
+    assert_eq!(waiting["awaitingInput"]["options"], json!(["calm", "loud"]), "{waiting}");
+    let wrong = server.post(&format!("/v1/runs/{run_id}/inputs"), json!({"mood": "angry"})).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    assert_eq!(wrong.body["error"]["details"]["field"], "mood", "{}", wrong.body);
+    assert!(wrong.body["error"]["message"].as_str().unwrap().contains("'calm', 'loud'"), "{}", wrong.body);
+    let right = server.post(&format!("/v1/runs/{run_id}/inputs"), json!({"mood": "loud"})).await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.body);
+    let done = server.wait_final(run_id, std::time::Duration::from_secs(60)).await;
+    assert_eq!(done["outputs"]["said"], "loud", "{done}");
 }

@@ -59,7 +59,7 @@ export async function page({ params, main, signal }) {
 
   function inputForm(r) {
     const wanted = r.awaitingInput;
-    const input = inputControl({ name: wanted.name, type: wanted.type, required: true, description: wanted.description });
+    const input = inputControl({ name: wanted.name, type: wanted.type, required: true, description: wanted.description, options: wanted.options });
     const out = h('div', { role: 'status' });
     const form = h('form', { class: 'card waiting', 'aria-labelledby': 'waiting-title' },
       h('h2', { id: 'waiting-title' }, '✋ Waiting for input'),
