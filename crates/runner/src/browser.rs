@@ -73,6 +73,10 @@ pub struct StorageState(Value);
 /// minutes or gigabytes by storing a million of them.
 pub const MAX_STORAGE_STATE_VALUES: usize = 2000;
 
+/// The largest session segue keeps, as JSON: it is sealed into the identity's row
+/// and handed to every run as that identity.
+pub const MAX_STORAGE_STATE_BYTES: usize = 4 * 1024 * 1024;
+
 impl StorageState {
     /// Refuses JSON that is not a `storageState` object, or that holds more than
     /// `MAX_STORAGE_STATE_VALUES` values.
@@ -82,6 +86,12 @@ impl StorageState {
             if state.get(key).is_some_and(|v| !v.is_array()) {
                 return Err(format!("a storage state's '{what}' must be an array"));
             }
+        }
+        let size = value.to_string().len();
+        if size > MAX_STORAGE_STATE_BYTES {
+            return Err(format!(
+                "the session is {size} bytes, more than segue keeps ({MAX_STORAGE_STATE_BYTES} bytes)"
+            ));
         }
         let state = StorageState(value);
         let held = state.secret_values().len();
@@ -225,5 +235,8 @@ mod tests {
             .collect();
         let crowded = StorageState::from_json(json!({"cookies": [], "origins": [{"localStorage": stored}]}));
         assert!(crowded.unwrap_err().contains("more than segue keeps"));
+        let huge = [json!({"name": "blob", "value": "x".repeat(MAX_STORAGE_STATE_BYTES)})];
+        let heavy = StorageState::from_json(json!({"cookies": [], "origins": [{"localStorage": huge}]}));
+        assert!(heavy.unwrap_err().contains("bytes, more than segue keeps"));
     }
 }

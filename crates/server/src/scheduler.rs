@@ -21,8 +21,16 @@ const BATCH: u32 = 100;
 /// Fires due schedules every `EVERY` until `shutdown`.
 pub async fn schedule(store: Store, sealer: Sealer, shutdown: CancellationToken) {
     loop {
-        if let Err(e) = fire_due(&store, &sealer).await {
-            tracing::warn!("firing schedules failed: {e}");
+        // Each look is a task of its own: a bug that panics in one (a schedule no
+        // test foresaw) is logged, and the next look still comes.
+        let look = tokio::spawn({
+            let (store, sealer) = (store.clone(), sealer.clone());
+            async move { fire_due(&store, &sealer).await }
+        });
+        match look.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("firing schedules failed: {e}"),
+            Err(e) => tracing::error!("firing schedules stopped unexpectedly: {e}"),
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable as _};
 use engine::{ArtifactOptions, ErrorCode, Failure, Redactor};
 use serde_json::{Map, Value};
 use store::seal::Sealer;
@@ -45,7 +46,19 @@ impl Job {
             return;
         }
         let status = finish.status;
-        match self.store.finish(&claimed.lease, finish).await {
+        // A database that fails for a moment must not turn a finished run into a lost
+        // one: the write is retried briefly (it is conditional on the lease, so a retry
+        // after a write that did land changes nothing).
+        let retries = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(2))
+            .with_max_times(5)
+            .with_jitter();
+        let finished = (|| self.store.finish(&claimed.lease, finish.clone()))
+            .retry(retries)
+            .notify(|e, wait| tracing::warn!(run = %run_id, ?wait, "recording the run's end failed ({e}); retrying"))
+            .await;
+        match finished {
             Ok(true) => tracing::info!(run = %run_id, status = status.as_str(), "run finished"),
             Ok(false) => tracing::warn!(run = %run_id, "the run was no longer ours to finish"),
             Err(e) => tracing::error!(run = %run_id, "recording the run's end failed: {e}"),
