@@ -124,23 +124,19 @@ async fn inner(command: Webhooks, out: &Output) -> Result<ExitCode, ClientError>
     Ok(ExitCode::SUCCESS)
 }
 
-fn text(value: &Value) -> String {
-    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
-}
-
 const WEBHOOK_COLUMNS: &[Column] = &[
-    ("ID", |w| text(&w["id"])),
-    ("URL", |w| text(&w["url"])),
+    ("ID", |w| cell(&w["id"])),
+    ("URL", |w| cell(&w["url"])),
     ("EVENTS", |w| events(w)),
     ("ENABLED", |w| cell(&w["enabled"])),
     ("DESCRIPTION", |w| cell(&w["description"])),
 ];
 
 const DELIVERY_COLUMNS: &[Column] = &[
-    ("ID", |d| text(&d["id"])),
-    ("EVENT", |d| text(&d["eventType"])),
-    ("RESOURCE", |d| text(&d["resourceId"])),
-    ("STATUS", |d| text(&d["status"])),
+    ("ID", |d| cell(&d["id"])),
+    ("EVENT", |d| cell(&d["eventType"])),
+    ("RESOURCE", |d| cell(&d["resourceId"])),
+    ("STATUS", |d| cell(&d["status"])),
     ("ATTEMPTS", |d| cell(&d["attempts"])),
     ("ANSWER", answer),
     ("NEXT ATTEMPT", |d| cell(&d["nextAttemptAt"])),
@@ -148,7 +144,7 @@ const DELIVERY_COLUMNS: &[Column] = &[
 ];
 
 fn events(w: &Value) -> String {
-    let events: Vec<String> = w["events"].as_array().map(|e| e.iter().map(text).collect()).unwrap_or_default();
+    let events: Vec<String> = w["events"].as_array().map(|e| e.iter().map(cell).collect()).unwrap_or_default();
     events.join(",")
 }
 
@@ -161,9 +157,8 @@ fn answer(d: &Value) -> String {
 }
 
 fn webhook_line(w: &Value) -> String {
-    let events: Vec<String> = w["events"].as_array().map(|e| e.iter().map(text).collect()).unwrap_or_default();
     let paused = if w["enabled"] == false { "  (disabled)" } else { "" };
-    format!("{}  {}  {}{paused}", text(&w["id"]), text(&w["url"]), events.join(","))
+    format!("{}  {}  {}{paused}", cell(&w["id"]), cell(&w["url"]), events(w))
 }
 
 /// The webhook, then its secret on a line of its own with a reminder to keep it.
@@ -175,7 +170,7 @@ fn with_secret(w: &Value) -> String {
     format!(
         "{}\nsecret: {}\nkeep it: it is not shown again; receivers verify the webhook-signature header with it{expires}",
         webhook_line(w),
-        text(&w["secret"])
+        cell(&w["secret"])
     )
 }
 
@@ -185,10 +180,10 @@ fn delivery_line(d: &Value) -> String {
     let test = if d["test"] == true { "  (test)" } else { "" };
     format!(
         "{}  {}  {}  {}  attempts {}  {answer}{next}{test}",
-        text(&d["id"]),
-        text(&d["eventType"]),
-        text(&d["resourceId"]),
-        text(&d["status"]),
+        cell(&d["id"]),
+        cell(&d["eventType"]),
+        cell(&d["resourceId"]),
+        cell(&d["status"]),
         d["attempts"]
     )
 }

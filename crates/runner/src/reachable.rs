@@ -39,8 +39,18 @@ pub fn runner_dir(runner_dir: &Path) -> std::io::Result<PathBuf> {
     let staging = cache.join(format!(".runner-{}-{fingerprint}", std::process::id()));
     let made = (|| {
         let _ = std::fs::remove_dir_all(&staging);
-        run("cp", &["-RP", "--preserve=mode,timestamps,links", "--no-preserve=ownership"], runner_dir, &staging)?;
-        run("chmod", &["-R", "a+rX,go-w"], &staging, Path::new(""))?;
+        let (from, to) = (runner_dir.as_os_str(), staging.as_os_str());
+        run(
+            "cp",
+            &[
+                "-RP".as_ref(),
+                "--preserve=mode,timestamps,links".as_ref(),
+                "--no-preserve=ownership".as_ref(),
+                from,
+                to,
+            ],
+        )?;
+        run("chmod", &["-R".as_ref(), "a+rX,go-w".as_ref(), to])?;
         match std::fs::rename(&staging, &copy) {
             Ok(()) => Ok(()),
             // Another process made the same copy first: the check below decides.
@@ -84,14 +94,9 @@ fn fingerprint(runner_dir: &Path) -> std::io::Result<String> {
     Ok(hash.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// `program flags from [to]`, failing unless it succeeds.
-fn run(program: &str, flags: &[&str], from: &Path, to: &Path) -> std::io::Result<()> {
-    let mut command = std::process::Command::new(program);
-    command.args(flags).arg(from);
-    if !to.as_os_str().is_empty() {
-        command.arg(to);
-    }
-    let status = command.status()?;
+/// `program args`, failing unless it succeeds.
+fn run(program: &str, args: &[&std::ffi::OsStr]) -> std::io::Result<()> {
+    let status = std::process::Command::new(program).args(args).status()?;
     if status.success() { Ok(()) } else { Err(std::io::Error::other(format!("{program} failed: {status}"))) }
 }
 

@@ -41,19 +41,17 @@ const SNIPPET_BYTES: usize = 1024;
 /// Ended deliveries are kept this long for their webhook's list.
 const KEEP_MS: i64 = 30 * 24 * 3600 * 1000;
 
-/// What a deliverer needs. `retry_delays_ms` is `store::RETRY_DELAYS_MS` but in tests.
-#[derive(Clone)]
+/// What a deliverer needs.
 pub struct Deliverer {
-    pub store: Store,
-    pub sealer: Sealer,
+    store: Store,
+    sealer: Sealer,
     /// The egress policy of the server's runs: webhooks obey the same.
-    pub egress: Arc<Policy>,
-    pub retry_delays_ms: Vec<i64>,
+    egress: Arc<Policy>,
 }
 
 impl Deliverer {
     pub fn new(store: Store, sealer: Sealer, egress: Arc<Policy>) -> Deliverer {
-        Deliverer { store, sealer, egress, retry_delays_ms: store::RETRY_DELAYS_MS.to_vec() }
+        Deliverer { store, sealer, egress }
     }
 
     /// Sends due deliveries until `shutdown`, up to `IN_FLIGHT` at once: a slow
@@ -121,7 +119,7 @@ impl Deliverer {
         let attempt = self.attempt(delivery).await;
         let outcome = if attempt.delivered { "delivered" } else { "failed" };
         metrics::counter!("segue_webhook_attempts_total", "outcome" => outcome).increment(1);
-        if let Err(e) = self.store.record_attempt(&delivery.lease, &attempt, &self.retry_delays_ms).await {
+        if let Err(e) = self.store.record_attempt(&delivery.lease, &attempt, &store::RETRY_DELAYS_MS).await {
             tracing::warn!(delivery = %delivery.lease.delivery_id, "recording a webhook attempt failed: {e}");
         }
     }

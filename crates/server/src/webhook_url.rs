@@ -117,12 +117,12 @@ pub(crate) async fn resolve(target: &Target, policy: &Policy) -> Result<SocketAd
     policy.check(&target.host, target.port, &addresses).map_err(Refusal::Denied)
 }
 
-/// Checks a URL given to the API. A name that does not resolve yet is accepted:
-/// every attempt resolves and checks it again.
-pub(crate) async fn check(url: &str, policy: &Policy) -> Result<(), ApiError> {
+/// Checks a URL given to the API and returns it as it is kept (trimmed). A name
+/// that does not resolve yet is accepted: every attempt resolves and checks it again.
+pub(crate) async fn check(url: &str, policy: &Policy) -> Result<String, ApiError> {
     let target = parse(url).map_err(|message| ApiError::invalid_field("url", message))?;
     match resolve(&target, policy).await {
-        Ok(_) | Err(Refusal::Unresolved(_)) => Ok(()),
+        Ok(_) | Err(Refusal::Unresolved(_)) => Ok(url.trim().to_owned()),
         Err(refused) => Err(ApiError::invalid_field("url", format!("url is {refused}"))),
     }
 }

@@ -36,10 +36,10 @@ async fn create_webhook(
     auth: Auth,
     Json(body): Json<CreateWebhook>,
 ) -> Result<(StatusCode, Json<WebhookWithSecret>), ApiError> {
-    webhook_url::check(&body.url, &state.egress).await?;
+    let url = webhook_url::check(&body.url, &state.egress).await?;
     let secret = store::new_webhook_secret();
     let new = NewWebhook {
-        url: body.url.trim().to_owned(),
+        url,
         events: body.events,
         description: body.description,
         sealed_secret: state.sealer.seal(&secret),
@@ -80,15 +80,11 @@ async fn update_webhook(
     Path(id): Path<String>,
     Json(body): Json<UpdateWebhook>,
 ) -> Result<Json<Webhook>, ApiError> {
-    if let Some(url) = &body.url {
-        webhook_url::check(url, &state.egress).await?;
-    }
-    let patch = WebhookPatch {
-        url: body.url.map(|u| u.trim().to_owned()),
-        events: body.events,
-        description: body.description,
-        enabled: body.enabled,
+    let url = match &body.url {
+        Some(url) => Some(webhook_url::check(url, &state.egress).await?),
+        None => None,
     };
+    let patch = WebhookPatch { url, events: body.events, description: body.description, enabled: body.enabled };
     Ok(Json(state.store.tenant(auth.org()).update_webhook(&id, &patch).await.or_not_found("webhook")?.into()))
 }
 
